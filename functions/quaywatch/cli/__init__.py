@@ -1,0 +1,1 @@
+"""The ``quaywatch`` command line."""

@@ -1,0 +1,1 @@
+"""Image analysis: stream layers once, hand wanted files to analyzers, merge layers."""

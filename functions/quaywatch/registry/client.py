@@ -1,0 +1,481 @@
+"""HTTP client for the Docker/OCI distribution API, shaped by how Quay behaves.
+
+One ``RegistryClient`` talks to one registry host. It implements the bearer-token flow
+(``GET /v2/`` -> 401 challenge -> token from the realm, cached per scope and renewed on 401;
+Quay sends no ``expires_in``), plain Basic-auth registries, retries with jittered backoff on
+429/5xx/connection errors, a bound on concurrent requests to the host, digest checks on
+everything it downloads, and blob redirects that never carry the registry's credentials to
+another host.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import httpx
+import stamina
+
+from quaywatch.observability import logger
+from quaywatch.registry.challenge import Challenge, parse_challenge
+from quaywatch.registry.errors import (
+    AuthenticationError,
+    DigestMismatchError,
+    InvalidManifestError,
+    NotFoundError,
+    RateLimitedError,
+    RegistryError,
+    RegistryUnavailableError,
+    TLSError,
+)
+from quaywatch.registry.manifests import ACCEPT, Descriptor
+from quaywatch.registry.retry import RETRYABLE_EXCEPTIONS, RetryableStatus, RetryPolicy
+
+CATALOG_SCOPE = ""  # Quay wants the catalog token asked with no scope at all.
+PAGE_SIZE = 100  # Quay's maximum page size.
+_MAX_REDIRECTS = 5
+_CHUNK = 1 << 20
+
+UrlGuard = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A registry user (for Quay: a robot ``org+name``) and its token or password."""
+
+    username: str
+    secret: str
+
+    def __repr__(self) -> str:  # never leak the secret through a repr in a log or traceback
+        return f"Credentials(username={self.username!r}, secret=<redacted>)"
+
+    def basic_header(self) -> str:
+        raw = f"{self.username}:{self.secret}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedManifest:
+    """A manifest as the registry served it, with its verified digest."""
+
+    body: bytes
+    media_type: str
+    digest: str
+
+
+def repository_scope(repository: str) -> str:
+    return f"repository:{repository}:pull"
+
+
+class RegistryClient:
+    """Synchronous, thread-safe client for one registry host."""
+
+    def __init__(
+        self,
+        registry: str,
+        credentials: Credentials | None = None,
+        *,
+        plain_http: bool = False,
+        ca_bundle: str | None = None,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = 4,
+        url_guard: UrlGuard | None = None,
+    ) -> None:
+        self.registry = registry
+        self.base_url = f"{'http' if plain_http else 'https'}://{registry}"
+        self._credentials = credentials
+        self._retry = retry or RetryPolicy()
+        self._url_guard = url_guard
+        verify: ssl.SSLContext | bool = True
+        if ca_bundle:
+            verify = ssl.create_default_context(cafile=ca_bundle)
+        timeout = httpx.Timeout(self._retry.timeout, connect=min(10.0, self._retry.timeout))
+        limits = httpx.Limits(max_connections=max_concurrency * 2, max_keepalive_connections=max_concurrency)
+        self._http = httpx.Client(verify=verify, timeout=timeout, limits=limits, follow_redirects=False)
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._tokens: dict[str, str] = {}
+        self._tokens_lock = threading.Lock()
+        self._challenge: Challenge | None = None
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------------ public API
+
+    def ping(self) -> None:
+        """Check that the registry speaks the v2 API and our credentials are accepted."""
+        with self._call("GET", "/v2/", scope=CATALOG_SCOPE) as response:
+            response.read()
+
+    def catalog(self, page_size: int = PAGE_SIZE) -> Iterator[str]:
+        """Every repository the credentials can see, following ``Link`` pages verbatim."""
+        url: str | None = f"/v2/_catalog?n={page_size}"
+        while url:
+            with self._call("GET", url, scope=CATALOG_SCOPE) as response:
+                document = self._json(response, "catalog")
+                yield from document.get("repositories") or []
+                url = _next_link(response)
+
+    def tags(self, repository: str, page_size: int = PAGE_SIZE) -> Iterator[str]:
+        """Every tag of ``repository``, following ``Link`` pages."""
+        url: str | None = f"/v2/{repository}/tags/list?n={page_size}"
+        while url:
+            with self._call("GET", url, scope=repository_scope(repository), what=repository) as response:
+                document = self._json(response, f"tag list of {repository}")
+                yield from document.get("tags") or []
+                url = _next_link(response)
+
+    def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
+        """Fetch a manifest or index by tag or digest, verifying its digest."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        what = f"{repository}:{reference}" if ":" not in reference else f"{repository}@{reference}"
+        with self._call(
+            "GET", path, scope=repository_scope(repository), headers={"Accept": ACCEPT}, what=what
+        ) as response:
+            body = response.read()
+            media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            header_digest = response.headers.get("Docker-Content-Digest")
+        expected = reference if reference.startswith("sha256:") else header_digest
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        if expected and expected.startswith("sha256:") and expected != digest:
+            raise DigestMismatchError(
+                f"manifest {what} hashes to {digest}, not {expected}: refusing tampered content"
+            )
+        return FetchedManifest(body=body, media_type=media_type, digest=digest)
+
+    def get_blob(self, repository: str, descriptor: Descriptor, max_size: int = 16 << 20) -> bytes:
+        """Download a small blob (an image config) whole, verifying its digest."""
+        if descriptor.size > max_size:
+            raise InvalidManifestError(f"blob {descriptor.digest} is {descriptor.size} bytes, too large")
+        with self.open_blob(repository, descriptor.digest) as chunks:
+            data = b"".join(chunks)
+        return data
+
+    @contextmanager
+    def open_blob(self, repository: str, digest: str) -> Iterator[Iterator[bytes]]:
+        """Stream a blob's bytes; the digest is verified when the stream is exhausted.
+
+        Redirects to storage hosts are followed by hand so that the registry's
+        ``Authorization`` header is only ever sent to the registry itself.
+        """
+        path = f"/v2/{repository}/blobs/{digest}"
+        with self._call(
+            "GET", path, scope=repository_scope(repository), what=f"{repository}@{digest}", blob=True
+        ) as response:
+            yield _verified_chunks(response, digest)
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: str,
+        headers: dict[str, str] | None = None,
+        what: str | None = None,
+        blob: bool = False,
+    ) -> Iterator[httpx.Response]:
+        """Send one logical request with auth, retries and concurrency bound; yield the open
+        response (status 2xx) and close it afterwards."""
+        url = urljoin(self.base_url + "/", url)
+        response: httpx.Response | None = None
+        try:
+            for attempt in stamina.retry_context(
+                on=RETRYABLE_EXCEPTIONS,
+                attempts=self._retry.attempts,
+                wait_initial=self._retry.wait_initial,
+                wait_max=self._retry.wait_max,
+                wait_jitter=self._retry.wait_jitter,
+                timeout=None,
+            ):
+                with attempt:
+                    response = self._attempt(method, url, scope, headers or {}, what, blob)
+        except RetryableStatus as exc:
+            status = exc.response.status_code
+            if status == 429:
+                raise RateLimitedError(
+                    f"registry {self.registry} kept rate-limiting requests (HTTP 429) after "
+                    f"{self._retry.attempts} attempts; try again later or lower the concurrency"
+                ) from None
+            raise RegistryUnavailableError(
+                f"registry {self.registry} kept failing with HTTP {status} after "
+                f"{self._retry.attempts} attempts"
+            ) from None
+        except httpx.TransportError as exc:
+            raise RegistryUnavailableError(
+                f"cannot reach registry {self.registry}: {_describe_transport_error(exc)}"
+            ) from None
+        assert response is not None
+        slot_held = True
+        try:
+            yield response
+        except httpx.TransportError as exc:
+            raise RegistryUnavailableError(
+                f"connection to registry {self.registry} broke while reading {what or url}: "
+                f"{_describe_transport_error(exc)}"
+            ) from None
+        finally:
+            response.close()
+            if slot_held:
+                self._slots.release()
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        scope: str,
+        headers: dict[str, str],
+        what: str | None,
+        blob: bool,
+    ) -> httpx.Response:
+        """One try. Returns an open 2xx response while holding a concurrency slot."""
+        self._slots.acquire()
+        try:
+            response = self._send_authenticated(method, url, scope, headers)
+            if blob and response.status_code in (301, 302, 303, 307, 308):
+                response = self._follow_redirects(response)
+            if response.status_code < 300:
+                return response
+            response.read()
+            response.close()
+            self._raise_for_status(response, what or url)
+        except BaseException:
+            self._slots.release()
+            raise
+        raise AssertionError("unreachable")
+
+    def _send_authenticated(
+        self, method: str, url: str, scope: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        token = self._cached_token(scope)
+        response = self._send(method, url, headers, token)
+        if response.status_code != 401:
+            return response
+        challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
+        response.read()
+        response.close()
+        if challenge is None:
+            raise AuthenticationError(f"registry {self.registry} refused access without a challenge")
+        self._challenge = challenge
+        if challenge.scheme == "basic":
+            if self._credentials is None:
+                raise AuthenticationError(
+                    f"registry {self.registry} requires a username and token "
+                    "(set QUAYWATCH_REGISTRY_USERNAME and QUAYWATCH_REGISTRY_TOKEN)"
+                )
+            return self._send(method, url, headers, None, basic=True)
+        # Bearer: our cached token (if any) expired or lacks the scope. Renew it once.
+        self._forget_token(scope)
+        token = self._fetch_token(challenge, scope)
+        response = self._send(method, url, headers, token)
+        if response.status_code == 401:
+            response.read()
+            response.close()
+            who = self._credentials.username if self._credentials else "anonymous access"
+            target = scope.split(":")[1] if scope else self.registry
+            raise AuthenticationError(
+                f"access to {target} on {self.registry} denied for {who}: the credentials are "
+                "wrong, or the account may not read it, or it does not exist"
+            )
+        return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        token: str | None,
+        *,
+        basic: bool = False,
+    ) -> httpx.Response:
+        request_headers = dict(headers)
+        if token:
+            request_headers["Authorization"] = f"Bearer {token}"
+        elif basic and self._credentials:
+            request_headers["Authorization"] = self._credentials.basic_header()
+        elif self._challenge and self._challenge.scheme == "basic" and self._credentials:
+            request_headers["Authorization"] = self._credentials.basic_header()
+        self._check_url(url)
+        try:
+            request = self._http.build_request(method, url, headers=request_headers)
+            return self._http.send(request, stream=True)
+        except httpx.ConnectError as exc:
+            if _is_tls_failure(exc):
+                raise TLSError(
+                    f"TLS handshake with {self.registry} failed: {_describe_transport_error(exc)}; "
+                    "pass the registry's CA bundle, or --plain-http for a loopback test registry"
+                ) from None
+            raise
+
+    def _follow_redirects(self, response: httpx.Response) -> httpx.Response:
+        """Follow blob redirects; credentials go only to the registry's own origin."""
+        origin = _origin(self.base_url)
+        for _ in range(_MAX_REDIRECTS):
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            location = response.headers.get("Location")
+            response.read()
+            response.close()
+            if not location:
+                raise RegistryUnavailableError(f"registry {self.registry} sent a redirect without Location")
+            target = urljoin(str(response.url), location)
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise RegistryUnavailableError(f"registry {self.registry} redirected to {target!r}")
+            headers: dict[str, str] = {}
+            if _origin(target) == origin:
+                auth = response.request.headers.get("Authorization")
+                if auth:
+                    headers["Authorization"] = auth
+            self._check_url(target)
+            logger.debug("following blob redirect", extra={"registry": self.registry, "host": urlsplit(target).hostname})
+            response = self._http.send(self._http.build_request("GET", target, headers=headers), stream=True)
+        raise RegistryUnavailableError(f"registry {self.registry} redirected blob downloads too often")
+
+    def _raise_for_status(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        if status in (429,) or status >= 500:
+            logger.info("registry answered retryable status", extra={"registry": self.registry, "status": status})
+            raise RetryableStatus(response)
+        if status == 404:
+            raise NotFoundError(f"{what} not found on {self.registry}{_error_detail(response)}")
+        if status in (401, 403):
+            raise AuthenticationError(f"access to {what} on {self.registry} denied (HTTP {status}){_error_detail(response)}")
+        raise RegistryError(f"registry {self.registry} answered HTTP {status} for {what}{_error_detail(response)}")
+
+    # ------------------------------------------------------------------ tokens
+
+    def _cached_token(self, scope: str) -> str | None:
+        with self._tokens_lock:
+            return self._tokens.get(scope)
+
+    def _forget_token(self, scope: str) -> None:
+        with self._tokens_lock:
+            self._tokens.pop(scope, None)
+
+    def _fetch_token(self, challenge: Challenge, scope: str) -> str:
+        """Ask the challenge's realm for a token. Quay's answer has no ``expires_in``: we keep
+        the token until a 401 tells us it expired."""
+        realm = challenge.realm
+        if not realm:
+            raise AuthenticationError(f"registry {self.registry} sent a bearer challenge without realm")
+        params: dict[str, str] = {}
+        if challenge.service:
+            params["service"] = challenge.service
+        if scope:
+            params["scope"] = scope
+        url = realm + ("&" if "?" in realm else "?") + urlencode(params) if params else realm
+        headers = {"Authorization": self._credentials.basic_header()} if self._credentials else {}
+        self._check_url(url)
+        response = self._http.get(url, headers=headers)
+        if response.status_code in (429,) or response.status_code >= 500:
+            raise RetryableStatus(response)
+        if response.status_code in (401, 403):
+            who = self._credentials.username if self._credentials else "anonymous access"
+            raise AuthenticationError(
+                f"registry {self.registry} rejected the credentials of {who} (HTTP {response.status_code})"
+            )
+        if response.status_code != 200:
+            raise AuthenticationError(
+                f"token service of {self.registry} refused the request (HTTP {response.status_code})"
+                f"{_error_detail(response)}"
+            )
+        try:
+            document = response.json()
+            token = document.get("token") or document.get("access_token")
+        except ValueError:
+            token = None
+        if not isinstance(token, str) or not token:
+            raise AuthenticationError(f"token service of {self.registry} returned no token")
+        with self._tokens_lock:
+            self._tokens[scope] = token
+        logger.debug("obtained registry token", extra={"registry": self.registry, "scope": scope})
+        return token
+
+    def _check_url(self, url: str) -> None:
+        if self._url_guard is not None:
+            self._url_guard(url)
+
+    def _json(self, response: httpx.Response, what: str) -> dict:
+        try:
+            document = response.json() if response.is_stream_consumed else _read_json(response)
+        except ValueError as exc:
+            raise RegistryError(f"registry {self.registry} returned invalid JSON for {what}") from exc
+        if not isinstance(document, dict):
+            raise RegistryError(f"registry {self.registry} returned unexpected JSON for {what}")
+        return document
+
+
+def _read_json(response: httpx.Response) -> object:
+    response.read()
+    return response.json()
+
+
+def _verified_chunks(response: httpx.Response, digest: str) -> Iterator[bytes]:
+    algorithm, _, expected = digest.partition(":")
+    if algorithm not in ("sha256", "sha512"):
+        raise InvalidManifestError(f"unsupported digest algorithm in {digest}")
+    hasher = hashlib.new(algorithm)
+    for chunk in response.iter_raw(_CHUNK):
+        hasher.update(chunk)
+        yield chunk
+    actual = hasher.hexdigest()
+    if actual != expected:
+        raise DigestMismatchError(f"blob {digest} hashes to {algorithm}:{actual}: refusing corrupted content")
+
+
+def _next_link(response: httpx.Response) -> str | None:
+    """The ``rel="next"`` target of a ``Link`` header, kept verbatim (Quay's cursor is opaque)."""
+    for link in response.headers.get_list("Link"):
+        for part in link.split(","):
+            target, _, params = part.partition(";")
+            if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+                target = target.strip()
+                if target.startswith("<") and target.endswith(">"):
+                    return urljoin(str(response.url), target[1:-1])
+    return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The registry's own error code/message, when it sent the standard errors document."""
+    try:
+        errors = response.json().get("errors") or []
+        first = errors[0]
+        return f" ({first.get('code')}: {first.get('message')})"
+    except Exception:
+        return ""
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "SSL" in type(seen).__name__ or "CERTIFICATE" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    message = str(exc) or type(exc).__name__
+    return message.splitlines()[0]

@@ -1,0 +1,1 @@
+"""Renderings of an inventory for people (table) and programs (JSON, CycloneDX)."""

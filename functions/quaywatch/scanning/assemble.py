@@ -1,0 +1,84 @@
+"""From the merged filesystem view to the inventory: OS detection, purls, origins."""
+
+from __future__ import annotations
+
+import re
+
+from quaywatch.image.merge import MergedFile
+from quaywatch.inventory.analyzers.osrelease import RELEASE_FILES
+from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
+from quaywatch.inventory.purl import package_url
+
+_ALPINE_MINOR_RE = re.compile(r"^(\d+\.\d+)")
+_REDHAT_RE = re.compile(r"^(?P<name>.+?) release (?P<version>[\d.]+)")
+_REDHAT_IDS = {"red hat": "rhel", "centos": "centos", "rocky": "rocky", "almalinux": "almalinux", "fedora": "fedora"}
+
+
+def assemble_inventory(image: ImageSummary, view: dict[str, MergedFile]) -> Inventory:
+    """Build the inventory of an image from its merged per-file findings."""
+    os = detect_os(view)
+    packages: list[Package] = []
+    warnings: list[str] = []
+    for merged in view.values():
+        warnings.extend(merged.findings.warnings)
+        for package in merged.findings.packages:
+            placed = package.model_copy(update={"layer": merged.layer})
+            placed.purl = package_url(placed, os)
+            packages.append(placed)
+    deb_paths = [p.path for p in packages if p.type == "deb"]
+    if os is not None and deb_paths and all(p.startswith("var/lib/dpkg/status.d/") for p in deb_paths):
+        os.distroless = True  # distroless images carry per-package files instead of status
+    packages.sort(key=lambda p: (p.type, p.namespace or "", p.name, p.version, p.path))
+    return Inventory(image=image, os=os, packages=packages, warnings=sorted(set(warnings)))
+
+
+def detect_os(view: dict[str, MergedFile]) -> OperatingSystem | None:
+    """The image's distribution from the most authoritative release file present."""
+    os: OperatingSystem | None = None
+    for path in RELEASE_FILES:
+        merged = view.get(path)
+        if merged is None:
+            continue
+        os = _from_release_file(path, merged.findings.facts)
+        if os is not None:
+            break
+    repositories = view.get("etc/apk/repositories")
+    if os is not None and os.id == "alpine" and repositories is not None:
+        releases = [r for r in repositories.findings.facts.get("releases", "").split(",") if r]
+        own = _ALPINE_MINOR_RE.match(os.version_id or "")
+        own_release = f"v{own[1]}" if own else None
+        if releases and own_release not in releases:
+            os.apk_release = releases[0]
+    return os
+
+
+def _from_release_file(path: str, facts: dict[str, str]) -> OperatingSystem | None:
+    if path.endswith("os-release"):
+        if not facts.get("ID"):
+            return None
+        pretty = facts.get("PRETTY_NAME")
+        return OperatingSystem(
+            id=facts["ID"].lower(),
+            version_id=facts.get("VERSION_ID"),
+            version_codename=facts.get("VERSION_CODENAME") or None,
+            pretty_name=pretty,
+            id_like=facts.get("ID_LIKE", "").split(),
+            distroless="distroless" in (pretty or "").lower(),
+        )
+    raw = facts.get("RAW", "")
+    if path == "etc/alpine-release" and raw:
+        return OperatingSystem(id="alpine", version_id=raw.split()[0], pretty_name=f"Alpine Linux {raw}")
+    if path == "etc/debian_version" and raw:
+        major = raw.split(".")[0]
+        version_id = major if major.isdigit() else None
+        codename = None if version_id else raw.split("/")[0]
+        return OperatingSystem(
+            id="debian", version_id=version_id, version_codename=codename, pretty_name=f"Debian {raw}"
+        )
+    if path == "etc/redhat-release":
+        match = _REDHAT_RE.match(raw)
+        if match:
+            name = match["name"].lower()
+            os_id = next((v for k, v in _REDHAT_IDS.items() if k in name), "rhel")
+            return OperatingSystem(id=os_id, version_id=match["version"], pretty_name=raw)
+    return None

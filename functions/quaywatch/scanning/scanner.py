@@ -1,0 +1,166 @@
+"""The image scanner: registry image in, inventory out.
+
+Layers are analyzed concurrently (bounded by the registry client's per-host limit), each
+streamed exactly once and never written to disk; cached layer analyses are reused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from quaywatch.image.cache import LayerCache, MemoryLayerCache, cache_key
+from quaywatch.image.layer import analyze_layer
+from quaywatch.image.limits import ScanLimits
+from quaywatch.image.merge import merge_layers
+from quaywatch.inventory.analyzers import Analyzer, default_analyzers
+from quaywatch.inventory.models import ImageSummary, Inventory, LayerAnalysis
+from quaywatch.observability import logger
+from quaywatch.registry.client import RegistryClient
+from quaywatch.registry.errors import InvalidManifestError, PlatformNotFoundError, RegistryUnavailableError
+from quaywatch.registry.manifests import Descriptor, ImageIndex, ImageManifest, parse_manifest
+from quaywatch.registry.reference import ImageReference, Platform
+from quaywatch.scanning.assemble import assemble_inventory
+
+_IMAGE_CONFIG_TYPES = {
+    "",
+    "application/vnd.docker.container.image.v1+json",
+    "application/vnd.oci.image.config.v1+json",
+}
+_LAYER_ATTEMPTS = 3
+
+LayerProgress = Callable[[str, bool], None]
+
+
+@dataclass
+class ScanOptions:
+    """How to scan: which platform of a multi-platform image, limits, parallelism."""
+
+    platform: Platform = field(default_factory=Platform)
+    platform_explicit: bool = False
+    limits: ScanLimits = field(default_factory=ScanLimits)
+    layer_workers: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedImage:
+    """A platform manifest ready to scan."""
+
+    manifest_digest: str
+    index_digest: str | None
+    manifest: ImageManifest
+    platform: Platform
+
+
+class ImageScanner:
+    """Scans images of one registry."""
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        cache: LayerCache | None = None,
+        analyzers: Sequence[Analyzer] | None = None,
+        options: ScanOptions | None = None,
+    ) -> None:
+        self.client = client
+        self.cache = cache if cache is not None else MemoryLayerCache()
+        self.analyzers = list(analyzers) if analyzers is not None else default_analyzers()
+        self.options = options or ScanOptions()
+
+    def resolve(self, reference: ImageReference) -> ResolvedImage:
+        """Fetch the manifest (resolving an index to the requested platform)."""
+        fetched = self.client.get_manifest(reference.repository, reference.reference)
+        document = parse_manifest(fetched.body, fetched.media_type)
+        index_digest = None
+        if isinstance(document, ImageIndex):
+            index_digest = fetched.digest
+            child = document.select(self.options.platform)
+            fetched = self.client.get_manifest(reference.repository, child.digest)
+            document = parse_manifest(fetched.body, fetched.media_type)
+            if not isinstance(document, ImageManifest):
+                raise InvalidManifestError(f"index {index_digest} nests another index; not supported")
+            platform = child.platform or self.options.platform
+        else:
+            platform = self._config_platform(reference, document)
+        if document.config.media_type not in _IMAGE_CONFIG_TYPES:
+            raise InvalidManifestError(
+                f"{reference} is not a container image (config type {document.config.media_type})"
+            )
+        return ResolvedImage(fetched.digest, index_digest, document, platform)
+
+    def scan(self, reference: ImageReference, progress: LayerProgress | None = None) -> Inventory:
+        """Inventory the image ``reference`` points at."""
+        started = time.perf_counter()
+        resolved = self.resolve(reference)
+        layers = self._analyze_layers(reference.repository, resolved.manifest.layers, progress)
+        summary = ImageSummary(
+            reference=str(reference),
+            registry=reference.registry,
+            repository=reference.repository,
+            tag=reference.tag,
+            digest=resolved.manifest_digest,
+            index_digest=resolved.index_digest,
+            platform=str(resolved.platform),
+            layers=[layer.digest for layer in resolved.manifest.layers],
+        )
+        inventory = assemble_inventory(summary, merge_layers(layers))
+        logger.info(
+            "scanned image",
+            extra={
+                "image": str(reference),
+                "digest": resolved.manifest_digest,
+                "packages": len(inventory.packages),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return inventory
+
+    def _config_platform(self, reference: ImageReference, manifest: ImageManifest) -> Platform:
+        """The platform of a single-platform image, from its config blob."""
+        if manifest.config.media_type not in _IMAGE_CONFIG_TYPES:
+            return self.options.platform
+        try:
+            config = json.loads(self.client.get_blob(reference.repository, manifest.config))
+        except ValueError as exc:
+            raise InvalidManifestError(f"image config of {reference} is not valid JSON") from exc
+        platform = Platform(
+            str(config.get("os") or "linux"), str(config.get("architecture") or "amd64"), config.get("variant")
+        )
+        wanted = self.options.platform
+        if self.options.platform_explicit and not wanted.matches(platform.os, platform.architecture, platform.variant):
+            raise PlatformNotFoundError(f"{reference} is a single-platform image for {platform}, not {wanted}")
+        return platform
+
+    def _analyze_layers(
+        self, repository: str, descriptors: Sequence[Descriptor], progress: LayerProgress | None
+    ) -> list[LayerAnalysis]:
+        workers = max(1, min(self.options.layer_workers, len(descriptors)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
+            futures = [pool.submit(self._analyze_one, repository, d, progress) for d in descriptors]
+            return [future.result() for future in futures]
+
+    def _analyze_one(
+        self, repository: str, descriptor: Descriptor, progress: LayerProgress | None
+    ) -> LayerAnalysis:
+        key = cache_key(descriptor.digest, self.analyzers)
+        cached = self.cache.get(key)
+        if cached is not None:
+            if progress:
+                progress(descriptor.digest, True)
+            return cached
+        for attempt in range(1, _LAYER_ATTEMPTS + 1):
+            try:
+                with self.client.open_blob(repository, descriptor.digest) as chunks:
+                    analysis = analyze_layer(descriptor.digest, chunks, self.analyzers, self.options.limits)
+                break
+            except RegistryUnavailableError:
+                if attempt == _LAYER_ATTEMPTS:
+                    raise
+                logger.warning("layer download broke; retrying", extra={"layer": descriptor.digest, "attempt": attempt})
+        self.cache.put(key, analysis)
+        if progress:
+            progress(descriptor.digest, False)
+        return analysis
