@@ -35,10 +35,10 @@ RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 class RetryPolicy:
     """How hard to try before giving up. Times are in seconds."""
 
-    attempts: int = 6
-    wait_initial: float = 0.5
-    wait_max: float = 20.0
-    wait_jitter: float = 1.0
+    attempts: int = 5
+    wait_initial: float = 0.3
+    wait_max: float = 8.0
+    wait_jitter: float = 0.5
     timeout: float = 120.0
 
     @classmethod

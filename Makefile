@@ -1,0 +1,21 @@
+# Developer entry points. `make demo` and `make test` are the README's quick start; both
+# install what they need first (Debian packages need root or sudo).
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test bench lint
+
+setup:
+	@command -v docker-registry >/dev/null && command -v go >/dev/null || \
+		( $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry golang-go >/dev/null )
+	@$(PYTHON) -m pip install -q -e '.[test]'
+
+demo: setup
+	$(PYTHON) -m tests.support.demo
+
+test: setup
+	$(PYTHON) -m pytest -n 2 -q
+
+bench: setup
+	$(PYTHON) -m pip install -q -e '.[test,bench]'
+	$(PYTHON) -m tests.bench.bench_scan

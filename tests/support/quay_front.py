@@ -1,0 +1,256 @@
+"""A front for the real registry that adds what only Quay does, and injects faults.
+
+Everything under ``/v2/`` is forwarded to the real docker-registry (which validates the
+tokens itself), except:
+
+- ``/v2/_catalog`` answers like Quay: 200 with an empty list without a token; with a token
+  asked with no scope, the repositories its account may pull, in pages of at most ``n``
+  (<= 100) with an opaque ``next_page`` cursor in ``Link``;
+- optional Basic-auth mode, for "plain Basic-auth registries";
+- fault injection: N answers of a status for matching paths (429 / 5xx), blob downloads
+  redirected to a separate blob host (which records the headers it receives), tampered
+  manifests.
+
+This is the only simulated part of the registry tests; it exists because Quay itself cannot
+run here. Each behaviour is taken from Quay's code and docs (SPEC section 3).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+from tests.support.tokens import TokenServer
+
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    status: int
+    remaining: int
+
+
+@dataclass
+class FrontStats:
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    blob_host_auth_headers: list[str | None] = field(default_factory=list)
+
+    def count(self, pattern: str) -> int:
+        regex = re.compile(pattern)
+        return sum(1 for _, path in self.requests if regex.search(path))
+
+
+class QuayFront:
+    def __init__(self, upstream: str, tokens: TokenServer) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.tokens = tokens
+        self.basic_users: dict[str, str] | None = None
+        self.redirect_blobs = False
+        self.tamper_manifests = False
+        self.faults: list[Fault] = []
+        self.stats = FrontStats()
+        self._lock = threading.Lock()
+        self._http = httpx.Client(timeout=60)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._blob_server = ThreadingHTTPServer(("127.0.0.1", 0), self._blob_handler())
+        self._blob_server.daemon_threads = True
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def blob_host(self) -> str:
+        return f"127.0.0.1:{self._blob_server.server_address[1]}"
+
+    def start(self) -> QuayFront:
+        for server in (self._server, self._blob_server):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        for server in (self._server, self._blob_server):
+            server.shutdown()
+            server.server_close()
+        self._http.close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.basic_users = None
+            self.redirect_blobs = False
+            self.tamper_manifests = False
+            self.faults = []
+            self.stats = FrontStats()
+
+    def inject(self, pattern: str, status: int, times: int) -> None:
+        with self._lock:
+            self.faults.append(Fault(re.compile(pattern), status, times))
+
+    def _take_fault(self, path: str) -> int | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.remaining > 0 and fault.pattern.search(path):
+                    fault.remaining -= 1
+                    return fault.status
+        return None
+
+    def _upstream_token(self, scope_repo: str | None) -> str:
+        access: list[dict[str, object]] = [{"type": "registry", "name": "catalog", "actions": ["*"]}]
+        if scope_repo:
+            access.append({"type": "repository", "name": scope_repo, "actions": ["pull"]})
+        return self.tokens.issue("$front", access)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _json(self, status: int, document: object, headers: dict[str, str] | None = None) -> None:
+                self._send(status, json.dumps(document).encode(), {"Content-Type": "application/json", **(headers or {})})
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._dispatch()
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self._dispatch()
+
+            def _dispatch(self) -> None:
+                path = urlsplit(self.path).path
+                with front._lock:
+                    front.stats.requests.append((self.command, self.path))
+                status = front._take_fault(path)
+                if status is not None:
+                    self._json(status, {"errors": [{"code": "INJECTED", "message": f"injected {status}"}]})
+                    return
+                auth = self.headers.get("Authorization")
+                if front.basic_users is not None:
+                    if not self._basic_ok(auth):
+                        self._json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
+                                   {"WWW-Authenticate": 'Basic realm="quaywatch-test"'})
+                        return
+                    repo = _repository_of(path)
+                    auth = f"Bearer {front._upstream_token(repo)}"
+                if path == "/v2/_catalog":
+                    self._catalog(auth)
+                    return
+                if front.redirect_blobs and "/blobs/sha256:" in path:
+                    if not auth:
+                        self._forward(auth)  # let the registry send its challenge
+                        return
+                    digest = path.rsplit("/", 1)[1]
+                    repo = _repository_of(path)
+                    location = f"http://{front.blob_host}/storage/{repo}/{digest}?sig=opaque"
+                    self._send(302, b"", {"Location": location})
+                    return
+                self._forward(auth)
+
+            def _basic_ok(self, header: str | None) -> bool:
+                if not header or not header.startswith("Basic "):
+                    return False
+                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                assert front.basic_users is not None
+                return front.basic_users.get(user) == password
+
+            def _catalog(self, auth: str | None) -> None:
+                if not auth:
+                    self._json(200, {"repositories": []})
+                    return
+                subject = front.tokens.subject_of(auth.split(" ", 1)[1]) if auth.startswith("Bearer ") else None
+                if subject is None:
+                    self._json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad token"}]})
+                    return
+                upstream = front._http.get(
+                    f"{front.upstream}/v2/_catalog?n=10000",
+                    headers={"Authorization": f"Bearer {front._upstream_token(None)}"},
+                )
+                repositories = [
+                    r for r in upstream.json().get("repositories", [])
+                    if subject == "$front" or front.tokens.may(subject, r, "pull")
+                ]
+                query = parse_qs(urlsplit(self.path).query)
+                size = min(100, int(query.get("n", ["100"])[0]))
+                start = 0
+                if "next_page" in query:
+                    start = int(base64.urlsafe_b64decode(query["next_page"][0]).decode().split(":")[1])
+                page = repositories[start : start + size]
+                headers = {}
+                if start + size < len(repositories):
+                    cursor = base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode()
+                    headers["Link"] = f'</v2/_catalog?{urlencode({"n": size, "next_page": cursor})}>; rel="next"'
+                self._json(200, {"repositories": page}, headers)
+
+            def _forward(self, auth: str | None) -> None:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS and k.lower() != "authorization"}
+                if auth:
+                    headers["Authorization"] = auth
+                request = front._http.build_request(self.command, front.upstream + self.path, headers=headers)
+                response = front._http.send(request, stream=True)
+                try:
+                    body = response.read()
+                    if front.tamper_manifests and "/manifests/" in self.path and response.status_code == 200:
+                        body = body.replace(b'"schemaVersion": 2', b'"schemaVersion":2 ', 1) if b'"schemaVersion": 2' in body else body + b" "
+                    out = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS}
+                    self._send(response.status_code, body, out)
+                finally:
+                    response.close()
+
+        return Handler
+
+    def _blob_handler(self) -> type[BaseHTTPRequestHandler]:
+        front = self
+
+        class BlobHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                with front._lock:
+                    front.stats.blob_host_auth_headers.append(self.headers.get("Authorization"))
+                match = re.match(r"^/storage/(.+)/(sha256:[0-9a-f]+)", urlsplit(self.path).path)
+                if not match:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                repo, digest = match.groups()
+                with front._http.stream(
+                    "GET", f"{front.upstream}/v2/{repo}/blobs/{digest}",
+                    headers={"Authorization": f"Bearer {front._upstream_token(repo)}"},
+                ) as response:
+                    self.send_response(response.status_code)
+                    self.send_header("Content-Length", response.headers.get("Content-Length", "0"))
+                    self.end_headers()
+                    for chunk in response.iter_raw(1 << 20):
+                        self.wfile.write(chunk)
+
+        return BlobHandler
+
+
+def _repository_of(path: str) -> str | None:
+    match = re.match(r"^/v2/(.+?)/(?:manifests|blobs|tags)/", path)
+    return match.group(1) if match else None

@@ -1,0 +1,50 @@
+"""Writes a real ``rpmdb.sqlite`` (the schema rpm 4.16+ creates) from package records.
+
+Header blobs follow rpm's on-disk layout (``lib/header.c``): entry count, data length,
+16-byte index entries, data store; strings NUL-terminated, INT32 aligned to 4.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import tempfile
+from pathlib import Path
+
+STRING, INT32, I18NSTRING = 6, 4, 9
+TAGS = {"name": 1000, "version": 1001, "release": 1002, "epoch": 1003, "arch": 1022, "sourcerpm": 1044, "vendor": 1011, "summary": 1004}
+
+
+def header_blob(fields: dict[str, str | int]) -> bytes:
+    entries: list[tuple[int, int, int, int]] = []
+    data = bytearray()
+    for key, value in sorted(fields.items(), key=lambda kv: TAGS[kv[0]]):
+        tag = TAGS[key]
+        if isinstance(value, int):
+            while len(data) % 4:
+                data.append(0)
+            entries.append((tag, INT32, len(data), 1))
+            data += struct.pack(">i", value)
+        else:
+            kind = I18NSTRING if key == "summary" else STRING
+            entries.append((tag, kind, len(data), 1))
+            data += value.encode() + b"\0"
+    blob = struct.pack(">ii", len(entries), len(data))
+    for entry in entries:
+        blob += struct.pack(">iIiI", *entry)
+    return blob + bytes(data)
+
+
+def rpmdb_sqlite(packages: list[dict[str, str | int]]) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rpmdb.sqlite"
+        connection = sqlite3.connect(path)
+        connection.executescript(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);"
+            "CREATE TABLE Name (key TEXT NOT NULL, hnum INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(key, hnum, idx)) WITHOUT ROWID;"
+        )
+        for package in packages:
+            connection.execute("INSERT INTO Packages (blob) VALUES (?)", (header_blob(package),))
+        connection.commit()
+        connection.close()
+        return path.read_bytes()
