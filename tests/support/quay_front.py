@@ -183,7 +183,7 @@ class QuayFront:
                     self._json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad token"}]})
                     return
                 upstream = front._http.get(
-                    f"{front.upstream}/v2/_catalog?n=10000",
+                    f"{front.upstream}/v2/_catalog?n=1000",
                     headers={"Authorization": f"Bearer {front._upstream_token(None)}"},
                 )
                 repositories = [

@@ -120,7 +120,15 @@ class RegistryClient:
             response.read()
 
     def catalog(self, page_size: int = PAGE_SIZE) -> Iterator[str]:
-        """Every repository the credentials can see, following ``Link`` pages verbatim."""
+        """Every repository the credentials can see, following ``Link`` pages verbatim.
+
+        Quay answers an unauthenticated catalog request with 200 and an empty list instead of
+        a challenge, so the token (asked with no scope) is obtained up front through ``/v2/``.
+        """
+        if self._cached_token(CATALOG_SCOPE) is None and (
+            self._challenge is None or self._challenge.scheme == "bearer"
+        ):
+            self.ping()
         url: str | None = f"/v2/_catalog?n={page_size}"
         while url:
             with self._call("GET", url, scope=CATALOG_SCOPE) as response:
