@@ -156,6 +156,9 @@ class QuayFront:
                 if path == "/v2/_catalog":
                     self._catalog(auth)
                     return
+                if path.endswith("/tags/list"):
+                    self._tags(auth)
+                    return
                 if front.redirect_blobs and "/blobs/sha256:" in path:
                     if not auth:
                         self._forward(auth)  # let the registry send its challenge
@@ -201,6 +204,27 @@ class QuayFront:
                     cursor = base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode()
                     headers["Link"] = f'</v2/_catalog?{urlencode({"n": size, "next_page": cursor})}>; rel="next"'
                 self._json(200, {"repositories": page}, headers)
+
+            def _tags(self, auth: str | None) -> None:
+                """Quay pages tags/list (the registry 2.8 here does not): ``n`` and ``last``."""
+                path = urlsplit(self.path).path
+                headers = {"Authorization": auth} if auth else {}
+                upstream = front._http.get(front.upstream + path, headers=headers)
+                if upstream.status_code != 200:
+                    out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS}
+                    self._send(upstream.status_code, upstream.content, out)
+                    return
+                document = upstream.json()
+                tags = sorted(document.get("tags") or [])
+                query = parse_qs(urlsplit(self.path).query)
+                size = min(100, int(query.get("n", ["100"])[0]))
+                last = query.get("last", [None])[0]
+                remaining = [t for t in tags if last is None or t > last]
+                page = remaining[:size]
+                link = {}
+                if len(remaining) > size:
+                    link["Link"] = f'<{path}?{urlencode({"n": size, "last": page[-1]})}>; rel="next"'
+                self._json(200, {"name": document.get("name"), "tags": page}, link)
 
             def _forward(self, auth: str | None) -> None:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS and k.lower() != "authorization"}
