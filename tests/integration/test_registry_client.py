@@ -148,6 +148,13 @@ def test_tampered_manifest_is_refused(stack):
         client.get_manifest("acme/tampered", pushed.digest)
 
 
+def test_corrupted_layer_blob_is_refused(stack):
+    stack.pusher.push_image("acme/corrupt", "1", [fixtures.alpine_base()], compression="none")
+    stack.front.tamper_blobs = True
+    with stack.client() as client, pytest.raises(DigestMismatchError, match="refusing corrupted content"):
+        ImageScanner(client).scan(_ref(stack, "acme/corrupt:1"))
+
+
 def test_plain_basic_auth_registry(stack):
     stack.pusher.push_image("acme/basic", "1", [fixtures.alpine_base()])
     stack.front.basic_users = {"reader": "s3cret"}

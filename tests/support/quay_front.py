@@ -56,6 +56,7 @@ class QuayFront:
         self.basic_users: dict[str, str] | None = None
         self.redirect_blobs = False
         self.tamper_manifests = False
+        self.tamper_blobs = False
         self.faults: list[Fault] = []
         self.stats = FrontStats()
         self._lock = threading.Lock()
@@ -89,6 +90,7 @@ class QuayFront:
             self.basic_users = None
             self.redirect_blobs = False
             self.tamper_manifests = False
+            self.tamper_blobs = False
             self.faults = []
             self.stats = FrontStats()
 
@@ -211,6 +213,8 @@ class QuayFront:
                 headers = {"Authorization": auth} if auth else {}
                 upstream = front._http.get(front.upstream + path, headers=headers)
                 if upstream.status_code != 200:
+                    if front.tamper_blobs and "/blobs/" in self.path and response.status_code == 200 and body:
+                        body = bytes([body[0] ^ 0xFF]) + body[1:]
                     out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS}
                     self._send(upstream.status_code, upstream.content, out)
                     return
@@ -236,6 +240,8 @@ class QuayFront:
                     body = response.read()
                     if front.tamper_manifests and "/manifests/" in self.path and response.status_code == 200:
                         body = body.replace(b'"schemaVersion": 2', b'"schemaVersion":2 ', 1) if b'"schemaVersion": 2' in body else body + b" "
+                    if front.tamper_blobs and "/blobs/" in self.path and response.status_code == 200 and body:
+                        body = bytes([body[0] ^ 0xFF]) + body[1:]
                     out = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS}
                     self._send(response.status_code, body, out)
                 finally:
