@@ -32,6 +32,8 @@ class _Cli(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except UsageError as exc:
             raise click.UsageError(str(exc), ctx) from None
         except QuaywatchError as exc:
