@@ -4,39 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from quaywatch.registry.client import Credentials, RegistryClient
-from quaywatch.registry.retry import RetryPolicy
-from tests.support.images import ImagePusher
-from tests.support.quay_front import QuayFront
-from tests.support.registry_process import RegistryProcess, find_registry_binary
-from tests.support.tokens import Account, SigningKey, TokenServer
+from tests.support.registry_process import find_registry_binary
+from tests.support.stack import OTHER_ROBOT, ROBOT, RegistryStack, running_stack
 
-ROBOT = Credentials("acme+scanner", "robot-token-0123456789")
-OTHER_ROBOT = Credentials("other+robot", "other-token-9876543210")
-
-
-@dataclass
-class RegistryStack:
-    """The registry under test, its Quay-like token server and front, and a pusher."""
-
-    registry: RegistryProcess
-    tokens: TokenServer
-    front: QuayFront
-    pusher: ImagePusher
-
-    @property
-    def host(self) -> str:
-        """Where clients connect: the Quay-like front."""
-        return self.front.host
-
-    def client(self, credentials: Credentials | None = ROBOT, **kwargs: object) -> RegistryClient:
-        kwargs.setdefault("retry", RetryPolicy.fast())
-        return RegistryClient(self.host, credentials, plain_http=True, **kwargs)  # type: ignore[arg-type]
+__all__ = ["OTHER_ROBOT", "ROBOT"]
 
 
 @pytest.fixture(scope="session")
@@ -45,21 +19,8 @@ def registry_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registr
         if os.environ.get("CI"):
             pytest.fail("docker-registry is not installed; .ci/run must install it")
         pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
-    workdir: Path = tmp_path_factory.mktemp("registry")
-    tokens = TokenServer(SigningKey.generate(), public_repositories={"public/base"}).start()
-    tokens.accounts[ROBOT.username] = Account(ROBOT.secret, {"acme/*": ["pull"]})
-    tokens.accounts[OTHER_ROBOT.username] = Account(OTHER_ROBOT.secret, {"other/*": ["pull"]})
-    tokens.accounts["admin"] = Account("admin-password", {"*": ["*"]})
-    registry = RegistryProcess(workdir, tokens)
-    front = QuayFront(registry.url, tokens).start()
-    pusher = ImagePusher(registry.url, tokens)
-    try:
-        yield RegistryStack(registry, tokens, front, pusher)
-    finally:
-        pusher.close()
-        front.stop()
-        registry.stop()
-        tokens.stop()
+    with running_stack(tmp_path_factory.mktemp("registry")) as stack:
+        yield stack
 
 
 @pytest.fixture

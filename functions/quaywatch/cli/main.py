@@ -95,7 +95,8 @@ def scan(
     elif output_format == "cyclonedx":
         click.echo(json.dumps(to_cyclonedx(inventory), indent=2))
     else:
-        render_table(inventory, Console(soft_wrap=False))
+        # Wide rows when piped, so paths are not folded into unreadable columns.
+        render_table(inventory, Console(soft_wrap=False, width=None if sys.stdout.isatty() else 220))
 
 
 def _credentials(username: str | None, token_stdin: bool) -> Credentials | None:

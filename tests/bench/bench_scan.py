@@ -1,0 +1,181 @@
+"""Scanning benchmark (run on demand: ``make bench``). Prints ratios, never asserts times.
+
+Builds a large synthetic image (>= 300 MB uncompressed, >= 20,000 files, 5 layers) with
+realistic package databases, serves it from the local docker-registry with token auth, and
+measures in the same run:
+
+1. quaywatch scan time / time to merely download and decompress the same layers (target <= 1.3)
+2. quaywatch / Trivy and quaywatch / syft on the same registry image, cold caches (targets
+   <= 0.8 and <= 0.25), when those tools are installed (``pip install -e '.[bench]'``)
+3. peak RSS of ``quaywatch scan`` on a small and on the large image (target < 150 MB, flat)
+4. a second image sharing the base layers / the first scan (target <= 0.2)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from quaywatch.image.cache import DiskLayerCache, NullLayerCache
+from quaywatch.image.decompress import open_layer_stream
+from quaywatch.image.limits import ScanLimits
+from quaywatch.registry.reference import ImageReference
+from quaywatch.scanning.scanner import ImageScanner
+from tests.support import fixtures
+from tests.support.stack import ROBOT, running_stack
+
+MiB = 1 << 20
+WORDS = b"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ".split()
+
+
+def blob(rng: random.Random, size: int) -> bytes:
+    """Half random, half text: compresses about 2:1 like real binaries and libraries."""
+    half = size // 2
+    text = b" ".join(rng.choice(WORDS) for _ in range(half // 6 + 1))[: size - half]
+    return rng.randbytes(half) + text
+
+
+def tar_of(entries: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path, data in entries:
+            info = tarfile.TarInfo(path)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def dpkg_status(count: int) -> str:
+    return "\n".join(
+        f"Package: lib{n}\nStatus: install ok installed\nArchitecture: amd64\nSource: src{n // 3}\n"
+        f"Version: 1.{n}-1+deb12u1\nDescription: synthetic package {n}\n" for n in range(count)
+    )
+
+
+def build_layers(rng: random.Random) -> list[bytes]:
+    base = [("usr/lib/os-release", fixtures.DEBIAN_OS_RELEASE.encode()), ("var/lib/dpkg/status", dpkg_status(400).encode())]
+    base += [(f"usr/lib/x86_64-linux-gnu/lib{n}.so.1", blob(rng, 9_000 + rng.randrange(12_000))) for n in range(6_000)]
+    base += [(f"usr/share/doc/pkg{n}/copyright", blob(rng, 2_000)) for n in range(2_000)]
+    python = []
+    for n in range(400):
+        site = "usr/local/lib/python3.11/site-packages"
+        python.append((f"{site}/pkg{n}-1.{n}.0.dist-info/METADATA", f"Metadata-Version: 2.1\nName: pkg{n}\nVersion: 1.{n}.0\n".encode()))
+        python += [(f"{site}/pkg{n}/mod{m}.py", blob(rng, 6_000)) for m in range(10)]
+    node = []
+    for n in range(1_500):
+        root = f"app/node_modules/mod{n}"
+        node.append((f"{root}/package.json", json.dumps({"name": f"mod{n}", "version": f"2.{n}.0"}).encode()))
+        node += [(f"{root}/lib/file{m}.js", blob(rng, 3_000)) for m in range(3)]
+    jars = [(f"opt/app/lib/dep{n}-1.0.{n}.jar", fixtures.jar({
+        f"META-INF/maven/org.example/dep{n}/pom.properties": f"groupId=org.example\nartifactId=dep{n}\nversion=1.0.{n}\n",
+        "payload.bin": blob(rng, 200_000)})) for n in range(60)]
+    bulk = [(f"opt/data/chunk{n}.bin", blob(rng, 4 * MiB)) for n in range(30)]
+    return [tar_of(layer) for layer in (base, python, node, jars, bulk)]
+
+
+def download_and_decompress(stack_client, repository: str, layers) -> float:
+    started = time.perf_counter()
+
+    def one(descriptor):
+        with stack_client.open_blob(repository, descriptor.digest) as chunks:
+            stream, _ = open_layer_stream(chunks, ScanLimits(), descriptor.digest)
+            while stream.read(MiB):
+                pass
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(one, layers))
+    return time.perf_counter() - started
+
+
+def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS (MB) and exit status of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    return elapsed, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def main() -> None:
+    rng = random.Random(42)
+    print("building the benchmark image ...", flush=True)
+    tars = build_layers(rng)
+    total = sum(len(t) for t in tars)
+    files = sum(len(tarfile.open(fileobj=io.BytesIO(t)).getmembers()) for t in tars)
+    with tempfile.TemporaryDirectory(prefix="quaywatch-bench-") as tmp, running_stack(Path(tmp)) as stack:
+        host = stack.registry.host  # the real registry, token auth, no Python front in the path
+        stack.pusher.push_image("acme/big", "1", tars)
+        stack.pusher.push_image("acme/big", "2", tars[:4] + [tar_of([("opt/data/other.bin", blob(rng, 8 * MiB))])])
+        stack.pusher.push_image("acme/small", "1", [fixtures.alpine_base()])
+        print(f"image: {total / MiB:.0f} MB uncompressed, {files} files, {len(tars)} layers\n")
+        ref = ImageReference.parse(f"{host}/acme/big:1")
+        with stack.client() as client:
+            client.base_url = f"http://{host}"
+            manifest = ImageScanner(client).resolve(ref).manifest
+            baseline = median([download_and_decompress(client, "acme/big", manifest.layers) for _ in range(3)])
+            scans = []
+            for _ in range(3):
+                started = time.perf_counter()
+                inventory = ImageScanner(client, cache=NullLayerCache()).scan(ref)
+                scans.append(time.perf_counter() - started)
+            scan_time = median(scans)
+            cache_dir = Path(tmp) / "layers"
+            scanner = ImageScanner(client, cache=DiskLayerCache(cache_dir))
+            started = time.perf_counter()
+            scanner.scan(ref)
+            first = time.perf_counter() - started
+            started = time.perf_counter()
+            scanner.scan(ImageReference.parse(f"{host}/acme/big:2"))
+            second = time.perf_counter() - started
+        print(f"packages found: {len(inventory.packages)}")
+        print(f"download+decompress baseline: {baseline:.2f} s; quaywatch scan (in process): {scan_time:.2f} s")
+        print(f"  ratio scan / download+decompress = {scan_time / baseline:.2f}  (target <= 1.3)")
+        print(f"shared base layers: first {first:.2f} s, second image {second:.2f} s")
+        print(f"  ratio second / first = {second / first:.2f}  (target <= 0.2)\n")
+
+        env = {**os.environ, "QUAYWATCH_REGISTRY_USERNAME": ROBOT.username, "QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret,
+               "TRIVY_USERNAME": ROBOT.username, "TRIVY_PASSWORD": ROBOT.secret,
+               "SYFT_REGISTRY_AUTH_USERNAME": ROBOT.username, "SYFT_REGISTRY_AUTH_PASSWORD": ROBOT.secret,
+               "SYFT_REGISTRY_AUTH_AUTHORITY": host, "SYFT_REGISTRY_INSECURE_USE_HTTP": "true",
+               "SYFT_CHECK_FOR_APP_UPDATE": "false"}
+        quaywatch = [sys.executable, "-m", "quaywatch.cli.main", "scan", "--plain-http", "--no-cache", "--format", "cyclonedx"]
+        ours, rss_big, code = timed_process([*quaywatch, f"{host}/acme/big:1"], env)
+        _, rss_small, _ = timed_process([*quaywatch, f"{host}/acme/small:1"], env)
+        print(f"quaywatch scan (process, cold): {ours:.2f} s, exit {code}")
+        print(f"peak RSS: small image {rss_small} MB, large image {rss_big} MB  (target < 150 MB, flat)\n")
+        peers = {}
+        trivy = shutil.which("trivy")
+        if trivy:
+            cache = Path(tmp) / "trivy-cache"
+            seconds, rss, code = timed_process(
+                [trivy, "image", "--image-src", "remote", "--scanners", "", "--format", "cyclonedx", "--offline-scan",
+                 "--skip-db-update", "--insecure", "--cache-dir", str(cache), f"{host}/acme/big:1"], env)
+            peers["trivy"] = (seconds, rss, code, 0.8)
+        syft = shutil.which("syft")
+        if syft:
+            seconds, rss, code = timed_process([syft, "scan", f"registry:{host}/acme/big:1", "-o", "cyclonedx-json", "-q"], env)
+            peers["syft"] = (seconds, rss, code, 0.25)
+        if not peers:
+            print("Trivy and syft are not installed: pip install -e '.[bench]' to compare")
+        for name, (seconds, rss, code, target) in peers.items():
+            note = "" if code == 0 else f"  (exit {code}: comparison not valid)"
+            print(f"{name}: {seconds:.2f} s, peak RSS {rss} MB{note}")
+            print(f"  ratio quaywatch / {name} = {ours / seconds:.2f}  (target <= {target})")
+
+
+if __name__ == "__main__":
+    main()
