@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache
-from quaywatch.image.decompress import open_layer_stream
+from quaywatch.image.decompress import StreamStats, decompressed_chunks
 from quaywatch.image.limits import ScanLimits
 from quaywatch.registry.reference import ImageReference
 from quaywatch.scanning.scanner import ImageScanner
@@ -64,8 +64,8 @@ def dpkg_status(count: int) -> str:
 
 def build_layers(rng: random.Random) -> list[bytes]:
     base = [("usr/lib/os-release", fixtures.DEBIAN_OS_RELEASE.encode()), ("var/lib/dpkg/status", dpkg_status(400).encode())]
-    base += [(f"usr/lib/x86_64-linux-gnu/lib{n}.so.1", blob(rng, 9_000 + rng.randrange(12_000))) for n in range(6_000)]
-    base += [(f"usr/share/doc/pkg{n}/copyright", blob(rng, 2_000)) for n in range(2_000)]
+    base += [(f"usr/lib/x86_64-linux-gnu/lib{n}.so.1", blob(rng, 9_000 + rng.randrange(12_000))) for n in range(7_000)]
+    base += [(f"usr/share/doc/pkg{n}/copyright", blob(rng, 2_000)) for n in range(2_600)]
     python = []
     for n in range(400):
         site = "usr/local/lib/python3.11/site-packages"
@@ -79,7 +79,7 @@ def build_layers(rng: random.Random) -> list[bytes]:
     jars = [(f"opt/app/lib/dep{n}-1.0.{n}.jar", fixtures.jar({
         f"META-INF/maven/org.example/dep{n}/pom.properties": f"groupId=org.example\nartifactId=dep{n}\nversion=1.0.{n}\n",
         "payload.bin": blob(rng, 200_000)})) for n in range(60)]
-    bulk = [(f"opt/data/chunk{n}.bin", blob(rng, 4 * MiB)) for n in range(30)]
+    bulk = [(f"opt/data/chunk{n}.bin", blob(rng, 4 * MiB)) for n in range(36)]
     return [tar_of(layer) for layer in (base, python, node, jars, bulk)]
 
 
@@ -88,8 +88,7 @@ def download_and_decompress(stack_client, repository: str, layers) -> float:
 
     def one(descriptor):
         with stack_client.open_blob(repository, descriptor.digest) as chunks:
-            stream, _ = open_layer_stream(chunks, ScanLimits(), descriptor.digest)
-            while stream.read(MiB):
+            for _ in decompressed_chunks(chunks, ScanLimits(), descriptor.digest, StreamStats()):
                 pass
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -98,12 +97,25 @@ def download_and_decompress(stack_client, repository: str, layers) -> float:
 
 
 def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS (MB) and exit status of one child process."""
+    """Wall seconds, peak RSS (MB, sampled every 10 ms) and exit status of a child process."""
+    import psutil
+
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    return elapsed, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        watched = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            try:
+                peak = max(peak, watched.memory_info().rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        if process.returncode != 0:
+            errors.seek(0)
+            print(f"  {command[0]} failed: {errors.read().decode(errors='replace')[-600:]}")
+    return elapsed, peak // MiB, process.returncode
 
 
 def median(values: list[float]) -> float:

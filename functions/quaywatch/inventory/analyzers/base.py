@@ -27,6 +27,9 @@ class Analyzer(ABC):
     name: ClassVar[str]
     version: ClassVar[int] = 1
     max_file_bytes: ClassVar[int] = 64 << 20
+    # True when the analyzer reads its file in chunks instead of keeping it whole, so the
+    # kept-file size limit does not apply.
+    streams: ClassVar[bool] = False
 
     @abstractmethod
     def wants(self, path: str, executable: bool) -> bool:

@@ -24,7 +24,8 @@ _SENTINEL_LENGTH = 16
 class GoBinaryAnalyzer(Analyzer):
     name = "golang"
     version = 1
-    max_file_bytes = 2 << 30  # streamed, never kept whole
+    max_file_bytes = 2 << 30
+    streams = True  # read in chunks, never kept whole
 
     def wants(self, path: str, executable: bool) -> bool:
         return executable
