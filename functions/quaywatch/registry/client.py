@@ -228,7 +228,6 @@ class RegistryClient:
                 f"cannot reach registry {self.registry}: {_describe_transport_error(exc)}"
             ) from None
         assert response is not None
-        slot_held = True
         try:
             yield response
         except httpx.TransportError as exc:
@@ -238,8 +237,7 @@ class RegistryClient:
             ) from None
         finally:
             response.close()
-            if slot_held:
-                self._slots.release()
+            self._slots.release()
 
     def _attempt(
         self,
@@ -419,17 +417,13 @@ class RegistryClient:
 
     def _json(self, response: httpx.Response, what: str) -> dict:
         try:
-            document = response.json() if response.is_stream_consumed else _read_json(response)
+            response.read()
+            document = response.json()
         except ValueError as exc:
             raise RegistryError(f"registry {self.registry} returned invalid JSON for {what}") from exc
         if not isinstance(document, dict):
             raise RegistryError(f"registry {self.registry} returned unexpected JSON for {what}")
         return document
-
-
-def _read_json(response: httpx.Response) -> object:
-    response.read()
-    return response.json()
 
 
 def _verified_chunks(response: httpx.Response, digest: str) -> Iterator[bytes]:
