@@ -128,7 +128,7 @@ def main() -> None:
     tars = build_layers(rng)
     total = sum(len(t) for t in tars)
     files = sum(len(tarfile.open(fileobj=io.BytesIO(t)).getmembers()) for t in tars)
-    with tempfile.TemporaryDirectory(prefix="quaywatch-bench-") as tmp, running_stack(Path(tmp)) as stack:
+    with tempfile.TemporaryDirectory(prefix="quaywatch-bench-") as tmp, running_stack(Path(tmp), realm_host="localhost") as stack:
         host = stack.registry.host  # the real registry, token auth, no Python front in the path
         stack.pusher.push_image("acme/big", "1", tars)
         stack.pusher.push_image("acme/big", "2", tars[:4] + [tar_of([("opt/data/other.bin", blob(rng, 8 * MiB))])])
@@ -175,7 +175,7 @@ def main() -> None:
             cache = Path(tmp) / "trivy-cache"
             seconds, rss, code = timed_process(
                 [trivy, "image", "--image-src", "remote", "--scanners", "", "--format", "cyclonedx", "--offline-scan",
-                 "--skip-db-update", "--insecure", "--cache-dir", str(cache), f"{host}/acme/big:1"], env)
+                 "--skip-db-update", "--skip-java-db-update", "--insecure", "--cache-dir", str(cache), f"{host}/acme/big:1"], env)
             peers["trivy"] = (seconds, rss, code, 0.8)
         syft = shutil.which("syft")
         if syft:

@@ -38,8 +38,9 @@ class RegistryStack:
 
 
 @contextmanager
-def running_stack(workdir: Path) -> Iterator[RegistryStack]:
+def running_stack(workdir: Path, realm_host: str = "127.0.0.1") -> Iterator[RegistryStack]:
     tokens = TokenServer(SigningKey.generate(), public_repositories={"public/base"}).start()
+    tokens.realm_host = realm_host
     tokens.accounts[ROBOT.username] = Account(ROBOT.secret, {"acme/*": ["pull"]})
     tokens.accounts[OTHER_ROBOT.username] = Account(OTHER_ROBOT.secret, {"other/*": ["pull"]})
     tokens.accounts["admin"] = Account("admin-password", {"*": ["*"]})

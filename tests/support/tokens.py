@@ -74,6 +74,9 @@ class TokenServer:
         self.accounts: dict[str, Account] = {}
         self.public_repositories = public_repositories or set()
         self.token_ttl = 3600
+        # Trivy's registry library refuses loopback IP literals as realm (SSRF guard), but not
+        # the name "localhost": the benchmark uses the name.
+        self.realm_host = "127.0.0.1"
         self.requests: list[dict[str, str | None]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -86,7 +89,7 @@ class TokenServer:
 
     @property
     def realm(self) -> str:
-        return f"{self.url}/v2/auth"
+        return f"http://{self.realm_host}:{self._server.server_address[1]}/v2/auth"
 
     def start(self) -> TokenServer:
         self._thread.start()
