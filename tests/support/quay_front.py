@@ -213,8 +213,6 @@ class QuayFront:
                 headers = {"Authorization": auth} if auth else {}
                 upstream = front._http.get(front.upstream + path, headers=headers)
                 if upstream.status_code != 200:
-                    if front.tamper_blobs and "/blobs/" in self.path and response.status_code == 200 and body:
-                        body = bytes([body[0] ^ 0xFF]) + body[1:]
                     out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS}
                     self._send(upstream.status_code, upstream.content, out)
                     return
