@@ -283,7 +283,7 @@ class RegistryClient:
                     f"registry {self.registry} requires a username and token "
                     "(set QUAYWATCH_REGISTRY_USERNAME and QUAYWATCH_REGISTRY_TOKEN)"
                 )
-            return self._send(method, url, headers, None, basic=True)
+            return self._send(method, url, headers, None)
         # Bearer: our cached token (if any) expired or lacks the scope. Renew it once.
         self._forget_token(scope)
         token = self._fetch_token(challenge, scope)
@@ -305,14 +305,10 @@ class RegistryClient:
         url: str,
         headers: dict[str, str],
         token: str | None,
-        *,
-        basic: bool = False,
     ) -> httpx.Response:
         request_headers = dict(headers)
         if token:
             request_headers["Authorization"] = f"Bearer {token}"
-        elif basic and self._credentials:
-            request_headers["Authorization"] = self._credentials.basic_header()
         elif self._challenge and self._challenge.scheme == "basic" and self._credentials:
             request_headers["Authorization"] = self._credentials.basic_header()
         self._check_url(url)
