@@ -24,7 +24,10 @@ OPAQUE_MARKER = ".wh..wh..opq"
 
 def normalise_member_path(name: str, digest: str) -> str:
     """A tar member name as a clean relative path; traversal out of the root is refused."""
-    path = name.replace("\\", "/").lstrip("/")
+    path = name.lstrip("/")
+    if not ("." in path and ("/." in path or path.startswith(".")) or "\\" in path or "//" in path or path.endswith("/")):
+        return path  # the common case, already clean (this runs once per tar entry)
+    path = path.replace("\\", "/")
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise LayerRejectedError(
@@ -43,16 +46,18 @@ def analyze_layer(
     stats = StreamStats()
     feed = ByteFeed(decompressed_chunks(chunks, limits, digest, stats))
     result = LayerAnalysis(digest=digest)
+    file_count = 0
     try:
         for entry, reader in TarStream(feed, digest, limits.max_member_bytes).entries():
-            result.file_count += 1
-            if result.file_count > limits.max_members:
+            file_count += 1
+            if file_count > limits.max_members:
                 raise LayerRejectedError(
                     f"layer {digest} has more than {limits.max_members} entries (limit max_members)"
                 )
             _visit(entry, reader, digest, analyzers, limits, result)
     except EOFError:
         raise LayerRejectedError(f"layer {digest} is truncated") from None
+    result.file_count = file_count
     # Read past the end-of-archive marker so the whole blob is consumed and its digest
     # gets verified by the registry stream.
     feed.drain()
@@ -71,7 +76,7 @@ def _visit(
     path = normalise_member_path(entry.name, digest)
     if not path:
         return
-    directory, base = posixpath.split(path)
+    directory, _, base = path.rpartition("/")
     if base.startswith(WHITEOUT_PREFIX):
         if base == OPAQUE_MARKER:
             result.opaque_dirs.append(directory)

@@ -20,6 +20,7 @@ REGULAR = frozenset({b"0", b"\0", b"7"})
 HARDLINK = b"1"
 SYMLINK = b"2"
 DIRECTORY = b"5"
+_LINKS = frozenset({HARDLINK, SYMLINK})
 _MAX_META = 1 << 20  # PAX and GNU long-name records
 
 
@@ -186,12 +187,13 @@ class TarStream:
         else:
             size = _octal(block[124:136])
         text = _text(name)
+        kind = block[156:157]
         return TarEntry(
             name=text,
-            kind=block[156:157],
+            kind=kind,
             size=self._check_size(size, text),
             mode=_octal(block[100:108]),
-            linkname=_text(block[157:257].split(b"\0", 1)[0]),
+            linkname=_text(block[157:257].split(b"\0", 1)[0]) if kind in _LINKS else "",
         )
 
     def _check_size(self, size: int, name: str) -> int:
