@@ -9,17 +9,26 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from quaywatch.advisories.importer import import_feed
+from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
+from quaywatch.cli.advisories import advisories
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.reference import ImageReference, Platform
+from quaywatch.inventory.models import Inventory
+from quaywatch.matching.matcher import match_inventory
+from quaywatch.matching.models import MatchReport
+from quaywatch.matching.severity import LEVELS, RANK, parse_level
 from quaywatch.reports.cyclonedx import to_cyclonedx
-from quaywatch.reports.table import render_table
+from quaywatch.reports.table import render_findings, render_table
 from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 
 ENV_USERNAME = "QUAYWATCH_REGISTRY_USERNAME"
@@ -70,6 +79,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--token-stdin", is_flag=True, help="Read the registry token from standard input.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Layer cache directory (default ~/.cache/quaywatch/layers).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the layer cache.")
+@click.option(
+    "--advisories", "advisory_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+    help="Advisory feed to match against (file, directory or zip; repeatable). "
+    "Default: the local store filled by `quaywatch advisories import`.",
+)
+@click.option(
+    "--fail-on", type=click.Choice(LEVELS[:-1], case_sensitive=False), default=None,
+    help="Exit 1 when a finding of this severity or higher exists (for CI pipelines).",
+)
 def scan(
     ref: str,
     platform_text: str | None,
@@ -80,23 +98,66 @@ def scan(
     token_stdin: bool,
     cache_dir: str | None,
     no_cache: bool,
+    advisory_paths: tuple[Path, ...],
+    fail_on: str | None,
 ) -> None:
-    """Inventory the packages in image REF (host[:port]/namespace/repo:tag or @sha256:...)."""
+    """Inventory the packages in image REF (host[:port]/namespace/repo:tag or @sha256:...)
+    and match them against known vulnerabilities."""
     reference = ImageReference.parse(ref)
     credentials = _credentials(username, token_stdin)
     options = ScanOptions()
     if platform_text:
         options = ScanOptions(platform=Platform.parse(platform_text), platform_explicit=True)
     cache = NullLayerCache() if no_cache else DiskLayerCache(Path(cache_dir) if cache_dir else default_cache_dir())
-    with RegistryClient(reference.registry, credentials, plain_http=plain_http, ca_bundle=ca_bundle) as client:
-        inventory = ImageScanner(client, cache=cache, options=options).scan(reference)
+    with ExitStack() as stack:
+        store = _open_store(stack, advisory_paths)
+        if store is None and fail_on:
+            raise UsageError("--fail-on needs advisories: pass --advisories or run `quaywatch advisories import`")
+        with RegistryClient(reference.registry, credentials, plain_http=plain_http, ca_bundle=ca_bundle) as client:
+            inventory = ImageScanner(client, cache=cache, options=options).scan(reference)
+        report = match_inventory(inventory, store) if store is not None else None
+    _print_scan(inventory, report, output_format)
+    if report is not None and fail_on:
+        threshold = RANK[parse_level(fail_on)]
+        failing = [f for f in report.findings if RANK[f.severity] >= threshold]
+        if failing:
+            click.echo(f"quaywatch: {len(failing)} finding(s) at or above {fail_on.lower()}", err=True)
+            sys.exit(1)
+
+
+def _open_store(stack: ExitStack, paths: tuple[Path, ...]) -> SqliteAdvisoryStore | None:
+    """A store with the given feeds (imported into a temporary store), else the local store
+    if it has advisories, else None (inventory only)."""
+    if paths:
+        directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="quaywatch-advisories-"))
+        store = stack.enter_context(SqliteAdvisoryStore(Path(directory) / "advisories.db"))
+        for path in paths:
+            report = import_feed(store, path)
+            if report.bad:
+                click.echo(f"quaywatch: {path}: skipped {len(report.bad)} malformed record(s)", err=True)
+        return store
+    default = default_store_path()
+    if not default.exists():
+        return None
+    store = stack.enter_context(SqliteAdvisoryStore(default))
+    return None if store.is_empty() else store
+
+
+def _print_scan(inventory: Inventory, report: MatchReport | None, output_format: str) -> None:
     if output_format == "json":
-        click.echo(inventory.model_dump_json(indent=2))
+        document = inventory.model_dump(mode="json")
+        if report is not None:
+            document["findings"] = [f.model_dump(mode="json") for f in report.findings]
+            document["match_warnings"] = report.warnings
+        click.echo(json.dumps(document, indent=2))
     elif output_format == "cyclonedx":
-        click.echo(json.dumps(to_cyclonedx(inventory), indent=2))
+        click.echo(json.dumps(to_cyclonedx(inventory, report.findings if report else None), indent=2))
     else:
         # Wide rows when piped, so paths are not folded into unreadable columns.
-        render_table(inventory, Console(soft_wrap=False, width=None if sys.stdout.isatty() else 220))
+        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 220)
+        render_table(inventory, console)
+        if report is not None:
+            render_findings(report, console)
 
 
 def _credentials(username: str | None, token_stdin: bool) -> Credentials | None:
@@ -117,6 +178,9 @@ def _credentials(username: str | None, token_stdin: bool) -> Credentials | None:
     if token and not username:
         raise UsageError(f"{ENV_TOKEN} is set but no username: set {ENV_USERNAME} or pass --username")
     return None
+
+
+cli.add_command(advisories)
 
 
 def main() -> None:

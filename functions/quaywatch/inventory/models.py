@@ -27,6 +27,15 @@ class Package(BaseModel):
     layer: str | None = Field(None, description="digest of the layer that holds that file")
     purl: str | None = None
 
+    @property
+    def full_name(self) -> str:
+        """The name as its ecosystem writes it: ``@babel/core``, ``org.group:artifact``,
+        ``github.com/org/module``."""
+        if not self.namespace:
+            return self.name
+        separator = ":" if self.type == "maven" else "/"
+        return f"{self.namespace}{separator}{self.name}"
+
 
 class OperatingSystem(BaseModel):
     """The distribution of an image, from os-release and friends."""

@@ -8,12 +8,16 @@ from typing import Any
 
 from quaywatch import __version__
 from quaywatch.inventory.models import Inventory, Package
+from quaywatch.matching.models import Finding
 
 SPEC_VERSION = "1.6"
+_RATING = {"critical": "critical", "high": "high", "medium": "medium", "low": "low", "negligible": "info",
+           "unknown": "unknown"}
+_METHOD = {"2.0": "CVSSv2", "3.0": "CVSSv3", "3.1": "CVSSv31", "4.0": "CVSSv4"}
 
 
-def to_cyclonedx(inventory: Inventory) -> dict[str, Any]:
-    """The inventory as a CycloneDX BOM document (a JSON-ready dict)."""
+def to_cyclonedx(inventory: Inventory, findings: list[Finding] | None = None) -> dict[str, Any]:
+    """The inventory (and findings, as ``vulnerabilities``) as a CycloneDX BOM (a JSON-ready dict)."""
     image = inventory.image
     components: list[dict[str, Any]] = []
     if inventory.os is not None:
@@ -27,9 +31,12 @@ def to_cyclonedx(inventory: Inventory) -> dict[str, Any]:
             }
         )
     seen: dict[str, int] = {}
+    refs: dict[tuple, str] = {}
     for package in inventory.packages:
-        components.append(_component(package, seen))
-    return {
+        component = _component(package, seen)
+        refs.setdefault(_package_identity(package.purl, package.path, package.full_name, package.version), component["bom-ref"])
+        components.append(component)
+    document = {
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
         "bomFormat": "CycloneDX",
         "specVersion": SPEC_VERSION,
@@ -51,6 +58,51 @@ def to_cyclonedx(inventory: Inventory) -> dict[str, Any]:
         },
         "components": components,
     }
+    if findings is not None:
+        document["vulnerabilities"] = [_vulnerability(finding, refs, index) for index, finding in enumerate(findings)]
+    return document
+
+
+def _package_identity(purl: str | None, path: str, name: str, version: str) -> tuple:
+    return (purl, path, name, version)
+
+
+def _vulnerability(finding: Finding, refs: dict[tuple, str], index: int) -> dict[str, Any]:
+    target = refs.get(_package_identity(finding.purl, finding.path, finding.package, finding.installed_version))
+    rating: dict[str, Any] = {"severity": _RATING.get(finding.severity, "unknown")}
+    if finding.cvss_score is not None:
+        rating["score"] = finding.cvss_score
+        rating["vector"] = finding.cvss_vector
+        version = (finding.cvss_vector or "").split("/", 1)[0].removeprefix("CVSS:")
+        rating["method"] = _METHOD.get(version, "CVSSv2" if finding.cvss_vector and not finding.cvss_vector.startswith("CVSS:") else "other")
+    else:
+        rating["method"] = "other"
+    vulnerability: dict[str, Any] = {
+        "bom-ref": f"vuln:{index}:{finding.id}",
+        "id": finding.id,
+        "source": _source(finding.id),
+        "references": [{"id": alias, "source": _source(alias)} for alias in finding.aliases],
+        "ratings": [rating],
+        "affects": [{"ref": target}] if target else [],
+    }
+    if finding.summary:
+        vulnerability["description"] = finding.summary
+    if finding.fixed_version:
+        vulnerability["recommendation"] = f"Upgrade {finding.package} to {finding.fixed_version} or later."
+    vulnerability["properties"] = _properties(
+        {"quaywatch:fixed_version": finding.fixed_version, "quaywatch:status": finding.status.value,
+         "quaywatch:severity_source": finding.severity_source, "quaywatch:origin": finding.origin,
+         "quaywatch:location:path": finding.path, "quaywatch:matched_as": f"{finding.matched_as} {finding.matched_version}"}
+    )
+    return vulnerability
+
+
+def _source(identifier: str) -> dict[str, str]:
+    if identifier.startswith("CVE-"):
+        return {"name": "NVD", "url": f"https://nvd.nist.gov/vuln/detail/{identifier}"}
+    if identifier.startswith("GHSA-"):
+        return {"name": "GitHub", "url": f"https://github.com/advisories/{identifier}"}
+    return {"name": "OSV", "url": f"https://osv.dev/vulnerability/{identifier}"}
 
 
 def _component(package: Package, seen: dict[str, int]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Advisories: feed formats in, one normalised model, a store indexed by package."""

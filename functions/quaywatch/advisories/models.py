@@ -1,0 +1,76 @@
+"""The normalised advisory model every feed is converted to.
+
+It is OSV's shape (ranges of events plus explicit versions) with what distro feeds add on
+top: a per-package fix status (``not_affected``, ``will_not_fix``...) and a per-package
+vendor severity (Debian urgency, Ubuntu priority).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class FixStatus(StrEnum):
+    FIXED = "fixed"
+    AFFECTED = "affected"  # affected, no fix released yet
+    WILL_NOT_FIX = "will_not_fix"
+    FIX_DEFERRED = "fix_deferred"
+    END_OF_LIFE = "end_of_life"
+    NOT_AFFECTED = "not_affected"
+
+
+EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
+
+
+class Event(BaseModel):
+    kind: EventKind
+    version: str
+
+
+class Range(BaseModel):
+    type: Literal["ECOSYSTEM", "SEMVER"] = "ECOSYSTEM"
+    events: list[Event] = Field(default_factory=list)
+
+
+class Severity(BaseModel):
+    """A score as OSV writes it: ``CVSS_V3`` + vector, or a vendor rating (``Ubuntu`` + level)."""
+
+    type: str
+    score: str
+
+
+class AffectedPackage(BaseModel):
+    ecosystem: str = Field(description="OSV ecosystem without release: Debian, Alpine, PyPI...")
+    release: str = Field("", description="distro release: 12, 3.19, 22.04; empty for languages")
+    name: str = Field(description="normalised package name (source package for Debian/Alpine)")
+    ranges: list[Range] = Field(default_factory=list)
+    versions: list[str] = Field(default_factory=list)
+    status: FixStatus | None = Field(None, description="explicit status from a distro feed")
+    severity: str | None = Field(None, description="vendor severity for this package")
+
+
+class Advisory(BaseModel):
+    id: str
+    source: str = Field(description="feed kind: osv, alpine-secdb, debian-tracker")
+    aliases: list[str] = Field(default_factory=list)
+    summary: str | None = None
+    published: str | None = None
+    modified: str | None = None
+    withdrawn: str | None = None
+    severities: list[Severity] = Field(default_factory=list)
+    affected: list[AffectedPackage] = Field(default_factory=list)
+    partition: str = Field(
+        "",
+        description="the slice of this advisory one document describes; re-importing a document "
+        "replaces that slice only (Alpine secdb: one release and repository per file)",
+    )
+
+
+class BadRecord(BaseModel):
+    """A record that could not be imported, and why; the import goes on without it."""
+
+    location: str
+    reason: str

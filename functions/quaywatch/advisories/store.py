@@ -1,0 +1,296 @@
+"""The advisory store: affected packages indexed by (ecosystem, release, package).
+
+One interface, ``AdvisoryStore``; one implementation, SQLite, used two ways: a local file
+for the CLI and the embedded mode, and in Lambda a database file published to S3 and cached
+in ``/tmp`` (see ``s3_store.py``). Matching looks up only the packages an image contains, so
+its cost grows with the image, not the feed. Every import records which keys it changed, so
+the projects that contain them can be re-tested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from quaywatch.advisories.ecosystems import PackageKey
+from quaywatch.advisories.models import Advisory, AffectedPackage, Severity
+from quaywatch.errors import QuaywatchError
+
+SCHEMA_VERSION = 1
+ENV_STORE = "QUAYWATCH_ADVISORY_DB"
+
+
+def default_store_path() -> Path:
+    """``$QUAYWATCH_ADVISORY_DB``, else ``$XDG_DATA_HOME/quaywatch/advisories.db``."""
+    if os.environ.get(ENV_STORE):
+        return Path(os.environ[ENV_STORE])
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "quaywatch" / "advisories.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS advisories (
+    source TEXT NOT NULL, id TEXT NOT NULL, aliases TEXT NOT NULL, summary TEXT,
+    published TEXT, modified TEXT, severities TEXT NOT NULL, digest TEXT NOT NULL,
+    PRIMARY KEY (source, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS affected (
+    source TEXT NOT NULL, advisory_id TEXT NOT NULL, partition TEXT NOT NULL,
+    ecosystem TEXT NOT NULL, release TEXT NOT NULL, package TEXT NOT NULL,
+    digest TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (source, advisory_id, partition, ecosystem, release, package)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS affected_by_package ON affected (ecosystem, release, package);
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, location TEXT NOT NULL, started_at TEXT NOT NULL,
+    finished_at TEXT, records INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
+    changed_keys INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS changes (
+    import_id INTEGER NOT NULL, ecosystem TEXT NOT NULL, release TEXT NOT NULL, package TEXT NOT NULL,
+    PRIMARY KEY (import_id, ecosystem, release, package)
+) WITHOUT ROWID;
+"""
+
+
+class StoreError(QuaywatchError):
+    """The advisory store cannot be opened or is from an incompatible version."""
+
+
+@dataclass(frozen=True)
+class AdvisoryMeta:
+    source: str
+    id: str
+    aliases: list[str]
+    summary: str | None
+    published: str | None
+    modified: str | None
+    severities: list[Severity]
+
+
+@dataclass(frozen=True)
+class StoredAffected:
+    """The affected entries one advisory has for one package key."""
+
+    source: str
+    advisory_id: str
+    entries: list[AffectedPackage]
+
+
+@dataclass
+class EcosystemStatus:
+    ecosystem: str
+    records: int
+    newest_modified: str | None
+
+
+@dataclass
+class ImportResult:
+    import_id: int
+    records: int = 0
+    skipped: int = 0
+    changed: set[PackageKey] = field(default_factory=set)
+
+
+class AdvisoryStore(Protocol):
+    def lookup(self, keys: Iterable[PackageKey]) -> dict[PackageKey, list[StoredAffected]]: ...
+
+    def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]: ...
+
+    def status(self) -> list[EcosystemStatus]: ...
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class SqliteAdvisoryStore:
+    """The SQLite store. Safe for one writer and concurrent readers (WAL)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the advisory store {self.path}: {exc}") from None
+        self._lock = threading.Lock()
+        version = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if version is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(version[0]) != SCHEMA_VERSION:
+            raise StoreError(f"the advisory store {self.path} has schema {version[0]}; expected {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "SqliteAdvisoryStore":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def is_empty(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM affected LIMIT 1").fetchone() is None
+
+    # --- reads -------------------------------------------------------------------------
+
+    def lookup(self, keys: Iterable[PackageKey]) -> dict[PackageKey, list[StoredAffected]]:
+        found: dict[PackageKey, list[StoredAffected]] = {}
+        query = (
+            "SELECT source, advisory_id, data FROM affected "
+            "WHERE ecosystem = ? AND release = ? AND package = ? ORDER BY source, advisory_id, partition"
+        )
+        with self._lock:
+            for key in set(keys):
+                rows = self._db.execute(query, key).fetchall()
+                if rows:
+                    found[key] = [
+                        StoredAffected(source, advisory_id, [AffectedPackage.model_validate(e) for e in json.loads(data)])
+                        for source, advisory_id, data in rows
+                    ]
+        return found
+
+    def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]:
+        result: dict[tuple[str, str], AdvisoryMeta] = {}
+        query = "SELECT aliases, summary, published, modified, severities FROM advisories WHERE source = ? AND id = ?"
+        with self._lock:
+            for source, advisory_id in set(refs):
+                row = self._db.execute(query, (source, advisory_id)).fetchone()
+                if row:
+                    result[(source, advisory_id)] = AdvisoryMeta(
+                        source, advisory_id, json.loads(row[0]), row[1], row[2], row[3],
+                        [Severity.model_validate(s) for s in json.loads(row[4])],
+                    )
+        return result
+
+    def status(self) -> list[EcosystemStatus]:
+        query = (
+            "SELECT a.ecosystem, COUNT(DISTINCT a.source || ' ' || a.advisory_id), MAX(v.modified) "
+            "FROM affected a JOIN advisories v ON v.source = a.source AND v.id = a.advisory_id "
+            "GROUP BY a.ecosystem ORDER BY a.ecosystem"
+        )
+        with self._lock:
+            return [EcosystemStatus(*row) for row in self._db.execute(query)]
+
+    def changed_keys(self, import_id: int) -> set[PackageKey]:
+        query = "SELECT ecosystem, release, package FROM changes WHERE import_id = ?"
+        with self._lock:
+            return {PackageKey(*row) for row in self._db.execute(query, (import_id,))}
+
+    def last_import_id(self) -> int | None:
+        with self._lock:
+            row = self._db.execute("SELECT MAX(id) FROM imports").fetchone()
+        return row[0] if row else None
+
+    # --- writes ------------------------------------------------------------------------
+
+    @contextmanager
+    def importing(self, location: str) -> Iterator["ImportSession"]:
+        """A transaction that writes advisories and records the keys they change."""
+        with self._lock:
+            cursor = self._db.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                cursor.execute(
+                    "INSERT INTO imports (location, started_at) VALUES (?, ?)", (location, _now())
+                )
+                session = ImportSession(cursor, cursor.lastrowid or 0)
+                yield session
+                session.finish()
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+
+
+class ImportSession:
+    """Applies advisories inside one import transaction (see ``SqliteAdvisoryStore.importing``)."""
+
+    def __init__(self, cursor: sqlite3.Cursor, import_id: int) -> None:
+        self._cursor = cursor
+        self.result = ImportResult(import_id=import_id)
+
+    def skip(self, count: int = 1) -> None:
+        self.result.skipped += count
+
+    def apply(self, advisory: Advisory) -> None:
+        """Insert, replace or (when withdrawn) delete one advisory's slice."""
+        cursor = self._cursor
+        self.result.records += 1
+        existing = {
+            (eco, rel, pkg): digest
+            for eco, rel, pkg, digest in cursor.execute(
+                "SELECT ecosystem, release, package, digest FROM affected "
+                "WHERE source = ? AND advisory_id = ? AND partition = ?",
+                (advisory.source, advisory.id, advisory.partition),
+            )
+        }
+        grouped: dict[tuple[str, str, str], list[dict]] = {}
+        if advisory.withdrawn is None:
+            for entry in advisory.affected:
+                grouped.setdefault((entry.ecosystem, entry.release, entry.name), []).append(
+                    entry.model_dump(exclude_defaults=True, mode="json")
+                )
+        meta = json.dumps(
+            [advisory.aliases, advisory.summary, advisory.published, advisory.modified,
+             [s.model_dump() for s in advisory.severities]],
+            separators=(",", ":"),
+        )
+        meta_digest = _digest(meta)
+        old_meta = cursor.execute(
+            "SELECT digest FROM advisories WHERE source = ? AND id = ?", (advisory.source, advisory.id)
+        ).fetchone()
+        meta_changed = old_meta is None or old_meta[0] != meta_digest
+        changed = self.result.changed
+        rows = []
+        for key, entries in grouped.items():
+            data = json.dumps(entries, separators=(",", ":"), sort_keys=True)
+            digest = _digest(data)
+            if existing.pop(key, None) != digest or meta_changed:
+                changed.add(PackageKey(*key))
+                rows.append((advisory.source, advisory.id, advisory.partition, *key, digest, data))
+        if rows:
+            cursor.executemany("INSERT OR REPLACE INTO affected VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        for key in existing:  # no longer affected (or the advisory was withdrawn)
+            changed.add(PackageKey(*key))
+            cursor.execute(
+                "DELETE FROM affected WHERE source = ? AND advisory_id = ? AND partition = ? "
+                "AND ecosystem = ? AND release = ? AND package = ?",
+                (advisory.source, advisory.id, advisory.partition, *key),
+            )
+        if meta_changed:
+            cursor.execute(
+                "INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (advisory.source, advisory.id, json.dumps(advisory.aliases), advisory.summary,
+                 advisory.published, advisory.modified,
+                 json.dumps([s.model_dump() for s in advisory.severities]), meta_digest),
+            )
+
+    def finish(self) -> None:
+        result = self.result
+        self._cursor.executemany(
+            "INSERT OR IGNORE INTO changes VALUES (?, ?, ?, ?)",
+            [(result.import_id, *key) for key in result.changed],
+        )
+        self._cursor.execute(
+            "UPDATE imports SET finished_at = ?, records = ?, skipped = ?, changed_keys = ? WHERE id = ?",
+            (_now(), result.records, result.skipped, len(result.changed), result.import_id),
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,150 @@
+"""Match an inventory against the advisory store.
+
+Rules (see the advisory issue and SPEC section 4):
+- distro packages are looked up in the image's own distro release only: Debian and Ubuntu
+  by source package and source version, Alpine by origin, RPM distros by binary name;
+- language packages (PyPI with PEP 503 names, npm, Maven, Go) whatever the distro;
+- each ecosystem's own version rules; a version that cannot be ordered yields a warning and
+  no finding for that package;
+- the same vulnerability from several advisories (aliases, several feeds) is one finding per
+  package; a distro's own feed (Debian tracker, Alpine secdb) decides over OSV for its
+  packages, including "not affected".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from quaywatch.advisories.ecosystems import DISTRO_ECOSYSTEMS, PackageKey, image_distro, package_key
+from quaywatch.advisories.models import FixStatus
+from quaywatch.advisories.store import AdvisoryMeta, AdvisoryStore, StoredAffected
+from quaywatch.inventory.models import Inventory, Package
+from quaywatch.matching.models import Finding, MatchReport
+from quaywatch.matching.ranges import Verdict, evaluate
+from quaywatch.matching.severity import score_finding
+from quaywatch.versions import InvalidVersionError, scheme_for
+
+_CVE = re.compile(r"^CVE-\d{4}-\d+$")
+# Which feed decides when several speak about the same vulnerability and package.
+_AUTHORITY = {"debian-tracker": 2, "alpine-secdb": 2, "osv": 1}
+
+
+@dataclass
+class _Candidate:
+    stored: StoredAffected
+    verdict: Verdict
+    vendor_severity: str | None
+
+
+def match_inventory(inventory: Inventory, store: AdvisoryStore) -> MatchReport:
+    distro = image_distro(inventory.os)
+    report = MatchReport(distro=f"{distro[0]}:{distro[1]}" if distro else None)
+    keyed: list[tuple[Package, PackageKey, str]] = []
+    for package in inventory.packages:
+        resolved = package_key(package, distro)
+        if resolved is not None:
+            keyed.append((package, *resolved))
+    if inventory.os is not None and distro is None and any(p.type in ("deb", "apk", "rpm") for p in inventory.packages):
+        report.warnings.append(
+            f"OS packages not matched: no advisory feed is known for {inventory.os.id} {inventory.os.version_id or ''}".strip()
+        )
+    stored = store.lookup({key for _, key, _ in keyed})
+    per_package: list[tuple[Package, PackageKey, str, list[_Candidate]]] = []
+    refs: set[tuple[str, str]] = set()
+    for package, key, version in keyed:
+        candidates = _candidates(package, key, version, stored.get(key, []), report)
+        if candidates:
+            per_package.append((package, key, version, candidates))
+            refs.update((c.stored.source, c.stored.advisory_id) for c in candidates)
+    metas = store.advisories(refs)
+    for package, key, version, candidates in per_package:
+        report.findings.extend(_findings(package, key, version, candidates, metas))
+    report.findings.sort(key=lambda f: (f.package, f.installed_version, f.id, f.path))
+    return report
+
+
+def _candidates(
+    package: Package, key: PackageKey, version: str, stored: list[StoredAffected], report: MatchReport
+) -> list[_Candidate]:
+    scheme = scheme_for(key.ecosystem)
+    if scheme is None or not stored:
+        return []
+    result = []
+    for item in stored:
+        for entry in item.entries:
+            try:
+                verdict = evaluate(version, entry, scheme)
+            except InvalidVersionError as exc:
+                report.warnings.append(f"{package.name} {version} ({package.path}): {exc}; not matched")
+                return []
+            result.append(_Candidate(item, verdict, entry.severity))
+    return result
+
+
+def _vulnerability_id(advisory_id: str, meta: AdvisoryMeta | None) -> str:
+    """Group key: the CVE when the advisory is or aliases exactly one CVE, else its own id."""
+    if _CVE.match(advisory_id):
+        return advisory_id
+    cves = sorted({a for a in (meta.aliases if meta else []) if _CVE.match(a)})
+    return cves[0] if len(cves) == 1 else advisory_id
+
+
+def _findings(
+    package: Package, key: PackageKey, version: str, candidates: list[_Candidate],
+    metas: dict[tuple[str, str], AdvisoryMeta],
+) -> list[Finding]:
+    groups: dict[str, list[_Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        meta = metas.get((candidate.stored.source, candidate.stored.advisory_id))
+        groups[_vulnerability_id(candidate.stored.advisory_id, meta)].append(candidate)
+    findings = []
+    for vulnerability_id, group in groups.items():
+        top = max(_AUTHORITY.get(c.stored.source, 0) for c in group)
+        deciding = [c for c in group if _AUTHORITY.get(c.stored.source, 0) == top]
+        affected = [c for c in deciding if c.verdict.affected]
+        if not affected:
+            continue  # the deciding feed says this package is fixed or never affected
+        chosen = min(affected, key=_fix_preference)
+        related = [metas.get((c.stored.source, c.stored.advisory_id)) for c in group]
+        aliases = sorted(
+            ({a for m in related if m for a in m.aliases} | {c.stored.advisory_id for c in group}) - {vulnerability_id}
+        )
+        severities = [s for m in related if m for s in m.severities]
+        vendor = next((c.vendor_severity for c in deciding if c.vendor_severity), None)
+        if vendor is None:
+            vendor = next((c.vendor_severity for c in group if c.vendor_severity), None)
+        score = score_finding(vendor, severities)
+        summary = next((m.summary for m in related if m and m.summary), None)
+        findings.append(
+            Finding(
+                id=vulnerability_id,
+                aliases=aliases,
+                summary=summary,
+                package=package.full_name,
+                package_type=package.type,
+                installed_version=package.version,
+                matched_as=key.name,
+                matched_version=version,
+                ecosystem=key.ecosystem,
+                release=key.release,
+                purl=package.purl,
+                status=chosen.verdict.status,
+                fixed_version=chosen.verdict.fixed_version,
+                severity=score.severity,
+                severity_source=score.source,
+                cvss_score=score.cvss_score,
+                cvss_vector=score.cvss_vector,
+                origin="os" if key.ecosystem in DISTRO_ECOSYSTEMS else "application",
+                path=package.path,
+                layer=package.layer,
+                advisories=sorted({f"{c.stored.source}:{c.stored.advisory_id}" for c in group}),
+            )
+        )
+    return findings
+
+
+def _fix_preference(candidate: _Candidate) -> tuple[int, str]:
+    """Prefer a verdict with a fixed version; among those any (they agree in practice)."""
+    return (0 if candidate.verdict.status is FixStatus.FIXED else 1, candidate.verdict.fixed_version or "")

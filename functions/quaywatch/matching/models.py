@@ -1,0 +1,37 @@
+"""Findings: one per (vulnerability, installed package)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from quaywatch.advisories.models import FixStatus
+
+
+class Finding(BaseModel):
+    id: str = Field(description="the vulnerability id (the CVE when one is known)")
+    aliases: list[str] = Field(default_factory=list, description="other ids of the same vulnerability")
+    summary: str | None = None
+    package: str = Field(description="installed package name")
+    package_type: str
+    installed_version: str
+    matched_as: str = Field(description="the name the advisory uses (source package for distros)")
+    matched_version: str = Field(description="the version compared (source version for Debian)")
+    ecosystem: str
+    release: str = ""
+    purl: str | None = None
+    status: FixStatus
+    fixed_version: str | None = None
+    severity: str
+    severity_source: str
+    cvss_score: float | None = None
+    cvss_vector: str | None = None
+    origin: str = Field(description="os (a distro package) or application")
+    path: str = Field(description="the file that declared the package (package database or manifest)")
+    layer: str | None = None
+    advisories: list[str] = Field(default_factory=list, description="source:id of every advisory merged here")
+
+
+class MatchReport(BaseModel):
+    findings: list[Finding] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    distro: str | None = Field(None, description="ecosystem:release OS packages were matched in")

@@ -1,0 +1,83 @@
+"""Is a version affected by one ``AffectedPackage``? Exactly as the OSV specification says.
+
+A version is affected if it is listed in ``versions`` or falls in a range: events sorted by
+version, ``introduced`` opens, ``fixed`` closes (exclusive), ``last_affected`` closes
+(inclusive), and ``limit`` events bound the whole range from above. Explicit statuses from
+distro feeds (``not_affected``, ``will_not_fix``...) come through unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quaywatch.advisories.models import AffectedPackage, FixStatus, Range
+from quaywatch.versions import InvalidVersionError, VersionScheme, scheme_for
+
+
+@dataclass(frozen=True)
+class Verdict:
+    affected: bool
+    status: FixStatus
+    fixed_version: str | None = None
+
+
+_NOT_AFFECTED = Verdict(False, FixStatus.NOT_AFFECTED)
+
+
+def evaluate(version: str, entry: AffectedPackage, scheme: VersionScheme) -> Verdict:
+    """The verdict for an installed version; raises InvalidVersionError if it cannot be ordered."""
+    if entry.status is FixStatus.NOT_AFFECTED:
+        return _NOT_AFFECTED
+    installed = scheme.key(version)  # raises for an invalid installed version
+    fixes: list[str] = []
+    affected = version in entry.versions
+    for version_range in entry.ranges:
+        range_scheme = scheme_for(entry.ecosystem, version_range.type) or scheme
+        try:
+            inside, fixed = _in_range(installed if range_scheme is scheme else range_scheme.key(version),
+                                      version_range, range_scheme)
+        except InvalidVersionError:
+            continue  # a malformed event version spoils only its own range
+        if inside:
+            affected = True
+            if fixed:
+                fixes.append(fixed)
+    if not affected:
+        return _NOT_AFFECTED
+    if fixes:
+        fixed = min(fixes, key=scheme.key)
+        return Verdict(True, FixStatus.FIXED, fixed)
+    status = entry.status if entry.status not in (None, FixStatus.FIXED) else FixStatus.AFFECTED
+    return Verdict(True, status)
+
+
+def _in_range(installed: object, version_range: Range, scheme: VersionScheme) -> tuple[bool, str | None]:
+    """(affected, the fix that closes the range containing it)."""
+    events = sorted(
+        (e for e in version_range.events if e.kind != "limit"),
+        key=lambda e: (0, None) if e.kind == "introduced" and e.version == "0" else (1, scheme.key(e.version)),
+        # "0" sorts below every version; the tuple keeps keys of one scheme comparable
+    )
+    limits = [scheme.key(e.version) for e in version_range.events if e.kind == "limit" and e.version != "*"]
+    affected = False
+    fixed_by: str | None = None
+    for event in events:
+        if event.kind == "introduced":
+            if event.version == "0" or installed >= scheme.key(event.version):
+                affected, fixed_by = True, None
+            else:
+                break
+        elif event.kind == "fixed":
+            if installed >= scheme.key(event.version):
+                affected = False
+            else:
+                fixed_by = fixed_by or event.version
+                break
+        elif event.kind == "last_affected":
+            if installed > scheme.key(event.version):
+                affected = False
+            else:
+                break
+    if affected and limits and not any(installed < limit for limit in limits):
+        affected = False
+    return affected, fixed_by if affected else None
