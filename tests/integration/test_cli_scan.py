@@ -22,6 +22,7 @@ def run(args: list[str], *, env: dict[str, str] | None = None, stdin: str | None
     environment = {k: v for k, v in os.environ.items() if not k.startswith("QUAYWATCH_")}
     if tmp_path is not None:
         environment["QUAYWATCH_CACHE_DIR"] = str(tmp_path / "cache")
+        environment["QUAYWATCH_ADVISORY_DB"] = str(tmp_path / "advisories.db")
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "quaywatch.cli.main", *args],

@@ -199,6 +199,51 @@ def alpine_base(repositories_release: str = "v3.19") -> Tree:
     }
 
 
+APK_INSTALLED_310 = """C:Q1Tz0CdSPvqR6W9MqA4rLU0rGt6Y8=
+P:musl
+V:1.1.22-r2
+A:x86_64
+o:musl
+F:lib
+R:libc.musl-x86_64.so.1
+
+C:Q1bA7sLLHB3N+VdmUAW4u0D5yhKnE=
+P:busybox
+V:1.30.1-r2
+A:x86_64
+o:busybox
+F:bin
+R:busybox
+
+C:Q1yC0lQ5Rs0lKpNQ9sLGyS3fPbtDA=
+P:libcrypto1.1
+V:1.1.1c-r0
+A:x86_64
+o:openssl
+F:lib
+R:libcrypto.so.1.1
+
+C:Q1mB4rK2KZ0uVvV6sQ6JQ1ZR7xzDw=
+P:libssl1.1
+V:1.1.1c-r0
+A:x86_64
+o:openssl
+F:lib
+R:libssl.so.1.1
+"""
+
+
+def alpine_310_base() -> Tree:
+    """Alpine 3.10.2 as shipped in August 2019: musl, busybox and openssl releases that the
+    v3.10 secdb lists fixes for (musl 1.1.22-r3, openssl 1.1.1d-r0; busybox already fixed)."""
+    return {
+        "etc/os-release": ALPINE_OS_RELEASE.replace("3.19.1", "3.10.2").replace("v3.19", "v3.10"),
+        "etc/alpine-release": "3.10.2\n",
+        "lib/apk/db/installed": APK_INSTALLED_310,
+        "etc/apk/repositories": "https://dl-cdn.alpinelinux.org/alpine/v3.10/main\n",
+    }
+
+
 def ubi_base() -> Tree:
     return {
         "etc/os-release": UBI_OS_RELEASE,

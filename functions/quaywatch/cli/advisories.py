@@ -32,7 +32,7 @@ def import_command(paths: tuple[Path, ...], db_path: str | None) -> None:
         for path in paths:
             report = import_feed(store, path)
             click.echo(
-                f"{path}: {report.records} advisories, {len(report.bad)} skipped, "
+                f"{path}: {report.records} records, {len(report.bad)} skipped, "
                 f"{len(report.changed)} package keys changed (import {report.import_id})"
             )
             for bad in report.bad[:20]:
@@ -51,7 +51,7 @@ def status_command(db_path: str | None) -> None:
         return
     with SqliteAdvisoryStore(path) as store:
         rows = store.status()
-    table = Table(show_edge=False, pad_edge=False, title=str(path), title_justify="left")
+    table = Table(box=None, pad_edge=False, title=str(path), title_justify="left")
     for column in ("ECOSYSTEM", "ADVISORIES", "NEWEST MODIFIED"):
         table.add_column(column)
     for row in rows:

@@ -1,0 +1,120 @@
+"""``quaywatch scan --advisories`` and ``quaywatch advisories``, end to end: images built from
+fixtures, pushed to the real local registry, matched against the real feeds."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+from tests.integration.test_cli_scan import ROBOT_ENV, run
+from tests.support import fixtures
+
+pytestmark = pytest.mark.registry
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "advisories"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "advisories"
+
+
+def findings_of(result) -> dict[tuple[str, str], dict]:
+    assert result.returncode == 0, result.stderr
+    return {(f["id"], f["package"]): f for f in json.loads(result.stdout)["findings"]}
+
+
+def test_alpine_image_against_the_real_secdb(stack, tmp_path):
+    stack.pusher.push_image("acme/alpine310", "3.10.2", [fixtures.alpine_310_base()])
+    ref = f"{stack.host}/acme/alpine310:3.10.2"
+    result = run(["scan", ref, "--plain-http", "--format", "json", "--advisories", str(SHARED / "alpine-secdb")],
+                 env=ROBOT_ENV, tmp_path=tmp_path)
+    found = findings_of(result)
+    assert found[("CVE-2019-14697", "musl")]["fixed_version"] == "1.1.22-r3"
+    for cve in ("CVE-2019-1547", "CVE-2019-1549", "CVE-2019-1563"):
+        assert found[(cve, "libssl1.1")]["fixed_version"] == "1.1.1d-r0"
+        assert found[(cve, "libcrypto1.1")]["matched_as"] == "openssl"
+    assert not any(package == "busybox" for _, package in found)  # 1.30.1-r2 is the fixed release
+    assert len(found) == 7
+    # The feed's two malformed entries are reported, not fatal.
+    assert "skipped 2 malformed record(s)" in result.stderr
+
+
+def test_python_image_against_the_pypa_feed_in_cyclonedx(stack, tmp_path):
+    stack.pusher.push_image("acme/pyapp", "1", [fixtures.debian_base(), fixtures.python_layer()])
+    ref = f"{stack.host}/acme/pyapp:1"
+    result = run(["scan", ref, "--plain-http", "--format", "cyclonedx", "--advisories", str(SHARED / "pypa-osv" / "vulns")],
+                 env=ROBOT_ENV, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(result.stdout) is None
+    bom = json.loads(result.stdout)
+    refs = {c["bom-ref"]: c for c in bom["components"]}
+    vulnerabilities = {(v["id"], refs[v["affects"][0]["ref"]]["name"]): v for v in bom["vulnerabilities"]}
+    pyyaml = vulnerabilities[("CVE-2020-14343", "PyYAML")]
+    assert {r["id"] for r in pyyaml["references"]} >= {"PYSEC-2021-142", "GHSA-8q59-q68h-6hv4"}
+    assert pyyaml["references"][0]["source"]["name"] in ("GitHub", "OSV", "NVD")
+    assert pyyaml["recommendation"] == "Upgrade PyYAML to 5.4 or later."
+    assert {"name": "quaywatch:fixed_version", "value": "5.4"} in pyyaml["properties"]
+    assert pyyaml["ratings"][0]["severity"] == "unknown"  # the PyPA record carries no score
+    assert any(name == "Django" for _, name in vulnerabilities)  # egg-info PKG-INFO 3.2
+    assert not any(name == "requests" for _, name in vulnerabilities)
+
+
+def test_debian_image_against_an_osv_zip_and_the_tracker(stack, tmp_path):
+    stack.pusher.push_image("acme/debian", "12", [fixtures.debian_base()])
+    dump = tmp_path / "Debian-all.zip"
+    with zipfile.ZipFile(dump, "w") as archive:
+        for path in (FIXTURES / "debian-osv").glob("*.json"):
+            archive.write(path, path.name)
+    result = run(["scan", f"{stack.host}/acme/debian:12", "--plain-http", "--format", "json",
+                  "--advisories", str(dump), "--advisories", str(FIXTURES / "debian-tracker" / "tracker.json")],
+                 env=ROBOT_ENV, tmp_path=tmp_path)
+    found = findings_of(result)
+    finding = found[("CVE-2023-5678", "libssl3")]
+    assert finding["fixed_version"] == "3.0.13-1~deb12u1" and finding["installed_version"] == "3.0.11-1~deb12u2"
+    assert found[("CVE-2010-0928", "libssl3")]["status"] == "affected"
+    assert found[("CVE-2023-45853", "zlib1g")]["status"] == "fix_deferred"
+    assert not any(vid == "DSA-5532-1" for vid, _ in found)
+
+
+def test_table_output_lists_findings(stack, tmp_path):
+    stack.pusher.push_image("acme/ubi", "9", [fixtures.ubi_base()])
+    result = run(["scan", f"{stack.host}/acme/ubi:9", "--plain-http", "--advisories", str(FIXTURES / "rhel-osv")],
+                 env=ROBOT_ENV, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Vulnerabilities: 1" in result.stdout and "(high 1)" in result.stdout
+    assert "CVE-2024-5535" in result.stdout and "1:3.0.7-29.el9_5" in result.stdout
+
+
+def test_fail_on_severity_for_ci(stack, tmp_path):
+    stack.pusher.push_image("acme/ubi", "9", [fixtures.ubi_base()])
+    ref = f"{stack.host}/acme/ubi:9"
+    feed = ["--advisories", str(FIXTURES / "rhel-osv")]
+    failing = run(["scan", ref, "--plain-http", "--format", "json", *feed, "--fail-on", "high"], env=ROBOT_ENV, tmp_path=tmp_path)
+    assert failing.returncode == 1
+    assert "1 finding(s) at or above high" in failing.stderr
+    assert json.loads(failing.stdout)["findings"]  # the report is still printed
+    passing = run(["scan", ref, "--plain-http", *feed, "--fail-on", "critical"], env=ROBOT_ENV, tmp_path=tmp_path)
+    assert passing.returncode == 0, passing.stderr
+    no_feed = run(["scan", ref, "--plain-http", "--fail-on", "high"], env=ROBOT_ENV, tmp_path=tmp_path)
+    assert no_feed.returncode == 2 and "--fail-on needs advisories" in no_feed.stderr
+
+
+def test_local_store_import_status_and_default_use(stack, tmp_path):
+    stack.pusher.push_image("acme/alpine310", "3.10.2", [fixtures.alpine_310_base()])
+    imported = run(["advisories", "import", str(SHARED / "alpine-secdb"), str(FIXTURES / "debian-osv")], tmp_path=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert "alpine-secdb: 12182 records, 2 skipped" in imported.stdout
+    assert "CVE 2018-16859" in imported.stderr
+    status = run(["advisories", "status"], tmp_path=tmp_path)
+    assert status.returncode == 0, status.stderr
+    rows = {line.split()[0]: line.split() for line in status.stdout.splitlines() if line.strip().startswith(("Alpine", "Debian"))}
+    assert int(rows["Alpine"][1]) > 2000 and rows["Debian"][2] == "2024-09-18T03:21:07Z"
+    scan = run(["scan", f"{stack.host}/acme/alpine310:3.10.2", "--plain-http", "--format", "json"], env=ROBOT_ENV, tmp_path=tmp_path)
+    assert ("CVE-2019-14697", "musl") in findings_of(scan)
+
+
+def test_missing_advisory_path_is_a_usage_error(tmp_path):
+    result = run(["advisories", "import", str(tmp_path / "nope")], tmp_path=tmp_path)
+    assert result.returncode == 2 and "does not exist" in result.stderr
