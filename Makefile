@@ -3,7 +3,7 @@
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test bench lint
+.PHONY: setup demo test bench bench-scan bench-advisories lint
 
 setup:
 	@command -v docker-registry >/dev/null && command -v go >/dev/null || \
@@ -16,6 +16,11 @@ demo: setup
 test: setup
 	$(PYTHON) -m pytest -n 2 -q
 
-bench: setup
+bench: bench-scan bench-advisories
+
+bench-scan: setup
 	$(PYTHON) -m pip install -q -e '.[test,bench]'
 	$(PYTHON) -m tests.bench.bench_scan
+
+bench-advisories: setup
+	$(PYTHON) -m tests.bench.bench_advisories

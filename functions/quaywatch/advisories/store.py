@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from functools import lru_cache
 from typing import Protocol
+
+from pydantic import TypeAdapter
 
 from quaywatch.advisories.ecosystems import PackageKey
 from quaywatch.advisories.models import Advisory, AffectedPackage, Severity
@@ -104,9 +107,42 @@ class ImportResult:
 class AdvisoryStore(Protocol):
     def lookup(self, keys: Iterable[PackageKey]) -> dict[PackageKey, list[StoredAffected]]: ...
 
-    def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]: ...
+    def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]:
+        result: dict[tuple[str, str], AdvisoryMeta] = {}
+        wanted = sorted(set(refs))
+        with self._lock:
+            for start in range(0, len(wanted), 400):  # row-value IN lists, bounded by SQLite's limits
+                chunk = wanted[start : start + 400]
+                placeholders = ",".join("(?, ?)" for _ in chunk)
+                query = (
+                    "SELECT source, id, digest, aliases, summary, published, modified, severities "
+                    f"FROM advisories WHERE (source, id) IN (VALUES {placeholders})"
+                )
+                for row in self._db.execute(query, [value for ref in chunk for value in ref]):
+                    result[(row[0], row[1])] = _parse_meta(*row)
+        return result
 
     def status(self) -> list[EcosystemStatus]: ...
+
+
+_ENTRIES = TypeAdapter(list[AffectedPackage])
+
+
+@lru_cache(maxsize=50_000)
+def _parse_entries(digest: str, data: str) -> tuple[AffectedPackage, ...]:
+    """Parsed rows, memoised by content digest: a warm matcher re-reads the same rows."""
+    return tuple(_ENTRIES.validate_json(data))
+
+
+@lru_cache(maxsize=50_000)
+def _parse_meta(
+    source: str, advisory_id: str, digest: str, aliases: str, summary: str | None,
+    published: str | None, modified: str | None, severities: str,
+) -> AdvisoryMeta:
+    return AdvisoryMeta(
+        source, advisory_id, json.loads(aliases), summary, published, modified,
+        [Severity.model_validate(s) for s in json.loads(severities)],
+    )
 
 
 def _digest(text: str) -> str:
@@ -134,6 +170,12 @@ class SqliteAdvisoryStore:
             raise StoreError(f"the advisory store {self.path} has schema {version[0]}; expected {SCHEMA_VERSION}")
 
     def close(self) -> None:
+        """Close, folding the write-ahead log back into the file (one self-contained file
+        is what gets published to S3)."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:
+            pass  # another connection is reading; the WAL stays until it closes
         self._db.close()
 
     def __enter__(self) -> "SqliteAdvisoryStore":
@@ -151,7 +193,7 @@ class SqliteAdvisoryStore:
     def lookup(self, keys: Iterable[PackageKey]) -> dict[PackageKey, list[StoredAffected]]:
         found: dict[PackageKey, list[StoredAffected]] = {}
         query = (
-            "SELECT source, advisory_id, data FROM affected "
+            "SELECT source, advisory_id, digest, data FROM affected "
             "WHERE ecosystem = ? AND release = ? AND package = ? ORDER BY source, advisory_id, partition"
         )
         with self._lock:
@@ -159,8 +201,8 @@ class SqliteAdvisoryStore:
                 rows = self._db.execute(query, key).fetchall()
                 if rows:
                     found[key] = [
-                        StoredAffected(source, advisory_id, [AffectedPackage.model_validate(e) for e in json.loads(data)])
-                        for source, advisory_id, data in rows
+                        StoredAffected(source, advisory_id, list(_parse_entries(digest, data)))
+                        for source, advisory_id, digest, data in rows
                     ]
         return found
 

@@ -55,7 +55,7 @@ def match_inventory(inventory: Inventory, store: AdvisoryStore) -> MatchReport:
     refs: set[tuple[str, str]] = set()
     for package, key, version in keyed:
         candidates = _candidates(package, key, version, stored.get(key, []), report)
-        if candidates:
+        if any(c.verdict.affected for c in candidates):
             per_package.append((package, key, version, candidates))
             refs.update((c.stored.source, c.stored.advisory_id) for c in candidates)
     metas = store.advisories(refs)

@@ -4,6 +4,7 @@ the qualitative rating of the CVSS base score (computed with the ``cvss`` librar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cvss import CVSS2, CVSS3, CVSS4
 from cvss.exceptions import CVSSError
@@ -30,19 +31,27 @@ class Score:
 def best_cvss(severities: list[Severity]) -> tuple[float, str, str] | None:
     """(score, vector, version) of the newest CVSS vector that parses: v3.x, then v4, then v2."""
     by_type = {s.type: s.score for s in severities}
-    for kind, parser, version in (("CVSS_V3", CVSS3, "3"), ("CVSS_V4", CVSS4, "4.0"), ("CVSS_V2", CVSS2, "2.0")):
+    for kind in ("CVSS_V3", "CVSS_V4", "CVSS_V2"):
         vector = by_type.get(kind)
-        if not vector:
-            continue
-        try:
-            parsed = parser(vector)
-        except (CVSSError, ValueError, KeyError):
-            continue
-        score = float(parsed.base_score) if kind == "CVSS_V4" else float(parsed.scores()[0])
-        if kind == "CVSS_V3":
-            version = vector.split("/", 1)[0].removeprefix("CVSS:")
-        return score, vector, version
+        if vector:
+            scored = _score_vector(kind, vector)
+            if scored is not None:
+                return scored
     return None
+
+
+@lru_cache(maxsize=4096)
+def _score_vector(kind: str, vector: str) -> tuple[float, str, str] | None:
+    parser = {"CVSS_V3": CVSS3, "CVSS_V4": CVSS4, "CVSS_V2": CVSS2}[kind]
+    try:
+        parsed = parser(vector)
+    except (CVSSError, ValueError, KeyError):
+        return None
+    if kind == "CVSS_V4":
+        return float(parsed.base_score), vector, "4.0"
+    if kind == "CVSS_V2":
+        return float(parsed.scores()[0]), vector, "2.0"
+    return float(parsed.scores()[0]), vector, vector.split("/", 1)[0].removeprefix("CVSS:")
 
 
 def rating_for_score(score: float) -> str:
