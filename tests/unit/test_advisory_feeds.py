@@ -93,6 +93,22 @@ def test_real_secdb_zero_means_never_affected_and_bad_entries_are_reported(store
     assert statuses["CVE-2016-0682"] is FixStatus.NOT_AFFECTED
 
 
+def test_secdb_json_as_the_live_feed_serves_it() -> None:
+    """secdb.alpinelinux.org serves the same structure as JSON (v3.20/main.json)."""
+    document = json.dumps({
+        "apkurl": "{{urlprefix}}/{{distroversion}}/{{reponame}}/{{arch}}/{{pkg.name}}-{{pkg.ver}}.apk",
+        "archs": ["x86_64"], "reponame": "main", "urlprefix": "https://dl-cdn.alpinelinux.org/alpine",
+        "distroversion": "v3.20",
+        "packages": [{"pkg": {"name": "openssl", "secfixes": {"3.3.2-r0": ["CVE-2024-6119"], "0": ["CVE-2022-1234"]}}}],
+    }).encode()
+    parsed = parse_document("v3.20/main.json", document)
+    assert not parsed.bad
+    by_id = {a.id: a.affected[0] for a in parsed.advisories}
+    assert by_id["CVE-2024-6119"].release == "3.20"
+    assert by_id["CVE-2024-6119"].ranges[0].events[1].version == "3.3.2-r0"
+    assert by_id["CVE-2022-1234"].status is FixStatus.NOT_AFFECTED
+
+
 def test_secdb_typos_and_several_ids_in_one_entry() -> None:
     data = b"""distroversion: v3.10
 reponame: main

@@ -8,26 +8,23 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from quaywatch.advisories.importer import import_feed
-from quaywatch.advisories.store import ENV_STORE, SqliteAdvisoryStore, default_store_path
-
+# The store and importer are imported inside the commands: `quaywatch scan` need not load them.
+ENV_STORE = "QUAYWATCH_ADVISORY_DB"
 DB_OPTION = click.option(
     "--db", "db_path", type=click.Path(dir_okay=False), default=None,
     help=f"Advisory store file (default ${ENV_STORE} or ~/.local/share/quaywatch/advisories.db).",
 )
 
 
-@click.group()
-def advisories() -> None:
-    """Manage the local advisory store used by `scan`."""
-
-
-@advisories.command("import")
+@click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @DB_OPTION
 def import_command(paths: tuple[Path, ...], db_path: str | None) -> None:
     """Load advisory feeds (OSV JSON/YAML files, directories, all.zip dumps, Alpine secdb,
     Debian tracker JSON) into the local store."""
+    from quaywatch.advisories.importer import import_feed
+    from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
+
     with SqliteAdvisoryStore(Path(db_path) if db_path else default_store_path()) as store:
         for path in paths:
             report = import_feed(store, path)
@@ -41,10 +38,12 @@ def import_command(paths: tuple[Path, ...], db_path: str | None) -> None:
                 click.echo(f"  ... and {len(report.bad) - 20} more", err=True)
 
 
-@advisories.command("status")
+@click.command("status")
 @DB_OPTION
 def status_command(db_path: str | None) -> None:
     """Record counts per ecosystem and the newest modification time."""
+    from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
+
     path = Path(db_path) if db_path else default_store_path()
     if not path.exists():
         click.echo(f"no advisory store at {path}; run `quaywatch advisories import PATH` first")

@@ -12,24 +12,27 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
-from quaywatch.advisories.importer import import_feed
-from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
-from quaywatch.cli.advisories import advisories
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.inventory.models import Inventory
-from quaywatch.matching.matcher import match_inventory
-from quaywatch.matching.models import MatchReport
-from quaywatch.matching.severity import LEVELS, RANK, parse_level
 from quaywatch.reports.cyclonedx import to_cyclonedx
-from quaywatch.reports.table import render_findings, render_table
+from quaywatch.reports.table import render_table
 from quaywatch.scanning.scanner import ImageScanner, ScanOptions
+
+if TYPE_CHECKING:
+    from quaywatch.advisories.store import SqliteAdvisoryStore
+    from quaywatch.matching.models import MatchReport
+
+# Matching code (and its version libraries) is imported only when a scan matches: a plain
+# inventory scan starts faster (see tests/bench/bench_scan.py, cold process time).
+SEVERITY_LEVELS = ("critical", "high", "medium", "low", "negligible")
 
 ENV_USERNAME = "QUAYWATCH_REGISTRY_USERNAME"
 ENV_TOKEN = "QUAYWATCH_REGISTRY_TOKEN"
@@ -85,7 +88,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "Default: the local store filled by `quaywatch advisories import`.",
 )
 @click.option(
-    "--fail-on", type=click.Choice(LEVELS[:-1], case_sensitive=False), default=None,
+    "--fail-on", type=click.Choice(SEVERITY_LEVELS, case_sensitive=False), default=None,
     help="Exit 1 when a finding of this severity or higher exists (for CI pipelines).",
 )
 def scan(
@@ -115,9 +118,15 @@ def scan(
             raise UsageError("--fail-on needs advisories: pass --advisories or run `quaywatch advisories import`")
         with RegistryClient(reference.registry, credentials, plain_http=plain_http, ca_bundle=ca_bundle) as client:
             inventory = ImageScanner(client, cache=cache, options=options).scan(reference)
-        report = match_inventory(inventory, store) if store is not None else None
+        report = None
+        if store is not None:
+            from quaywatch.matching.matcher import match_inventory
+
+            report = match_inventory(inventory, store)
     _print_scan(inventory, report, output_format)
     if report is not None and fail_on:
+        from quaywatch.matching.severity import RANK, parse_level
+
         threshold = RANK[parse_level(fail_on)]
         failing = [f for f in report.findings if RANK[f.severity] >= threshold]
         if failing:
@@ -128,6 +137,9 @@ def scan(
 def _open_store(stack: ExitStack, paths: tuple[Path, ...]) -> SqliteAdvisoryStore | None:
     """A store with the given feeds (imported into a temporary store), else the local store
     if it has advisories, else None (inventory only)."""
+    from quaywatch.advisories.importer import import_feed
+    from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
+
     if paths:
         directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="quaywatch-advisories-"))
         store = stack.enter_context(SqliteAdvisoryStore(Path(directory) / "advisories.db"))
@@ -157,6 +169,8 @@ def _print_scan(inventory: Inventory, report: MatchReport | None, output_format:
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 220)
         render_table(inventory, console)
         if report is not None:
+            from quaywatch.reports.findings_table import render_findings
+
             render_findings(report, console)
 
 
@@ -180,7 +194,19 @@ def _credentials(username: str | None, token_stdin: bool) -> Credentials | None:
     return None
 
 
-cli.add_command(advisories)
+@cli.group(cls=click.Group)
+def advisories() -> None:
+    """Manage the local advisory store used by `scan`."""
+
+
+def _register_advisory_commands() -> None:
+    from quaywatch.cli.advisories import import_command, status_command
+
+    advisories.add_command(import_command, "import")
+    advisories.add_command(status_command, "status")
+
+
+_register_advisory_commands()
 
 
 def main() -> None:

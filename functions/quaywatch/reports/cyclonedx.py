@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quaywatch import __version__
 from quaywatch.inventory.models import Inventory, Package
-from quaywatch.matching.models import Finding
+
+if TYPE_CHECKING:
+    from quaywatch.matching.models import Finding
 
 SPEC_VERSION = "1.6"
 _RATING = {"critical": "critical", "high": "high", "medium": "medium", "low": "low", "negligible": "info",

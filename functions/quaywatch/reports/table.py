@@ -1,4 +1,4 @@
-"""Human-readable tables: the inventory and its findings."""
+"""A human-readable table of the inventory."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from rich.console import Console
 from rich.table import Table
 
 from quaywatch.inventory.models import Inventory
-from quaywatch.matching.models import MatchReport
-from quaywatch.matching.severity import LEVELS, RANK
 
 
 def render_table(inventory: Inventory, console: Console) -> None:
@@ -29,26 +27,3 @@ def render_table(inventory: Inventory, console: Console) -> None:
     for warning in inventory.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
 
-
-_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "negligible": "dim"}
-
-
-def render_findings(report: MatchReport, console: Console) -> None:
-    """Print the findings, most severe first, with a count per severity."""
-    findings = sorted(report.findings, key=lambda f: (-RANK[f.severity], f.package, f.id))
-    counts = {level: 0 for level in LEVELS}
-    for finding in findings:
-        counts[finding.severity] += 1
-    summary = ", ".join(f"{level} {count}" for level, count in counts.items() if count)
-    console.print(f"\n[bold]Vulnerabilities: {len(findings)}[/bold]" + (f"  ({summary})" if summary else ""))
-    if findings:
-        table = Table(show_edge=False, pad_edge=False)
-        for column in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "PATH"):
-            table.add_column(column, overflow="fold")
-        for finding in findings:
-            fixed = finding.fixed_version or finding.status.value.replace("_", " ")
-            severity = f"[{_SEVERITY_STYLE.get(finding.severity, '')}]{finding.severity}[/]" if finding.severity in _SEVERITY_STYLE else finding.severity
-            table.add_row(finding.id, severity, finding.package, finding.installed_version, fixed, finding.path)
-        console.print(table)
-    for warning in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")

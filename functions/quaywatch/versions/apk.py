@@ -136,10 +136,8 @@ def compare_apk(left: str, right: str) -> int:
 
 
 def is_valid_apk(version: str) -> bool:
-    kind = END
-    for kind, _ in _tokens(version):
-        pass
-    return kind == END
+    *_, (last, _) = _tokens(version)  # the final token says END or INVALID
+    return last == END
 
 
 class ApkScheme(VersionScheme):
