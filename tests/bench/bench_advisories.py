@@ -28,8 +28,9 @@ from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
 from quaywatch.matching.matcher import match_inventory
 
+from tests.support.shared_data import ADVISORIES
+
 RECORDS = int(os.environ.get("QUAYWATCH_BENCH_RECORDS", "200000"))
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "advisories"
 ECOSYSTEMS = [("PyPI", 0.25), ("npm", 0.25), ("Maven", 0.15), ("Go", 0.1), ("Debian:12", 0.15), ("Alpine:v3.19", 0.1)]
 NAMES_PER_ECOSYSTEM = 20_000
 VECTORS = ["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:H",
@@ -127,11 +128,11 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(f"ingest synthetic: {report.records} records in {elapsed:.1f} s = {report.records / elapsed:,.0f} records/s"
                   "  (target >= 5,000/s)")
-            for feed in (SHARED / "pypa-osv" / "vulns", SHARED / "alpine-secdb"):
+            for feed in (ADVISORIES / "pypa-osv" / "vulns", ADVISORIES / "alpine-secdb"):
                 started = time.perf_counter()
                 real = import_feed(store, feed)
                 elapsed = time.perf_counter() - started
-                print(f"ingest {feed.relative_to(SHARED)}: {real.records} records in {elapsed:.2f} s = {real.records / elapsed:,.0f} records/s")
+                print(f"ingest {feed.relative_to(ADVISORIES)}: {real.records} records in {elapsed:.2f} s = {real.records / elapsed:,.0f} records/s")
             started = time.perf_counter()
             again = import_feed(store, corpus)
             elapsed = time.perf_counter() - started

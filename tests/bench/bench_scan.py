@@ -31,6 +31,7 @@ from quaywatch.image.decompress import StreamStats, decompressed_chunks
 from quaywatch.image.limits import ScanLimits
 from quaywatch.registry.reference import ImageReference
 from quaywatch.scanning.scanner import ImageScanner
+
 from tests.support import fixtures
 from tests.support.stack import ROBOT, running_stack
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.errors import (
     AuthenticationError,
@@ -16,6 +15,7 @@ from quaywatch.registry.errors import (
 from quaywatch.registry.reference import ImageReference
 from quaywatch.registry.retry import RetryPolicy
 from quaywatch.scanning.scanner import ImageScanner
+
 from tests.conftest import OTHER_ROBOT, ROBOT
 from tests.support import fixtures
 from tests.support.registry_process import free_port

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
 from quaywatch.image.cache import MemoryLayerCache
 from quaywatch.inventory.models import Inventory
 from quaywatch.registry.errors import PlatformNotFoundError
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.scanning.scanner import ImageScanner, ScanOptions
+
 from tests.support import fixtures
 from tests.support.images import DOCKER_MANIFEST, executable
 

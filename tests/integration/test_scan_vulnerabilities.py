@@ -13,10 +13,10 @@ from cyclonedx.validation.json import JsonStrictValidator
 
 from tests.integration.test_cli_scan import ROBOT_ENV, run
 from tests.support import fixtures
+from tests.support.shared_data import ADVISORIES
 
 pytestmark = pytest.mark.registry
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "advisories"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "advisories"
 
 
@@ -28,7 +28,7 @@ def findings_of(result) -> dict[tuple[str, str], dict]:
 def test_alpine_image_against_the_real_secdb(stack, tmp_path):
     stack.pusher.push_image("acme/alpine310", "3.10.2", [fixtures.alpine_310_base()])
     ref = f"{stack.host}/acme/alpine310:3.10.2"
-    result = run(["scan", ref, "--plain-http", "--format", "json", "--advisories", str(SHARED / "alpine-secdb")],
+    result = run(["scan", ref, "--plain-http", "--format", "json", "--advisories", str(ADVISORIES / "alpine-secdb")],
                  env=ROBOT_ENV, tmp_path=tmp_path)
     found = findings_of(result)
     assert found[("CVE-2019-14697", "musl")]["fixed_version"] == "1.1.22-r3"
@@ -44,7 +44,7 @@ def test_alpine_image_against_the_real_secdb(stack, tmp_path):
 def test_python_image_against_the_pypa_feed_in_cyclonedx(stack, tmp_path):
     stack.pusher.push_image("acme/pyapp", "1", [fixtures.debian_base(), fixtures.python_layer()])
     ref = f"{stack.host}/acme/pyapp:1"
-    result = run(["scan", ref, "--plain-http", "--format", "cyclonedx", "--advisories", str(SHARED / "pypa-osv" / "vulns")],
+    result = run(["scan", ref, "--plain-http", "--format", "cyclonedx", "--advisories", str(ADVISORIES / "pypa-osv" / "vulns")],
                  env=ROBOT_ENV, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(result.stdout) is None
@@ -103,7 +103,7 @@ def test_fail_on_severity_for_ci(stack, tmp_path):
 
 def test_local_store_import_status_and_default_use(stack, tmp_path):
     stack.pusher.push_image("acme/alpine310", "3.10.2", [fixtures.alpine_310_base()])
-    imported = run(["advisories", "import", str(SHARED / "alpine-secdb"), str(FIXTURES / "debian-osv")], tmp_path=tmp_path)
+    imported = run(["advisories", "import", str(ADVISORIES / "alpine-secdb"), str(FIXTURES / "debian-osv")], tmp_path=tmp_path)
     assert imported.returncode == 0, imported.stderr
     assert "alpine-secdb: 12182 records, 2 skipped" in imported.stdout
     assert "CVE 2018-16859" in imported.stderr

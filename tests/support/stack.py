@@ -9,6 +9,7 @@ from pathlib import Path
 
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.retry import RetryPolicy
+
 from tests.support.images import ImagePusher
 from tests.support.quay_front import QuayFront
 from tests.support.registry_process import RegistryProcess

@@ -7,14 +7,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from quaywatch.advisories.ecosystems import PackageKey, parse_osv_ecosystem
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.loader import parse_document, read_feed
 from quaywatch.advisories.models import FixStatus
 from quaywatch.advisories.store import SqliteAdvisoryStore, StoreError
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "advisories"
+from tests.support.shared_data import ADVISORIES
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "advisories"
 
 
@@ -70,7 +70,7 @@ affected:
 
 
 def test_real_pypa_feed_imports_without_bad_records(store) -> None:
-    report = import_feed(store, SHARED / "pypa-osv" / "vulns")
+    report = import_feed(store, ADVISORIES / "pypa-osv" / "vulns")
     assert report.records > 2600
     assert report.bad == []
     (pyyaml,) = [row for row in store.lookup([PackageKey("PyPI", "", "pyyaml")]).values()]
@@ -78,7 +78,7 @@ def test_real_pypa_feed_imports_without_bad_records(store) -> None:
 
 
 def test_real_secdb_zero_means_never_affected_and_bad_entries_are_reported(store) -> None:
-    report = import_feed(store, SHARED / "alpine-secdb")
+    report = import_feed(store, ADVISORIES / "alpine-secdb")
     # Two entries of the real feed are malformed (a string instead of a list, "CVE 2018-16859").
     reasons = sorted(bad.reason for bad in report.bad)
     assert len(reasons) == 2

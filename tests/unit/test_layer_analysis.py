@@ -8,13 +8,13 @@ import tarfile
 
 import pytest
 import zstandard
-
 from quaywatch.image.cache import DiskLayerCache, MemoryLayerCache, cache_key
 from quaywatch.image.errors import LayerRejectedError, UnsupportedLayerError
 from quaywatch.image.layer import analyze_layer
 from quaywatch.image.limits import ScanLimits
 from quaywatch.image.merge import merge_layers
 from quaywatch.inventory.analyzers import default_analyzers
+
 from tests.support import fixtures
 from tests.support.images import Entry, build_tar, compress
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.models import AffectedPackage, Event, FixStatus, Range
 from quaywatch.advisories.store import SqliteAdvisoryStore
@@ -16,7 +15,8 @@ from quaywatch.matching.ranges import evaluate
 from quaywatch.versions import InvalidVersionError
 from quaywatch.versions.registry import PEP440, SEMVER
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "advisories"
+from tests.support.shared_data import ADVISORIES
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "advisories"
 
 
@@ -185,7 +185,7 @@ def test_rhel_by_binary_name_with_epoch_and_cvss(store) -> None:
 
 
 def test_alpine_by_origin_in_the_repositories_release(store) -> None:
-    import_feed(store, SHARED / "alpine-secdb")
+    import_feed(store, ADVISORIES / "alpine-secdb")
     alpine = OperatingSystem(id="alpine", version_id="3.10.2")
     packages = [
         Package(type="apk", name="musl", version="1.1.22-r2", source_name="musl", path="lib/apk/db/installed"),
@@ -205,7 +205,7 @@ def test_alpine_by_origin_in_the_repositories_release(store) -> None:
 
 
 def test_language_packages_whatever_the_distro(store, tmp_path: Path) -> None:
-    import_feed(store, SHARED / "pypa-osv" / "vulns")
+    import_feed(store, ADVISORIES / "pypa-osv" / "vulns")
     feed = tmp_path / "osv"
     # Real GitHub/Go advisories, trimmed: lodash (CVE-2021-23337), log4j-core (Log4Shell), x/text.
     write_osv(feed, {"id": "GHSA-35jh-r3h4-6jhm", "aliases": ["CVE-2021-23337"], "modified": "2024-01-01T00:00:00Z",
@@ -242,7 +242,7 @@ def test_language_packages_whatever_the_distro(store, tmp_path: Path) -> None:
 
 
 def test_the_same_cve_from_two_feeds_is_one_finding(store, tmp_path: Path) -> None:
-    import_feed(store, SHARED / "pypa-osv" / "vulns")
+    import_feed(store, ADVISORIES / "pypa-osv" / "vulns")
     write_osv(tmp_path / "ghsa", {
         "id": "GHSA-8q59-q68h-6hv4", "aliases": ["CVE-2020-14343"], "modified": "2024-01-01T00:00:00Z",
         "affected": [{"package": {"ecosystem": "PyPI", "name": "pyyaml"}, "ranges": [

@@ -7,7 +7,6 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-
 from quaywatch.advisories.ecosystems import PackageKey
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.s3_store import S3StoreCache

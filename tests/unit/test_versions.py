@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from quaywatch.versions import InvalidVersionError, scheme_for
 from quaywatch.versions.apk import compare_apk
 from quaywatch.versions.registry import APK, DPKG, MAVEN, PEP440, RPM, SEMVER
 
-SHARED_VECTORS = Path(__file__).resolve().parents[3] / "shared" / "data" / "version-vectors"
+from tests.support.shared_data import VERSION_VECTORS
+
 OWN_VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "version-vectors"
 SIGN = {"<": -1, "=": 0, "==": 0, ">": 1}
 
@@ -23,11 +23,11 @@ def _lines(path: Path) -> list[str]:
 
 
 def dpkg_cases() -> list[tuple[str, str, int]]:
-    return [(a, b, int(expected)) for a, b, expected in (line.split() for line in _lines(SHARED_VECTORS / "dpkg.txt"))]
+    return [(a, b, int(expected)) for a, b, expected in (line.split() for line in _lines(VERSION_VECTORS / "dpkg.txt"))]
 
 
 def rpm_cases() -> list[tuple[str, str, int]]:
-    return [(a, b, SIGN[op]) for a, op, b in (line.split() for line in _lines(SHARED_VECTORS / "rpm.txt"))]
+    return [(a, b, SIGN[op]) for a, op, b in (line.split() for line in _lines(VERSION_VECTORS / "rpm.txt"))]
 
 
 def apk_cases() -> list[tuple[str, str, int]]:

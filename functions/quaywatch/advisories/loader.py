@@ -19,7 +19,10 @@ from typing import Any
 import yaml
 
 from quaywatch.advisories.formats.alpine_secdb import looks_like_secdb, parse_secdb
-from quaywatch.advisories.formats.debian_tracker import looks_like_debian_tracker, parse_debian_tracker
+from quaywatch.advisories.formats.debian_tracker import (
+    looks_like_debian_tracker,
+    parse_debian_tracker,
+)
 from quaywatch.advisories.formats.errors import InvalidRecordError
 from quaywatch.advisories.formats.osv import looks_like_osv, parse_osv
 from quaywatch.advisories.models import Advisory, BadRecord

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import TypeAdapter

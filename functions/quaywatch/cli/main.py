@@ -19,9 +19,9 @@ from rich.console import Console
 
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
+from quaywatch.inventory.models import Inventory
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.reference import ImageReference, Platform
-from quaywatch.inventory.models import Inventory
 from quaywatch.reports.cyclonedx import to_cyclonedx
 from quaywatch.reports.table import render_table
 from quaywatch.scanning.scanner import ImageScanner, ScanOptions

@@ -20,7 +20,11 @@ from quaywatch.inventory.analyzers import Analyzer, default_analyzers
 from quaywatch.inventory.models import ImageSummary, Inventory, LayerAnalysis
 from quaywatch.observability import logger
 from quaywatch.registry.client import RegistryClient
-from quaywatch.registry.errors import InvalidManifestError, PlatformNotFoundError, RegistryUnavailableError
+from quaywatch.registry.errors import (
+    InvalidManifestError,
+    PlatformNotFoundError,
+    RegistryUnavailableError,
+)
 from quaywatch.registry.manifests import Descriptor, ImageIndex, ImageManifest, parse_manifest
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.scanning.assemble import assemble_inventory
