@@ -46,12 +46,20 @@ def maven_cases() -> list[tuple[str, str, int]]:
     return cases
 
 
+def pep440_cases() -> list[tuple[str, str, int]]:
+    lines = _lines(OWN_VECTORS / "pep440.txt")
+    ordered = [line for line in lines if " " not in line]
+    cases = [(low, high, -1) for low, high in itertools.combinations(ordered, 2)]
+    return cases + [(a, b, 0) for a, _, b in (line.split() for line in lines if " == " in line)]
+
+
 def test_vector_files_are_complete() -> None:
     """Guard against silently testing nothing: the upstream files hold this many cases."""
     assert len(dpkg_cases()) == 44
     assert len(rpm_cases()) == 113
     assert len(apk_cases()) >= 690
     assert len(maven_cases()) >= 600
+    assert len(pep440_cases()) == 92 * 91 // 2 + 4
 
 
 @pytest.mark.parametrize(("left", "right", "expected"), dpkg_cases())
@@ -99,6 +107,11 @@ def test_maven_upstream_vectors(left: str, right: str, expected: int) -> None:
 )
 def test_apk_rules_from_version_c(left: str, right: str, expected: int) -> None:
     assert APK.compare(left, right) == expected
+
+
+def test_pep440_upstream_vectors() -> None:
+    wrong = [(a, b, expected) for a, b, expected in pep440_cases() if PEP440.compare(a, b) != expected]
+    assert wrong == []
 
 
 @pytest.mark.parametrize(
