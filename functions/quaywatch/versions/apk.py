@@ -11,6 +11,7 @@ after a dot is compared as a fraction (leading zeros count). Tests replay apk-to
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cmp_to_key
 
 from quaywatch.versions.base import InvalidVersionError, VersionScheme
 
@@ -140,40 +141,16 @@ def is_valid_apk(version: str) -> bool:
     return last == END
 
 
+_ORDER = cmp_to_key(compare_apk)
+
+
 class ApkScheme(VersionScheme):
     name = "apk"
 
-    def parse(self, version: str) -> "_ApkKey":
+    def parse(self, version: str) -> object:
         if not version or not is_valid_apk(version):
             raise InvalidVersionError(f"invalid apk version {version!r}")
-        return _ApkKey(version)
+        return _ORDER(version)  # apk ordering is not a plain tuple ordering: compare pairwise
 
     def compare(self, left: str, right: str) -> int:
         return compare_apk(left, right)
-
-
-class _ApkKey:
-    """A sortable wrapper: apk ordering is not a plain tuple ordering (kind changes matter)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __lt__(self, other: "_ApkKey") -> bool:
-        return compare_apk(self.text, other.text) < 0
-
-    def __gt__(self, other: "_ApkKey") -> bool:
-        return compare_apk(self.text, other.text) > 0
-
-    def __le__(self, other: "_ApkKey") -> bool:
-        return compare_apk(self.text, other.text) <= 0
-
-    def __ge__(self, other: "_ApkKey") -> bool:
-        return compare_apk(self.text, other.text) >= 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _ApkKey) and compare_apk(self.text, other.text) == 0
-
-    def __hash__(self) -> int:
-        return hash(self.text)

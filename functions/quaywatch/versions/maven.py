@@ -13,6 +13,8 @@ implements the Maven 3.6 rules and fails 45 of the current ``ComparableVersionTe
 
 from __future__ import annotations
 
+from functools import cmp_to_key
+
 from quaywatch.versions.base import InvalidVersionError, VersionScheme
 
 _QUALIFIERS = ("alpha", "beta", "milestone", "rc", "snapshot", "", "sp")
@@ -70,46 +72,40 @@ def parse_maven(version: str) -> list:
     if not text:
         raise InvalidVersionError("empty Maven version")
     root: list = []
-    current = root
-    stack = [root]
+    lists = [root]  # every (sub-)list, normalised innermost first at the end
     start = 0
     is_digit = False
 
-    def item(value: str, digit: bool, followed_by_digit: bool = False) -> object:
-        return _Int(int(value)) if digit else _make_string(value, followed_by_digit)
+    def close_item(end: int, new_list: bool, value: object) -> None:
+        nonlocal start
+        lists[-1].append(value)
+        start = end
+        if new_list:
+            sub: list = []
+            lists[-1].append(sub)
+            lists.append(sub)
+
+    def token(end: int) -> object:
+        if end == start:
+            return _Int(0)
+        return _Int(int(text[start:end])) if is_digit else _make_string(text[start:end], False)
 
     for i, char in enumerate(text):
         if char == "." and not _qualifier_follows(text, i):
-            current.append(_Int(0) if i == start else item(text[start:i], is_digit))
-            start = i + 1
+            close_item(i + 1, False, token(i))
         elif char in "-.":  # a dot before a qualifier counts as a hyphen (MNG-7644)
-            current.append(_Int(0) if i == start else item(text[start:i], is_digit))
-            start = i + 1
-            sub: list = []
-            current.append(sub)
-            current = sub
-            stack.append(sub)
+            close_item(i + 1, True, token(i))
         elif char.isdigit():
-            if not is_digit and i > start:
-                current.append(_make_string(text[start:i], True))
-                start = i
-                sub = []
-                current.append(sub)
-                current = sub
-                stack.append(sub)
+            if not is_digit and i > start:  # letters then digits: "alpha1" -> alpha, [1]
+                close_item(i, True, _make_string(text[start:i], True))
             is_digit = True
         else:
-            if is_digit and i > start:
-                current.append(_Int(int(text[start:i])))
-                start = i
-                sub = []
-                current.append(sub)
-                current = sub
-                stack.append(sub)
+            if is_digit and i > start:  # digits then letters: "1a" -> 1, [a]
+                close_item(i, True, _Int(int(text[start:i])))
             is_digit = False
     if len(text) > start:
-        current.append(item(text[start:], is_digit))
-    for items in reversed(stack):
+        lists[-1].append(token(len(text)))
+    for items in reversed(lists):
         _normalise(items)
     return root
 
@@ -148,33 +144,11 @@ def _compare(left: object, right: object) -> int:
     return 0
 
 
-class _MavenKey:
-    __slots__ = ("items",)
-
-    def __init__(self, items: list) -> None:
-        self.items = items
-
-    def __lt__(self, other: "_MavenKey") -> bool:
-        return _compare(self.items, other.items) < 0
-
-    def __gt__(self, other: "_MavenKey") -> bool:
-        return _compare(self.items, other.items) > 0
-
-    def __le__(self, other: "_MavenKey") -> bool:
-        return _compare(self.items, other.items) <= 0
-
-    def __ge__(self, other: "_MavenKey") -> bool:
-        return _compare(self.items, other.items) >= 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _MavenKey) and _compare(self.items, other.items) == 0
-
-    def __hash__(self) -> int:
-        return hash(repr(self.items))
+_ORDER = cmp_to_key(_compare)
 
 
 class MavenScheme(VersionScheme):
     name = "maven"
 
-    def parse(self, version: str) -> _MavenKey:
-        return _MavenKey(parse_maven(version))
+    def parse(self, version: str) -> object:
+        return _ORDER(parse_maven(version))

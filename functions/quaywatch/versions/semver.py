@@ -7,44 +7,28 @@ pseudo-versions (``v0.0.0-20210101-abcdef``, valid pre-releases) and ``+incompat
 
 from __future__ import annotations
 
+from functools import cmp_to_key
+
 from semver import Version
 
 from quaywatch.versions.base import InvalidVersionError, VersionScheme
 
 
-class _Ordered:
-    """python-semver compares build metadata too; semver 2.0 says it must not order."""
+def _compare(left: Version, right: Version) -> int:
+    return left.compare(right)
 
-    __slots__ = ("version",)
 
-    def __init__(self, version: Version) -> None:
-        self.version = version.replace(build=None)
-
-    def __lt__(self, other: "_Ordered") -> bool:
-        return self.version < other.version
-
-    def __gt__(self, other: "_Ordered") -> bool:
-        return self.version > other.version
-
-    def __le__(self, other: "_Ordered") -> bool:
-        return self.version <= other.version
-
-    def __ge__(self, other: "_Ordered") -> bool:
-        return self.version >= other.version
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Ordered) and self.version == other.version
-
-    def __hash__(self) -> int:
-        return hash(str(self.version))
+# python-semver would compare build metadata too; semver 2.0 says it must not order, so keys
+# are built without it.
+_ORDER = cmp_to_key(_compare)
 
 
 class SemverScheme(VersionScheme):
     name = "semver"
 
-    def parse(self, version: str) -> _Ordered:
+    def parse(self, version: str) -> object:
         text = version.strip().lstrip("=v")
         try:
-            return _Ordered(Version.parse(text, optional_minor_and_patch=True))
+            return _ORDER(Version.parse(text, optional_minor_and_patch=True).replace(build=None))
         except (ValueError, TypeError):
             raise InvalidVersionError(f"invalid semantic version {version!r}") from None
