@@ -1,0 +1,94 @@
+"""What every API function shares: the resolver with validation and OpenAPI, error replies
+``{"error": {"code", "message"}}``, and the caller's principal from its bearer token."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from quaywatch.errors import QuaywatchError, UsageError
+from quaywatch.handlers import wiring
+from quaywatch.integrations.connection import ConnectionTestFailed
+from quaywatch.integrations.service import IntegrationNotFound
+from quaywatch.observability import logger
+from quaywatch.tenancy.access import AuthenticationFailed, Forbidden, Principal
+
+
+class NotFound(QuaywatchError):
+    """A resource that does not exist in the caller's organisation."""
+
+
+def error(status: int, code: str, message: str) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps({"error": {"code": code, "message": message}}))
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response:
+        problems = exc.errors()
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return error(400, "malformed_json", "the request body is not valid JSON")
+        described = "; ".join(
+            f"{'.'.join(str(part) for part in p.get('loc', ()) if part != 'body') or 'body'}: {p.get('msg')}"
+            for p in problems[:5]
+        )
+        return error(422, "invalid_request", described)
+
+    @app.exception_handler(AuthenticationFailed)
+    def unauthenticated(exc: AuthenticationFailed) -> Response:
+        return error(401, "unauthenticated", str(exc))
+
+    @app.exception_handler(Forbidden)
+    def forbidden(exc: Forbidden) -> Response:
+        return error(403, "forbidden", str(exc))
+
+    @app.exception_handler(IntegrationNotFound)
+    @app.exception_handler(NotFound)
+    def not_found(exc: QuaywatchError) -> Response:
+        return error(404, "not_found", str(exc))
+
+    @app.exception_handler(ConnectionTestFailed)
+    def connection_failed(exc: ConnectionTestFailed) -> Response:
+        return error(422 if exc.code == "no_repositories" else 400, exc.code, str(exc))
+
+    @app.exception_handler(UsageError)
+    def usage(exc: UsageError) -> Response:
+        return error(400, "invalid_request", str(exc))
+
+    @app.exception_handler(QuaywatchError)
+    def failure(exc: QuaywatchError) -> Response:
+        logger.error("request failed", extra={"error": str(exc), "type": type(exc).__name__})
+        return error(502, "upstream_failure", str(exc))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi():
+        return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title="quaywatch", version="1"))
+
+    return app
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    event = app.current_event
+    logger.append_keys(request_id=(event.request_context.request_id if event.request_context else None))
+    return wiring.access().authenticate(event.headers.get("Authorization") or event.headers.get("authorization"))
+
+
+def api_base_url(app: APIGatewayRestResolver) -> str:
+    """The public base URL of this API, for the webhook URLs we hand out."""
+    event = app.current_event
+    headers = event.headers
+    context = event.request_context
+    host = (context.domain_name if context else None) or headers.get("Host") or headers.get("host") or "localhost"
+    scheme = headers.get("X-Forwarded-Proto") or headers.get("x-forwarded-proto") or "https"
+    stage = context.stage if context else None
+    prefix = f"/{stage}" if stage and stage != "$default" and not headers.get("X-Quaywatch-No-Stage") else ""
+    return f"{scheme}://{host}{prefix}"

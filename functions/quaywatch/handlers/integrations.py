@@ -1,0 +1,58 @@
+"""IntegrationsFunction: ``/integrations`` (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from quaywatch.handlers import wiring
+from quaywatch.handlers.api import api_base_url, create_app, json_response, principal
+from quaywatch.integrations.models import IntegrationCreate, IntegrationUpdate
+
+app = create_app()
+
+
+def _dump(view: Any) -> dict:
+    return view.model_dump(exclude_none=True)
+
+
+@app.post("/integrations")
+def create_integration(request: Annotated[IntegrationCreate, Body()]):
+    view = wiring.integrations().create(principal(app), request, api_base_url(app))
+    return json_response(201, _dump(view))
+
+
+@app.get("/integrations")
+def list_integrations():
+    return {"integrations": [_dump(v) for v in wiring.integrations().list(principal(app))]}
+
+
+@app.get("/integrations/<integration_id>")
+def get_integration(integration_id: str):
+    return _dump(wiring.integrations().get(principal(app), integration_id))
+
+
+@app.patch("/integrations/<integration_id>")
+def update_integration(integration_id: str, request: Annotated[IntegrationUpdate, Body()]):
+    return _dump(wiring.integrations().update(principal(app), integration_id, request))
+
+
+@app.delete("/integrations/<integration_id>")
+def delete_integration(integration_id: str):
+    wiring.integrations().delete(principal(app), integration_id)
+    return json_response(200, {"deleted": integration_id})
+
+
+@app.post("/integrations/<integration_id>/test")
+def test_integration(integration_id: str):
+    return _dump(wiring.integrations().test(principal(app), integration_id))
+
+
+@app.post("/integrations/<integration_id>/webhook-token")
+def rotate_webhook_token(integration_id: str):
+    return _dump(wiring.integrations().rotate_webhook(principal(app), integration_id, api_base_url(app)))
+
+
+def handler(event: dict, context: Any) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,5 @@
+"""Placeholder until implemented in this issue."""
+
+
+def handler(event, context):
+    raise NotImplementedError("retest_worker")

@@ -1,0 +1,1 @@
+"""Quay integrations: a registry URL, a robot account, its secret in Secrets Manager."""

@@ -1,0 +1,39 @@
+"""API shapes of integrations (pydantic: validation and the OpenAPI document)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class IntegrationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(pattern="^quay$", description="only Quay registries for now")
+    url: str = Field(min_length=8, max_length=300, description="registry base URL, e.g. https://quay.io")
+    username: str = Field(min_length=1, max_length=255, description="robot account, org+name")
+    token: SecretStr = Field(min_length=1, max_length=4096)
+    oauth_token: SecretStr | None = Field(None, max_length=4096)
+    ca_bundle: str | None = Field(None, max_length=65536, description="PEM CA certificates for a self-hosted Quay")
+    auto_import: bool = False
+
+
+class IntegrationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str | None = Field(None, min_length=1, max_length=255)
+    token: SecretStr | None = Field(None, min_length=1, max_length=4096)
+    oauth_token: SecretStr | None = Field(None, max_length=4096)
+    auto_import: bool | None = None
+
+
+class IntegrationView(BaseModel):
+    id: str
+    kind: str = "quay"
+    status: str
+    url: str
+    username: str
+    repository_count: int
+    auto_import: bool = False
+    created_at: str
+    last_tested_at: str | None = None
+    webhook_url: str | None = Field(None, description="shown only at creation and rotation")

@@ -1,0 +1,164 @@
+"""Saving, testing, listing, updating and deleting integrations (admins only), and the
+per-integration webhook token (random, stored hashed, compared in constant time)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+from quaywatch.errors import QuaywatchError
+from quaywatch.integrations.connection import check_connection, registry_client
+from quaywatch.integrations.models import IntegrationCreate, IntegrationUpdate, IntegrationView
+from quaywatch.integrations.secrets import RegistrySecret, SecretStore
+from quaywatch.observability import logger
+from quaywatch.registry.client import RegistryClient
+from quaywatch.registry.retry import RetryPolicy
+from quaywatch.tenancy.access import Principal, hash_token
+
+
+class IntegrationNotFound(QuaywatchError):
+    """No such integration in the caller's organisation."""
+
+
+class IntegrationService:
+    def __init__(self, table: Any, secrets_store: SecretStore, allow_private: bool) -> None:
+        self._table = table
+        self._secrets = secrets_store
+        self._allow_private = allow_private
+
+    # --- admin operations ----------------------------------------------------------------
+
+    def create(self, principal: Principal, request: IntegrationCreate, api_base_url: str) -> IntegrationView:
+        principal.require_admin()
+        secret = RegistrySecret(
+            request.token.get_secret_value(),
+            request.oauth_token.get_secret_value() if request.oauth_token else None,
+            request.ca_bundle,
+        )
+        report = check_connection(request.url, request.username, secret, self._allow_private)
+        integration_id = uuid.uuid4().hex
+        webhook_token = secrets.token_urlsafe(32)
+        arn = self._secrets.create(integration_id, secret)
+        item = {
+            "id": integration_id, "org_id": principal.org_id, "kind": "quay", "url": request.url.rstrip("/"),
+            "username": request.username, "secret_arn": arn, "status": "connected",
+            "repository_count": report.repository_count, "auto_import": request.auto_import,
+            "webhook_token_hash": hash_token(webhook_token), "created_at": _now(), "last_tested_at": _now(),
+        }
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        except Exception:
+            self._secrets.delete(arn)  # nothing half-written
+            raise
+        logger.info("integration saved", extra={"integration_id": integration_id, "org_id": principal.org_id,
+                                                 "repository_count": report.repository_count})
+        return _view(item, webhook_url=_webhook_url(api_base_url, integration_id, webhook_token))
+
+    def update(self, principal: Principal, integration_id: str, request: IntegrationUpdate) -> IntegrationView:
+        principal.require_admin()
+        item = self._get(principal, integration_id)
+        changes: dict[str, Any] = {}
+        if request.auto_import is not None:
+            changes["auto_import"] = request.auto_import
+        if request.username is not None or request.token is not None or request.oauth_token is not None:
+            current = self._secrets.read(item["secret_arn"])
+            secret = RegistrySecret(
+                request.token.get_secret_value() if request.token else current.token,
+                request.oauth_token.get_secret_value() if request.oauth_token else current.oauth_token,
+                current.ca_bundle,
+            )
+            username = request.username or item["username"]
+            report = check_connection(item["url"], username, secret, self._allow_private)
+            self._secrets.update(item["secret_arn"], secret)
+            changes |= {"username": username, "status": "connected", "repository_count": report.repository_count,
+                        "last_tested_at": _now()}
+        if changes:
+            item |= changes
+            self._table.put_item(Item=item)
+        return _view(item)
+
+    def delete(self, principal: Principal, integration_id: str) -> None:
+        principal.require_admin()
+        item = self._get(principal, integration_id)
+        self._table.delete_item(Key={"id": integration_id})
+        self._secrets.delete(item["secret_arn"])
+        logger.info("integration deleted", extra={"integration_id": integration_id, "org_id": principal.org_id})
+
+    def test(self, principal: Principal, integration_id: str) -> IntegrationView:
+        """Re-test a saved integration; a failure is recorded on it and raised."""
+        principal.require_admin()
+        item = self._get(principal, integration_id)
+        secret = self._secrets.read(item["secret_arn"])
+        try:
+            report = check_connection(item["url"], item["username"], secret, self._allow_private)
+        except Exception:
+            item |= {"status": "error", "last_tested_at": _now()}
+            self._table.put_item(Item=item)
+            raise
+        item |= {"status": "connected", "repository_count": report.repository_count, "last_tested_at": _now()}
+        self._table.put_item(Item=item)
+        return _view(item)
+
+    def rotate_webhook(self, principal: Principal, integration_id: str, api_base_url: str) -> IntegrationView:
+        principal.require_admin()
+        item = self._get(principal, integration_id)
+        token = secrets.token_urlsafe(32)
+        item["webhook_token_hash"] = hash_token(token)
+        self._table.put_item(Item=item)
+        return _view(item, webhook_url=_webhook_url(api_base_url, integration_id, token))
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def list(self, principal: Principal) -> list[IntegrationView]:
+        principal.require_admin()
+        response = self._table.query(IndexName="by_org", KeyConditionExpression="org_id = :o",
+                                     ExpressionAttributeValues={":o": principal.org_id})
+        return [_view(item) for item in response.get("Items", [])]
+
+    def get(self, principal: Principal, integration_id: str) -> IntegrationView:
+        principal.require_admin()
+        return _view(self._get(principal, integration_id))
+
+    def record(self, principal: Principal, integration_id: str) -> dict[str, Any]:
+        """The stored integration for members' operations (listing images, importing)."""
+        return self._get(principal, integration_id)
+
+    def by_id(self, integration_id: str) -> dict[str, Any] | None:
+        """For workers, which act on behalf of the organisation stored in the message."""
+        return self._table.get_item(Key={"id": integration_id}).get("Item")
+
+    def verify_webhook(self, integration_id: str, token: str) -> dict[str, Any] | None:
+        item = self.by_id(integration_id)
+        expected = item.get("webhook_token_hash", "") if item else hash_token(secrets.token_hex(8))
+        matches = hmac.compare_digest(expected, hash_token(token))  # constant time, also for unknown ids
+        return item if item is not None and matches else None
+
+    def client_for(self, item: dict[str, Any], retry: RetryPolicy | None = None) -> AbstractContextManager[RegistryClient]:
+        secret = self._secrets.read(item["secret_arn"])
+        return registry_client(item["url"], item["username"], secret, self._allow_private, retry=retry)
+
+    def _get(self, principal: Principal, integration_id: str) -> dict[str, Any]:
+        item = self.by_id(integration_id)
+        if item is None or item["org_id"] != principal.org_id:
+            raise IntegrationNotFound(f"no integration {integration_id}")
+        return item
+
+
+def _view(item: dict[str, Any], webhook_url: str | None = None) -> IntegrationView:
+    return IntegrationView(
+        id=item["id"], status=item["status"], url=item["url"], username=item["username"],
+        repository_count=int(item.get("repository_count", 0)), auto_import=bool(item.get("auto_import", False)),
+        created_at=item["created_at"], last_tested_at=item.get("last_tested_at"), webhook_url=webhook_url,
+    )
+
+
+def _webhook_url(api_base_url: str, integration_id: str, token: str) -> str:
+    return f"{api_base_url.rstrip('/')}/webhooks/quay/{integration_id}/{token}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
