@@ -18,7 +18,6 @@ from unittest.mock import patch
 
 import boto3
 from moto import mock_aws
-
 from quaywatch.runtime import aws
 from quaywatch.runtime.provision import provision
 from quaywatch.runtime.template import PhysicalIds, Template

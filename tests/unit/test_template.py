@@ -13,10 +13,9 @@ import boto3
 import pytest
 from cfnlint.api import lint_all
 from moto import mock_aws
-from samtranslator.translator.transform import transform
-
 from quaywatch.runtime.provision import provision
 from quaywatch.runtime.template import DEFAULT_TEMPLATE, Template
+from samtranslator.translator.transform import transform
 
 
 class _NoManagedPolicies:
@@ -73,8 +72,11 @@ def test_queues_have_dead_letter_queues_and_fitting_visibility(template: Templat
     for queue, function in workers.items():
         properties = queues[queue]["Properties"]
         assert properties["RedrivePolicy"]["maxReceiveCount"] >= 3
-        timeout = template.functions()[function]["Properties"]["Timeout"]
-        assert properties["VisibilityTimeout"] >= 6 * timeout
+        function_properties = template.functions()[function]["Properties"]
+        assert properties["VisibilityTimeout"] >= 6 * function_properties["Timeout"]
+        # the worker logs a failure on the last delivery it will get before the DLQ
+        receives = function_properties["Environment"]["Variables"]["QUAYWATCH_MAX_RECEIVES"]
+        assert int(receives) == properties["RedrivePolicy"]["maxReceiveCount"]
 
 
 def test_least_privilege_no_wildcard_actions_or_resources(cloudformation: dict) -> None:

@@ -9,16 +9,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from quaywatch.api_errors import NotFound
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.handlers import wiring
 from quaywatch.integrations.connection import ConnectionTestFailed
 from quaywatch.integrations.service import IntegrationNotFound
 from quaywatch.observability import logger
 from quaywatch.tenancy.access import AuthenticationFailed, Forbidden, Principal
-
-
-class NotFound(QuaywatchError):
-    """A resource that does not exist in the caller's organisation."""
 
 
 def error(status: int, code: str, message: str) -> Response:

@@ -1,5 +1,28 @@
-"""Placeholder until implemented in this issue."""
+"""ImagesFunction: ``GET /integrations/{id}/images?search=&cursor=``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from quaywatch.handlers import wiring
+from quaywatch.handlers.api import create_app, principal
+from quaywatch.integrations.catalog import list_images
+
+app = create_app()
 
 
-def handler(event, context):
-    raise NotImplementedError("images")
+@app.get("/integrations/<integration_id>/images")
+def images(integration_id: str, search: Annotated[str | None, Query(max_length=200)] = None,
+           cursor: Annotated[str | None, Query(max_length=500)] = None):
+    service = wiring.integrations()
+    integration = service.record(principal(app), integration_id)
+    with service.client_for(integration) as client:
+        page = list_images(client, search, cursor)
+    return {"repositories": [{"name": r.name, "tags": r.tags} for r in page.repositories],
+            "next_cursor": page.next_cursor}
+
+
+def handler(event: dict, context: Any) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,67 @@
+"""Browsing an integration's images: repositories with their tags, searchable, paged.
+
+Robots can only use the registry API (SPEC section 3): the catalog (token with no scope,
+``Link`` pages followed verbatim) and ``tags/list`` per repository. Signature, attestation
+and SBOM tags (``sha256-<digest>.sig|.att|.sbom``, cosign's convention) are hidden.
+The cursor is opaque to clients: an offset into the filtered, sorted repository list.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+
+from quaywatch.errors import UsageError
+from quaywatch.registry.client import RegistryClient
+
+PAGE_SIZE = 20
+_ARTIFACT_TAG = re.compile(r"^sha256-[0-9a-f]{64}\.(sig|att|sbom)$")
+
+
+@dataclass
+class RepositoryView:
+    name: str
+    tags: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ImagesPage:
+    repositories: list[RepositoryView]
+    next_cursor: str | None
+
+
+def is_artifact_tag(tag: str) -> bool:
+    return bool(_ARTIFACT_TAG.match(tag))
+
+
+def visible_tags(client: RegistryClient, repository: str) -> list[str]:
+    return sorted(tag for tag in client.tags(repository) if not is_artifact_tag(tag))
+
+
+def list_images(client: RegistryClient, search: str | None, cursor: str | None, page_size: int = PAGE_SIZE) -> ImagesPage:
+    offset = _decode(cursor, search)
+    needle = (search or "").strip().lower()
+    names = sorted(name for name in client.catalog() if needle in name.lower())
+    page = names[offset : offset + page_size]
+    repositories = [RepositoryView(name, [{"name": tag} for tag in visible_tags(client, name)]) for name in page]
+    more = offset + page_size < len(names)
+    return ImagesPage(repositories, _encode(offset + page_size, search) if more else None)
+
+
+def _encode(offset: int, search: str | None) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset, "s": search or ""}).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None, search: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = int(data["o"])
+    except (ValueError, KeyError, TypeError):
+        raise UsageError("invalid cursor") from None
+    if data.get("s", "") != (search or "") or offset < 0:
+        raise UsageError("the cursor belongs to another search; start again without it")
+    return offset

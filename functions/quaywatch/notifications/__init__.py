@@ -1,0 +1,1 @@
+"""Telling people about new issues: EventBridge, SNS and per-organisation webhook channels."""

@@ -1,0 +1,58 @@
+"""Publishes one ``quaywatch.NewIssuesFound`` notification per project per test.
+
+The event goes to the EventBridge bus (for rules and any target) and a summary to the SNS
+topic (e-mail, chat); organisations may add webhook channels (generic JSON POST, or a Slack
+incoming webhook). A failing channel is logged and never fails the test that found the issues.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from quaywatch.matching.models import Finding
+from quaywatch.observability import logger
+
+DETAIL_TYPE = "quaywatch.NewIssuesFound"
+SOURCE = "quaywatch"
+
+
+class Notifier:
+    def __init__(self, events: Any, bus: str, sns: Any, topic_arn: str, channels_for: Any = None) -> None:
+        self._events = events
+        self._bus = bus
+        self._sns = sns
+        self._topic = topic_arn
+        self._channels_for = channels_for
+
+    def new_issues(self, project: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+        detail = {
+            "org_id": project["org_id"], "project_id": project["id"], "integration_id": project["integration_id"],
+            "image": f"{project['repository']}:{project['tag']}", "platform": project["platform"],
+            "digest": project.get("digest"), "count": len(findings),
+            "new_findings": [
+                {"id": f.id, "package": f.package, "installed_version": f.installed_version,
+                 "fixed_version": f.fixed_version, "status": f.status.value, "severity": f.severity}
+                for f in findings[:100]
+            ],
+        }
+        self._events.put_events(Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(detail),
+                                          "EventBusName": self._bus}])
+        summary = f"{len(findings)} new issue(s) in {detail['image']} ({detail['platform']})"
+        self._sns.publish(TopicArn=self._topic, Subject=summary[:100], Message=json.dumps(detail, indent=1),
+                          MessageAttributes={"org_id": {"DataType": "String", "StringValue": project["org_id"]}})
+        for channel in (self._channels_for(project["org_id"]) if self._channels_for else []):
+            self._post(channel, summary, detail)
+        logger.info("new issues notified", extra={"project_id": project["id"], "count": len(findings)})
+        return detail
+
+    def _post(self, channel: dict[str, str], summary: str, detail: dict[str, Any]) -> None:
+        body: dict[str, Any] = {"text": summary} if channel.get("type") == "slack" else {"detail-type": DETAIL_TYPE,
+                                                                                         "detail": detail}
+        try:
+            httpx.post(channel["url"], json=body, timeout=5.0).raise_for_status()
+        except (httpx.HTTPError, KeyError) as exc:
+            logger.warning("notification channel failed", extra={"channel_type": channel.get("type"),
+                                                                  "error": type(exc).__name__})

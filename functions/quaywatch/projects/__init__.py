@@ -1,0 +1,1 @@
+"""Projects: imported images that quaywatch tests, re-tests and reports on."""

@@ -1,0 +1,113 @@
+"""Testing a project: scan (or reuse the stored inventory), match, record, notify.
+
+Used by the import worker (first test or a re-import), the re-test worker (scheduled, on
+demand, after an advisory change) and webhooks. A re-test first resolves the tag: a new
+digest means a new image to scan; the same digest means the stored inventory is matched
+against today's advisories. New findings are those absent from the previous test; the first
+test of a project sets the baseline and notifies nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from quaywatch.advisories.s3_store import S3StoreCache
+from quaywatch.image.cache import DiskLayerCache
+from quaywatch.integrations.service import IntegrationService
+from quaywatch.inventory.models import Inventory
+from quaywatch.matching.matcher import match_inventory
+from quaywatch.matching.models import Finding
+from quaywatch.notifications.publisher import Notifier
+from quaywatch.observability import logger
+from quaywatch.projects.findings_store import FindingsStore, finding_key
+from quaywatch.projects.identity import project_id
+from quaywatch.projects.store import SEVERITIES, ProjectStore
+from quaywatch.registry.reference import ImageReference
+from quaywatch.registry.retry import RetryPolicy
+from quaywatch.scanning.scanner import ImageScanner
+
+
+@dataclass
+class TestOutcome:
+    project_id: str
+    scanned: bool
+    findings: int
+    new_findings: list[Finding]
+    notified: bool
+
+
+class ProjectTester:
+    def __init__(self, integrations: IntegrationService, projects: ProjectStore, findings: FindingsStore,
+                 advisories: S3StoreCache, notifier: Notifier, work_dir: Path,
+                 retry: RetryPolicy | None = None) -> None:
+        self._integrations = integrations
+        self._projects = projects
+        self._findings = findings
+        self._advisories = advisories
+        self._notifier = notifier
+        self._layers = DiskLayerCache(work_dir / "layers")
+        self._retry = retry
+
+    def test_image(self, integration: dict[str, Any], repository: str, tag: str) -> TestOutcome:
+        """Scan ``repository:tag`` and create or refresh its project."""
+        with self._integrations.client_for(integration, retry=self._retry) as client:
+            inventory = ImageScanner(client, cache=self._layers).scan(ImageReference(client.registry, repository, tag))
+        return self._record(integration, inventory, scanned=True)
+
+    def retest(self, project: dict[str, Any]) -> TestOutcome:
+        integration = self._integrations.by_id(project["integration_id"])
+        if integration is None:
+            raise ProjectOrphaned(f"project {project['id']}: its integration was deleted")
+        latest = self._findings.latest(project["id"])
+        with self._integrations.client_for(integration, retry=self._retry) as client:
+            reference = ImageReference(client.registry, project["repository"], project["tag"])
+            scanner = ImageScanner(client, cache=self._layers)
+            digest = scanner.resolve(reference).manifest_digest
+            if latest is not None and digest == latest.inventory.image.digest:
+                return self._record(integration, latest.inventory, scanned=False)
+            inventory = scanner.scan(reference)
+        return self._record(integration, inventory, scanned=True)
+
+    def _record(self, integration: dict[str, Any], inventory: Inventory, scanned: bool) -> TestOutcome:
+        with self._advisories.open() as store:
+            report = match_inventory(inventory, store)
+        image = inventory.image
+        identity = project_id(integration["id"], image.repository, image.tag or image.digest, image.platform)
+        previous = self._findings.latest(identity)
+        keys = {finding_key(f): f for f in report.findings}
+        new = [keys[k] for k in sorted(set(keys) - (previous.keys if previous else set()))]
+        now = datetime.now(UTC)
+        counts = {level: sum(1 for f in report.findings if f.severity == level) for level in SEVERITIES}
+        new_keys = {finding_key(f) for f in new}
+        notified = False
+        if previous is not None and new and self._findings.claim_notification(identity, new_keys):
+            # Claimed before publishing and released if publishing fails: a redelivered
+            # message never notifies twice, and a failed publish is retried.
+            try:
+                self._notifier.new_issues(self._notification_project(integration, image, identity), new)
+            except Exception:
+                self._findings.release_notification(identity, new_keys)
+                raise
+            notified = True
+        self._projects.record_test(
+            project_id=identity, org_id=integration["org_id"], integration_id=integration["id"],
+            repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
+            os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
+            package_count=len(inventory.packages), issue_counts=counts, tested_at=now,
+        )
+        self._findings.save(identity, inventory, report.findings, new_keys, now)
+        logger.info("project tested", extra={"project_id": identity, "scanned": scanned,
+                                             "findings": len(report.findings), "new": len(new)})
+        return TestOutcome(identity, scanned, len(report.findings), new if previous else [], notified)
+
+    def _notification_project(self, integration: dict[str, Any], image: Any, identity: str) -> dict[str, Any]:
+        return {"id": identity, "org_id": integration["org_id"], "integration_id": integration["id"],
+                "repository": image.repository, "tag": image.tag or image.digest, "platform": image.platform,
+                "digest": image.digest}
+
+
+class ProjectOrphaned(Exception):
+    """A project whose integration no longer exists (it cannot be tested)."""

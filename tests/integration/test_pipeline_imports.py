@@ -1,0 +1,148 @@
+"""Browse -> import -> projects, end to end: the API functions and the import worker driven
+by API Gateway and SQS events as Lambda would get them, the real local registry behind a
+Quay-like token service, DynamoDB/SQS/S3/Secrets Manager on moto (from template.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from quaywatch.advisories.importer import import_feed
+from quaywatch.advisories.s3_store import S3StoreCache
+from quaywatch.advisories.store import SqliteAdvisoryStore
+
+from tests.conftest import ROBOT
+from tests.support import fixtures
+from tests.support.cloud import running_cloud
+from tests.support.shared_data import ADVISORIES
+
+pytestmark = pytest.mark.registry
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "advisories"
+SIGNATURE_TAG = "sha256-" + "ab" * 32 + ".sig"
+
+
+def publish_advisories(cloud, tmp_path: Path, *feeds: Path) -> None:
+    """What the advisory-sync function does: import feeds, publish the store to S3."""
+    local = tmp_path / "sync" / "advisories.db"
+    with SqliteAdvisoryStore(local) as store:
+        for feed in feeds:
+            import_feed(store, feed)
+    S3StoreCache(cloud.session.client("s3"), cloud.physical.refs["AdvisoryBucket"], "advisories/advisories.db",
+                 tmp_path / "publisher").publish(local)
+
+
+@pytest.fixture
+def cloud(tmp_path):
+    with running_cloud({}) as running:
+        publish_advisories(running, tmp_path, ADVISORIES / "alpine-secdb", ADVISORIES / "pypa-osv" / "vulns")
+        yield running
+
+
+@pytest.fixture
+def images(stack):
+    stack.pusher.push_image("acme/web", "1.0", [fixtures.alpine_310_base()])
+    stack.pusher.push_image("acme/web", "2.0", [fixtures.alpine_310_base(), {"srv/index.html": "<h1>2.0</h1>"}])
+    stack.pusher.push_image("acme/web", SIGNATURE_TAG, [{"signature": "not an image, a cosign signature"}])
+    stack.pusher.push_image("acme/py", "1", [fixtures.debian_base(), fixtures.python_layer()])
+    return stack
+
+
+@pytest.fixture
+def integration(cloud, images, tmp_path, monkeypatch):
+    monkeypatch.setenv("QUAYWATCH_WORK_DIR", str(tmp_path / "work"))
+    reply = cloud.api("POST", "/integrations", {"kind": "quay", "url": f"http://{images.host}",
+                                               "username": ROBOT.username, "token": ROBOT.secret})
+    assert reply.status == 201, reply
+    return reply.body["id"]
+
+
+def test_browse_images_grouped_searchable_without_signature_tags(cloud, integration):
+    reply = cloud.api("GET", f"/integrations/{integration}/images", token="member")
+    assert reply.status == 200, reply
+    repositories = {r["name"]: [t["name"] for t in r["tags"]] for r in reply.body["repositories"]}
+    assert repositories["acme/web"] == ["1.0", "2.0"]  # the cosign signature tag is hidden
+    assert repositories["acme/py"] == ["1"]
+    assert reply.body["next_cursor"] is None
+    searched = cloud.api("GET", f"/integrations/{integration}/images", token="member", query={"search": "PY"})
+    assert [r["name"] for r in searched.body["repositories"]] == ["acme/py"]
+    bad = cloud.api("GET", f"/integrations/{integration}/images", query={"cursor": "garbage!"})
+    assert bad.status == 400
+
+
+def test_import_repository_and_single_tags_then_projects(cloud, integration):
+    started = cloud.api("POST", "/imports", token="member", body={"integration_id": integration, "images": [
+        {"repository": "acme/web"}, {"repository": "acme/py", "tag": "1"}, {"repository": "acme/gone", "tag": "x"}]})
+    assert started.status == 202, started
+    import_id = started.body["id"]
+    assert cloud.queue_depth("ImportQueue") == 4
+    status = cloud.api("GET", f"/imports/{import_id}").body
+    assert (status["status"], status["total"], status["succeeded"], status["failed"]) == ("running", 4, 0, 0)
+
+    drained = cloud.drain("ImportQueue", "ImportWorkerFunction")
+    assert drained.delivered == 4 and drained.failed == 0
+    status = cloud.api("GET", f"/imports/{import_id}").body
+    assert (status["status"], status["total"], status["succeeded"], status["failed"]) == ("completed", 4, 3, 1)
+    log = {e["image"]: e for e in cloud.api("GET", f"/imports/{import_id}/log").body["entries"]}
+    assert set(log) == {"acme/web:1.0", "acme/web:2.0", "acme/py:1", "acme/gone:x"}
+    assert log["acme/gone:x"]["status"] == "failed" and "acme/gone" in log["acme/gone:x"]["error"]
+    assert all(log[i]["status"] == "succeeded" and log[i]["project_id"] for i in ("acme/web:1.0", "acme/py:1"))
+
+    listed = cloud.api("GET", "/projects", query={"origin": "quay"}).body["repositories"]
+    assert [g["name"] for g in listed] == ["acme/py", "acme/web"]
+    web = {p["tag"]: p for p in listed[1]["projects"]}
+    assert set(web) == {"1.0", "2.0"}
+    one = web["1.0"]
+    assert one["is_new"] is True and one["origin"] == "quay" and one["platform"] == "linux/amd64"
+    assert one["test_frequency"] == "daily" and one["digest"].startswith("sha256:")
+    assert set(one["issue_counts"]) == {"critical", "high", "medium", "low"}
+
+    detail = cloud.api("GET", f"/projects/{one['id']}").body
+    assert detail["os"].startswith("Alpine") and detail["package_count"] == 4
+    ids = {(f["id"], f["package"]) for f in detail["findings"]}
+    assert ("CVE-2019-14697", "musl") in ids and ("CVE-2019-1547", "libssl1.1") in ids
+    assert cloud.api("GET", f"/projects/{one['id']}").body["is_new"] is False  # NEW until first viewed
+    assert cloud.api("GET", f"/projects/{one['id']}", token="other").status == 404
+    assert cloud.api("GET", "/projects", token="other").body["repositories"] == []
+    filtered = cloud.api("GET", "/projects", query={"repository": "acme/py", "integration_id": integration}).body
+    assert [g["name"] for g in filtered["repositories"]] == ["acme/py"]
+
+
+def test_redelivery_and_reimport_never_duplicate(cloud, integration):
+    body = {"integration_id": integration, "images": [{"repository": "acme/web", "tag": "1.0"}]}
+    import_id = cloud.api("POST", "/imports", body).body["id"]
+    sqs = cloud.session.client("sqs")
+    message = sqs.receive_message(QueueUrl=cloud.physical.refs["ImportQueue"])["Messages"][0]
+    sqs.change_message_visibility(QueueUrl=cloud.physical.refs["ImportQueue"], ReceiptHandle=message["ReceiptHandle"],
+                                  VisibilityTimeout=0)
+    sqs.send_message(QueueUrl=cloud.physical.refs["ImportQueue"], MessageBody=message["Body"])  # a duplicate delivery
+    cloud.drain("ImportQueue", "ImportWorkerFunction")
+    status = cloud.api("GET", f"/imports/{import_id}").body
+    assert (status["total"], status["succeeded"], status["failed"]) == (1, 1, 0)
+    again = cloud.api("POST", "/imports", body).body["id"]  # importing it again refreshes the project
+    cloud.drain("ImportQueue", "ImportWorkerFunction")
+    assert cloud.api("GET", f"/imports/{again}").body["succeeded"] == 1
+    projects = cloud.api("GET", "/projects").body["repositories"]
+    assert [(g["name"], len(g["projects"])) for g in projects] == [("acme/web", 1)]
+
+
+def test_project_settings_and_deletion(cloud, integration):
+    cloud.api("POST", "/imports", {"integration_id": integration, "images": [{"repository": "acme/py", "tag": "1"}]})
+    cloud.drain("ImportQueue", "ImportWorkerFunction")
+    (project,) = cloud.api("GET", "/projects").body["repositories"][0]["projects"]
+    path = f"/projects/{project['id']}"
+    assert cloud.api("PATCH", path, {"test_frequency": "weekly"}).body["test_frequency"] == "weekly"
+    assert cloud.api("PATCH", path, {"test_frequency": "hourly"}).status == 422
+    assert cloud.api("PATCH", path, {"active": False}).body["active"] is False
+    assert cloud.api("POST", f"{path}/test").status == 202
+    assert cloud.queue_depth("RetestQueue") == 1
+    assert cloud.api("DELETE", path).status == 200
+    assert cloud.api("GET", path).status == 404
+
+
+def test_import_requests_are_validated(cloud, integration):
+    assert cloud.api("POST", "/imports", {"integration_id": integration, "images": []}).status == 422
+    assert cloud.api("POST", "/imports", {"integration_id": integration, "images": [{"repository": "UPPER/case"}]}).status == 422
+    assert cloud.api("POST", "/imports", {"integration_id": "nope", "images": [{"repository": "acme/web"}]}).status == 404
+    assert cloud.api("POST", "/imports", {"integration_id": integration, "images": [{"repository": "acme/web"}]},
+                     token="other").status == 404
+    assert cloud.api("GET", "/imports/unknown").status == 404
