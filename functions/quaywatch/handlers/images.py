@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
 
 from quaywatch.handlers import wiring
 from quaywatch.handlers.api import create_app, principal
 from quaywatch.integrations.catalog import list_images
+from quaywatch.observability import logger
 
 app = create_app()
 
@@ -24,5 +26,6 @@ def images(integration_id: str, search: Annotated[str | None, Query(max_length=2
             "next_cursor": page.next_cursor}
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return app.resolve(event, context)

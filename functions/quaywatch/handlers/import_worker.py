@@ -52,5 +52,6 @@ def _record(record: SQSRecord) -> None:
     imports.complete(message, "succeeded", project_id=outcome.project_id)
 
 
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
 
 from quaywatch.errors import UsageError
 from quaywatch.handlers import wiring
 from quaywatch.handlers.api import create_app, json_response, principal
 from quaywatch.integrations.catalog import visible_tags
+from quaywatch.observability import logger
 from quaywatch.projects.models import ImportRequest
 
 app = create_app()
@@ -46,5 +48,6 @@ def import_log(import_id: str):
     return {"entries": wiring.imports().log(principal(app), import_id)}
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return app.resolve(event, context)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
 
 from quaywatch.handlers import wiring
 from quaywatch.handlers.api import api_base_url, create_app, json_response, principal
 from quaywatch.integrations.models import IntegrationCreate, IntegrationUpdate
+from quaywatch.observability import logger
 
 app = create_app()
 
@@ -54,5 +56,6 @@ def rotate_webhook_token(integration_id: str):
     return _dump(wiring.integrations().rotate_webhook(principal(app), integration_id, api_base_url(app)))
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return app.resolve(event, context)

@@ -6,9 +6,11 @@ import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.logging import correlation_paths
 
 from quaywatch.handlers import wiring
 from quaywatch.handlers.api import create_app, json_response, principal
+from quaywatch.observability import logger
 from quaywatch.projects.models import ProjectUpdate
 from quaywatch.projects.store import public_view
 
@@ -63,5 +65,6 @@ def test_project(project_id: str):
     return json_response(202, {"project_id": project_id, "status": "queued"})
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return app.resolve(event, context)

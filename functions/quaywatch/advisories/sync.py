@@ -1,0 +1,119 @@
+"""Advisory feed sync: download what changed, import it, publish the store, report the
+package keys that changed (so the projects containing them get re-tested).
+
+Feeds: OSV's per-ecosystem ``<base>/<Ecosystem>/all.zip`` and Alpine secdb's
+``<base>/<release>/{main,community}.json``. Each download is conditional (ETag /
+Last-Modified remembered in a state file next to the store), so an unchanged feed costs one
+304. A feed that fails to download is logged and skipped; the others still land.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from quaywatch.advisories.ecosystems import PackageKey
+from quaywatch.advisories.importer import import_feed
+from quaywatch.advisories.store import SqliteAdvisoryStore
+from quaywatch.observability import logger
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    name: str
+    url: str
+    filename: str
+
+
+@dataclass
+class SyncReport:
+    downloaded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    records: int = 0
+    changed: set[PackageKey] = field(default_factory=set)
+
+
+def feed_sources(osv_base: str, ecosystems: list[str], secdb_base: str, alpine_releases: list[str]) -> list[FeedSource]:
+    sources = [FeedSource(f"osv:{e}", f"{osv_base.rstrip('/')}/{quote(e)}/all.zip", f"osv-{e.replace(' ', '_')}.zip")
+               for e in ecosystems if e]
+    for release in alpine_releases:
+        for repository in ("main", "community"):
+            sources.append(FeedSource(f"alpine:{release}/{repository}",
+                                      f"{secdb_base.rstrip('/')}/{release}/{repository}.json",
+                                      f"secdb-{release}-{repository}.json"))
+    return sources
+
+
+def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, state: dict[str, dict[str, str]],
+               http: httpx.Client) -> SyncReport:
+    """Download changed feeds into ``work_dir`` and import them into the store at ``store_path``.
+    ``state`` (name -> validators) is updated in place."""
+    report = SyncReport()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    downloaded: list[Path] = []
+    for source in sources:
+        headers = {}
+        known = state.get(source.name, {})
+        if known.get("etag"):
+            headers["If-None-Match"] = known["etag"]
+        if known.get("last_modified"):
+            headers["If-Modified-Since"] = known["last_modified"]
+        target = work_dir / source.filename
+        try:
+            with http.stream("GET", source.url, headers=headers) as response:
+                if response.status_code == 304:
+                    report.unchanged.append(source.name)
+                    continue
+                response.raise_for_status()
+                with open(target, "wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        out.write(chunk)
+                state[source.name] = {k: v for k, v in {"etag": response.headers.get("ETag"),
+                                                       "last_modified": response.headers.get("Last-Modified")}.items() if v}
+        except httpx.HTTPError as exc:
+            report.failed[source.name] = f"{type(exc).__name__}: {exc}"
+            logger.warning("feed download failed", extra={"feed": source.name, "error": str(exc)})
+            continue
+        report.downloaded.append(source.name)
+        downloaded.append(target)
+    if downloaded:
+        with SqliteAdvisoryStore(store_path) as store:
+            for path in downloaded:
+                result = import_feed(store, path)
+                report.records += result.records
+                report.changed |= result.changed
+    logger.info("advisory sync finished", extra={"downloaded": len(report.downloaded), "unchanged": len(report.unchanged),
+                                                "failed": len(report.failed), "changed_keys": len(report.changed)})
+    return report
+
+
+def load_state(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """A private, writable copy of the cached store (readers keep using theirs)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.exists():
+        shutil.copyfile(source, target)
+
+
+def state_object(key: str) -> str:
+    return f"{key}.feed-state.json"
+
+
+def read_s3_json(s3: Any, bucket: str, key: str) -> dict[str, Any]:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except Exception:  # noqa: BLE001 - a missing or broken state only costs full downloads
+        return {}

@@ -1,0 +1,180 @@
+"""Re-tests, advisory sync, notifications and Quay webhooks, end to end (see
+test_pipeline_imports.py for the set-up: real registry, moto from template.yaml)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+
+from tests.conftest import ROBOT
+from tests.integration.test_pipeline_imports import publish_advisories
+from tests.support import fixtures
+from tests.support.cloud import running_cloud
+from tests.support.feed_server import FeedServer
+from tests.support.shared_data import ADVISORIES
+
+pytestmark = pytest.mark.registry
+
+# A new advisory, as OSV's Alpine feed would publish it: busybox in Alpine 3.10 (invented
+# for the test: the image's busybox 1.30.1-r2 is fixed for every real secdb entry).
+NEW_ADVISORY = {
+    "id": "ALPINE-CVE-2099-0001", "upstream": ["CVE-2099-0001"], "modified": "2099-01-01T00:00:00Z",
+    "summary": "busybox: test advisory published after the import",
+    "affected": [{"package": {"ecosystem": "Alpine:v3.10", "name": "busybox"},
+                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.30.1-r9"}]}]}],
+    "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+}
+
+
+def osv_zip(*records: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for record in records:
+            archive.writestr(f"{record['id']}.json", json.dumps(record))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def feeds():
+    server = FeedServer()
+    secdb = yaml.load((ADVISORIES / "alpine-secdb" / "v3.10" / "main.yaml").read_text(), Loader=yaml.BaseLoader)
+    server.files["/v3.10/main.json"] = json.dumps(secdb).encode()
+    community = yaml.load((ADVISORIES / "alpine-secdb" / "v3.10" / "community.yaml").read_text(), Loader=yaml.BaseLoader)
+    server.files["/v3.10/community.json"] = json.dumps(community).encode()
+    server.files["/Alpine/all.zip"] = osv_zip()
+    with server.running():
+        yield server
+
+
+@pytest.fixture
+def cloud(tmp_path, feeds, monkeypatch):
+    monkeypatch.setenv("QUAYWATCH_WORK_DIR", str(tmp_path / "work"))
+    parameters = {"OsvBaseUrl": feeds.url, "OsvEcosystems": "Alpine", "AlpineSecdbUrl": feeds.url,
+                  "AlpineReleases": "v3.10"}
+    with running_cloud(parameters) as running:
+        publish_advisories(running, tmp_path, ADVISORIES / "alpine-secdb")
+        yield running
+
+
+@pytest.fixture
+def listener(cloud):
+    """An SQS queue subscribed to the notification topic, and one receiving the bus's events."""
+    sqs = cloud.session.client("sqs")
+    topic_queue = sqs.create_queue(QueueName="topic-listener")["QueueUrl"]
+    topic_arn = sqs.get_queue_attributes(QueueUrl=topic_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    cloud.session.client("sns").subscribe(TopicArn=cloud.physical.refs["NotificationTopic"], Protocol="sqs",
+                                          Endpoint=topic_arn)
+    bus_queue = sqs.create_queue(QueueName="bus-listener")["QueueUrl"]
+    bus_arn = sqs.get_queue_attributes(QueueUrl=bus_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = cloud.session.client("events")
+    bus = cloud.physical.refs["NotificationBus"]
+    events.put_rule(Name="new-issues", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["quaywatch.NewIssuesFound"]}))
+    events.put_targets(Rule="new-issues", EventBusName=bus, Targets=[{"Id": "q", "Arn": bus_arn}])
+
+    def received() -> dict[str, list[dict]]:
+        result = {}
+        for name, url in (("bus", bus_queue), ("topic", topic_queue)):
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            result[name] = [json.loads(m["Body"]) for m in messages]
+            for message in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return result
+
+    return received
+
+
+@pytest.fixture
+def imported(cloud, stack):
+    stack.pusher.push_image("acme/web", "1.0", [fixtures.alpine_310_base()])
+    created = cloud.api("POST", "/integrations", {"kind": "quay", "url": f"http://{stack.host}",
+                                                 "username": ROBOT.username, "token": ROBOT.secret}).body
+    cloud.api("POST", "/imports", {"integration_id": created["id"], "images": [{"repository": "acme/web", "tag": "1.0"}]})
+    cloud.drain("ImportQueue", "ImportWorkerFunction")
+    (project,) = cloud.api("GET", "/projects").body["repositories"][0]["projects"]
+    return created, project
+
+
+def test_new_advisory_retests_the_project_and_notifies_once(cloud, feeds, listener, imported):
+    _, project = imported
+    baseline = cloud.api("GET", f"/projects/{project['id']}").body["findings"]
+    assert len(baseline) == 7 and listener() == {"bus": [], "topic": []}  # an import sets the baseline
+
+    first = cloud.schedule("AdvisorySyncFunction", "Every6Hours")
+    assert first["failed"] == {} and set(first["downloaded"]) == {"osv:Alpine", "alpine:v3.10/main", "alpine:v3.10/community"}
+    # The live secdb JSON carries what the published store already had: no key changed.
+    assert first["changed_keys"] == 0 and first["retests"] == 0
+
+    feeds.files["/Alpine/all.zip"] = osv_zip(NEW_ADVISORY)
+    second = cloud.schedule("AdvisorySyncFunction", "Every6Hours")
+    assert second["downloaded"] == ["osv:Alpine"] and second["unchanged"] == ["alpine:v3.10/main", "alpine:v3.10/community"]
+    assert second["retests"] == 1
+    message = cloud.session.client("sqs").receive_message(QueueUrl=cloud.physical.refs["RetestQueue"])["Messages"][0]
+    cloud.session.client("sqs").send_message(QueueUrl=cloud.physical.refs["RetestQueue"], MessageBody=message["Body"])
+    cloud.session.client("sqs").change_message_visibility(QueueUrl=cloud.physical.refs["RetestQueue"],
+                                                          ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    drained = cloud.drain("RetestQueue", "RetestWorkerFunction")
+    assert drained.delivered == 2  # the re-test and a duplicate delivery of it
+
+    notified = listener()
+    assert len(notified["bus"]) == 1 and len(notified["topic"]) == 1
+    event = notified["bus"][0]
+    assert event["detail-type"] == "quaywatch.NewIssuesFound" and event["source"] == "quaywatch"
+    assert event["detail"]["project_id"] == project["id"] and event["detail"]["count"] == 1
+    assert event["detail"]["new_findings"][0] | {"package": "busybox", "id": "CVE-2099-0001"} == event["detail"]["new_findings"][0]
+    assert "1 new issue(s) in acme/web:1.0" in notified["topic"][0]["Subject"]
+    detail = cloud.api("GET", f"/projects/{project['id']}").body
+    assert len(detail["findings"]) == 8 and detail["issue_counts"]["critical"] == 1
+
+    third = cloud.schedule("AdvisorySyncFunction", "Every6Hours")  # everything answers 304 now
+    assert third["downloaded"] == [] and third["retests"] == 0
+
+
+def test_scheduler_enqueues_due_projects_only(cloud, listener, imported):
+    _, project = imported
+    assert cloud.schedule("RetestSchedulerFunction", "Daily")["enqueued"] == 0  # tested a moment ago
+    table = cloud.session.resource("dynamodb").Table(cloud.physical.refs["ProjectsTable"])
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+    table.update_item(Key={"id": project["id"]}, UpdateExpression="SET next_test_at = :t",
+                      ExpressionAttributeValues={":t": past})
+    assert cloud.schedule("RetestSchedulerFunction", "Weekly")["enqueued"] == 0
+    assert cloud.schedule("RetestSchedulerFunction", "Daily")["enqueued"] == 1
+    cloud.drain("RetestQueue", "RetestWorkerFunction")
+    after = cloud.api("GET", "/projects").body["repositories"][0]["projects"][0]
+    assert after["last_tested_at"] >= project["last_tested_at"]
+    assert listener() == {"bus": [], "topic": []}
+    cloud.api("PATCH", f"/projects/{project['id']}", {"test_frequency": "never"})
+    table.update_item(Key={"id": project["id"]}, UpdateExpression="SET next_test_at = :t",
+                      ExpressionAttributeValues={":t": past})
+    assert cloud.schedule("RetestSchedulerFunction", "Daily")["enqueued"] == 0
+
+
+def test_quay_repo_push_reimports_monitored_tags(cloud, stack, imported):
+    integration, project = imported
+    webhook_path = integration["webhook_url"].split("/v1", 1)[1]
+    pushed = stack.pusher.push_image("acme/web", "1.0", [fixtures.alpine_310_base(), {"srv/new.html": "v2"}])
+    payload = {"repository": "acme/web", "namespace": "acme", "name": "web",
+               "docker_url": f"{stack.host}/acme/web", "homepage": f"http://{stack.host}/repository/acme/web",
+               "updated_tags": ["1.0", "9.9"]}
+    reply = cloud.api("POST", webhook_path, payload, token=None)
+    assert reply.status == 202 and reply.body["imports"] == 1, reply  # 9.9 is not monitored, auto_import is off
+    cloud.drain("ImportQueue", "ImportWorkerFunction")
+    log = cloud.api("GET", f"/imports/{reply.body['import_id']}/log").body["entries"]
+    assert [(e["image"], e["status"]) for e in log] == [("acme/web:1.0", "succeeded")]
+    refreshed = cloud.api("GET", f"/projects/{project['id']}").body
+    assert refreshed["digest"] == pushed.digest != project["digest"]
+
+    wrong = cloud.api("POST", webhook_path.rsplit("/", 1)[0] + "/not-the-token", payload, token=None)
+    unknown = cloud.api("POST", "/webhooks/quay/0000/whatever", payload, token=None)
+    assert (wrong.status, unknown.status) == (404, 404) and wrong.body == unknown.body
+    other_event = cloud.api("POST", webhook_path, {"repository": "acme/web", "build_id": "x", "trigger_kind": "github"},
+                            token=None)
+    assert other_event.status == 202 and other_event.body["imports"] == 0
+
+    cloud.api("PATCH", f"/integrations/{integration['id']}", {"auto_import": True})
+    auto = cloud.api("POST", webhook_path, payload, token=None)
+    assert auto.body["imports"] == 2

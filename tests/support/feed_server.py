@@ -1,0 +1,59 @@
+"""A local HTTP server for advisory feeds, with ETag / 304 like OSV's bucket and secdb."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FeedServer:
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.requests: list[tuple[str, int]] = []
+        handler = self._handler()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                body = server.files.get(self.path)
+                if body is None:
+                    status = 404
+                    self.send_response(status)
+                    self.end_headers()
+                else:
+                    etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                    if self.headers.get("If-None-Match") == etag:
+                        status = 304
+                        self.send_response(status)
+                        self.send_header("ETag", etag)
+                        self.end_headers()
+                    else:
+                        status = 200
+                        self.send_response(status)
+                        self.send_header("ETag", etag)
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                server.requests.append((self.path, status))
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    @contextmanager
+    def running(self) -> Iterator["FeedServer"]:
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._server.shutdown()
+            self._server.server_close()
