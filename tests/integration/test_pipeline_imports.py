@@ -146,3 +146,20 @@ def test_import_requests_are_validated(cloud, integration):
     assert cloud.api("POST", "/imports", {"integration_id": integration, "images": [{"repository": "acme/web"}]},
                      token="other").status == 404
     assert cloud.api("GET", "/imports/unknown").status == 404
+
+
+def test_unavailable_registry_retries_then_logs_the_failure_and_dead_letters(cloud, integration, images, monkeypatch):
+    """503s on one image's manifest: retried in the delivery, redelivered by SQS, logged as
+    failed on the last delivery, then dead-lettered; the other image of the batch succeeds."""
+    monkeypatch.setenv("QUAYWATCH_REGISTRY_RETRY", "fast")
+    images.front.inject(r"/v2/acme/py/manifests/", 503, times=10_000)
+    import_id = cloud.api("POST", "/imports", {"integration_id": integration, "images": [
+        {"repository": "acme/py", "tag": "1"}, {"repository": "acme/web", "tag": "1.0"}]}).body["id"]
+    drained = cloud.drain("ImportQueue", "ImportWorkerFunction")
+    assert drained.failed == 5 and drained.delivered == 1  # 5 deliveries of the failing image
+    status = cloud.api("GET", f"/imports/{import_id}").body
+    assert (status["status"], status["succeeded"], status["failed"]) == ("completed", 1, 1)
+    log = {e["image"]: e for e in cloud.api("GET", f"/imports/{import_id}/log").body["entries"]}
+    assert log["acme/py:1"]["status"] == "failed" and "gave up after 5 attempts" in log["acme/py:1"]["error"]
+    assert cloud.queue_depth("ImportQueue") == 0 and cloud.queue_depth("ImportDeadLetterQueue") == 1
+    assert [g["name"] for g in cloud.api("GET", "/projects").body["repositories"]] == ["acme/web"]  # nothing half-written

@@ -120,8 +120,11 @@ class Cloud:
                 "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
                 "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION} for m in messages]}
-            response = self.invoke(function, event)
-            failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+            try:
+                response = self.invoke(function, event)
+                failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+            except Exception:  # an invocation error: Lambda returns the whole batch to the queue
+                failed = {m["MessageId"] for m in messages}
             for message in messages:
                 if message["MessageId"] in failed:
                     result.failed += 1  # back to the queue at once (the real queue waits out the visibility)

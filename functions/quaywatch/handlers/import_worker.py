@@ -25,7 +25,7 @@ from quaywatch.projects.imports import ImportMessage
 from quaywatch.projects.testing import ProjectOrphaned
 from quaywatch.registry.errors import RateLimitedError, RegistryUnavailableError
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 TRANSIENT = (RegistryUnavailableError, RateLimitedError)
 
 

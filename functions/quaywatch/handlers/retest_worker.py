@@ -23,7 +23,7 @@ from quaywatch.observability import logger
 from quaywatch.projects.testing import ProjectOrphaned
 from quaywatch.registry.errors import RateLimitedError, RegistryUnavailableError
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _record(record: SQSRecord) -> None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from quaywatch.projects.imports import ImportStore
     from quaywatch.projects.store import ProjectStore
     from quaywatch.projects.testing import ProjectTester
+    from quaywatch.registry.retry import RetryPolicy
 
 
 def settings() -> Settings:
@@ -83,7 +84,17 @@ def tester() -> ProjectTester:
     from quaywatch.projects.testing import ProjectTester
 
     return ProjectTester(integrations(), projects(), findings(), advisory_cache(), notifier(),
-                         Path(settings().work_dir))
+                         Path(settings().work_dir), retry=registry_retry())
+
+
+def registry_retry() -> "RetryPolicy":
+    """How workers retry a registry inside one delivery. ``QUAYWATCH_REGISTRY_RETRY=fast`` (tests,
+    loopback registries) keeps waits short; SQS redelivery is the outer, slower retry."""
+    import os
+
+    from quaywatch.registry.retry import RetryPolicy
+
+    return RetryPolicy.fast() if os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast" else RetryPolicy()
 
 
 def retest_queue() -> object:
