@@ -121,4 +121,7 @@ def test_update_retest_rotate_and_delete(cloud, registry):
 
 def test_openapi_document_lists_the_routes(cloud):
     reply = cloud.api("GET", "/openapi.json", token=None)
-    assert reply.status == 200 and "/integrations" in reply.body["paths"]
+    assert reply.status == 200
+    assert {"/integrations", "/integrations/{integration_id}/images", "/imports", "/imports/{import_id}/log",
+            "/projects", "/projects/{project_id}", "/webhooks/quay/{integration_id}/{token}"} <= set(reply.body["paths"])
+    assert "IntegrationCreate" in reply.body["components"]["schemas"]

@@ -216,6 +216,15 @@ def _register_advisory_commands() -> None:
 _register_advisory_commands()
 
 
+def _register_admin_commands() -> None:
+    from quaywatch.cli.admin import admin
+
+    cli.add_command(admin)
+
+
+_register_admin_commands()
+
+
 def main() -> None:
     cli(prog_name="quaywatch")
 

@@ -68,7 +68,9 @@ def create_app() -> APIGatewayRestResolver:
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():
-        return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title="quaywatch", version="1"))
+        from quaywatch.handlers.openapi_doc import openapi_document
+
+        return Response(200, content_types.APPLICATION_JSON, json.dumps(openapi_document()))
 
     return app
 
