@@ -163,3 +163,25 @@ def test_unavailable_registry_retries_then_logs_the_failure_and_dead_letters(clo
     assert log["acme/py:1"]["status"] == "failed" and "gave up after 5 attempts" in log["acme/py:1"]["error"]
     assert cloud.queue_depth("ImportQueue") == 0 and cloud.queue_depth("ImportDeadLetterQueue") == 1
     assert [g["name"] for g in cloud.api("GET", "/projects").body["repositories"]] == ["acme/web"]  # nothing half-written
+
+
+def test_multi_platform_image_becomes_one_project_per_platform(cloud, integration, images):
+    amd64 = images.pusher.push_image("acme/multi", None, [fixtures.alpine_310_base()])
+    arm64 = images.pusher.push_image("acme/multi", None, [fixtures.alpine_310_base(), {"arch": "arm64"}],
+                                     platform=("linux", "arm64"))
+    attestation = images.pusher.push_image("acme/multi", None, [{"in-toto.json": "{}"}], platform=("unknown", "unknown"))
+    images.pusher.push_index("acme/multi", "2.0", [
+        (amd64, {"platform": {"os": "linux", "architecture": "amd64"}}),
+        (arm64, {"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}}),
+        (attestation, {"platform": {"os": "unknown", "architecture": "unknown"},
+                       "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                                       "vnd.docker.reference.digest": amd64.digest}}),
+    ])
+    import_id = cloud.api("POST", "/imports", {"integration_id": integration,
+                                               "images": [{"repository": "acme/multi", "tag": "2.0"}]}).body["id"]
+    cloud.drain("ImportQueue", "ImportWorkerFunction")
+    (entry,) = cloud.api("GET", f"/imports/{import_id}/log").body["entries"]
+    assert entry["status"] == "succeeded" and len(entry["project_ids"]) == 2
+    (group,) = [g for g in cloud.api("GET", "/projects").body["repositories"] if g["name"] == "acme/multi"]
+    assert sorted(p["platform"] for p in group["projects"]) == ["linux/amd64", "linux/arm64/v8"]
+    assert {p["tag"] for p in group["projects"]} == {"2.0"}

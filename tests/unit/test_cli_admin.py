@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from click.testing import CliRunner
-
 from quaywatch.cli.main import cli
 from quaywatch.tenancy.access import AccessStore
+
 from tests.support.cloud import running_cloud
 
 

@@ -49,7 +49,9 @@ def _record(record: SQSRecord) -> None:
             imports.complete(message, "failed", error=f"{exc} (gave up after {receives} attempts)")
         logger.warning("import attempt failed, will retry", extra={"error": str(exc), "receives": receives})
         raise
-    imports.complete(message, "succeeded", project_id=outcome.project_id)
+    note = "; ".join(f"{platform}: {reason}" for platform, reason in outcome.failed_platforms.items()) or None
+    imports.complete(message, "succeeded", project_id=outcome.project_ids[0], project_ids=outcome.project_ids,
+                     error=note)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -74,13 +74,16 @@ class ImportStore:
         return import_id
 
     def complete(self, message: ImportMessage, status: str, project_id: str | None = None,
-                 error: str | None = None) -> bool:
+                 error: str | None = None, project_ids: list[str] | None = None) -> bool:
         """Record one image's outcome; False if it was already recorded (a redelivery)."""
         image_item: dict[str, Any] = {":pending": {"S": "pending"}, ":status": {"S": status}, ":at": {"S": _now()}}
         expression = "SET #s = :status, #at = :at"
         if project_id:
             expression += ", project_id = :project"
             image_item[":project"] = {"S": project_id}
+        if project_ids and len(project_ids) > 1:  # a multi-platform image: one project per platform
+            expression += ", project_ids = :projects"
+            image_item[":projects"] = {"L": [{"S": pid} for pid in project_ids]}
         if error:
             expression += ", #e = :error"
             image_item[":error"] = {"S": error[:1000]}
@@ -118,6 +121,8 @@ class ImportStore:
             entry = {"image": item["image"], "status": item["status"], "at": item["at"]}
             if item.get("project_id"):
                 entry["project_id"] = item["project_id"]
+            if item.get("project_ids"):
+                entry["project_ids"] = list(item["project_ids"])
             if item.get("error"):
                 entry["error"] = item["error"]
             entries.append(entry)

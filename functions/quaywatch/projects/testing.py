@@ -25,13 +25,15 @@ from quaywatch.observability import logger
 from quaywatch.projects.findings_store import FindingsStore, finding_key
 from quaywatch.projects.identity import project_id
 from quaywatch.projects.store import SEVERITIES, ProjectStore
-from quaywatch.registry.reference import ImageReference
+from quaywatch.registry.errors import InvalidManifestError, NotFoundError
+from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.registry.retry import RetryPolicy
-from quaywatch.scanning.scanner import ImageScanner
+from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 
 
 @dataclass
 class TestOutcome:
+    __test__ = False  # not a pytest class
     project_id: str
     scanned: bool
     findings: int
@@ -51,11 +53,29 @@ class ProjectTester:
         self._layers = DiskLayerCache(work_dir / "layers")
         self._retry = retry
 
-    def test_image(self, integration: dict[str, Any], repository: str, tag: str) -> TestOutcome:
-        """Scan ``repository:tag`` and create or refresh its project."""
+    def test_image(self, integration: dict[str, Any], repository: str, tag: str) -> ImageTestResult:
+        """Scan ``repository:tag`` and create or refresh its project: one per platform of a
+        multi-platform image. A platform whose manifest is missing (mirrored repositories keep
+        children that 404) fails alone; if every platform fails, the first error is raised."""
+        inventories: list[Inventory] = []
+        failures: dict[str, str] = {}
         with self._integrations.client_for(integration, retry=self._retry) as client:
-            inventory = ImageScanner(client, cache=self._layers).scan(ImageReference(client.registry, repository, tag))
-        return self._record(integration, inventory, scanned=True)
+            reference = ImageReference(client.registry, repository, tag)
+            platforms = ImageScanner(client, cache=self._layers).platforms(reference)
+            if platforms is None:
+                inventories.append(ImageScanner(client, cache=self._layers).scan(reference))
+            errors: list[Exception] = []
+            for platform in platforms or []:
+                options = ScanOptions(platform=platform, platform_explicit=True)
+                try:
+                    inventories.append(ImageScanner(client, cache=self._layers, options=options).scan(reference))
+                except (NotFoundError, InvalidManifestError) as exc:
+                    failures[str(platform)] = str(exc)
+                    errors.append(exc)
+            if not inventories and errors:
+                raise errors[0]
+        outcomes = [self._record(integration, inventory, scanned=True) for inventory in inventories]
+        return ImageTestResult(outcomes, failures)
 
     def retest(self, project: dict[str, Any]) -> TestOutcome:
         integration = self._integrations.by_id(project["integration_id"])
@@ -64,7 +84,8 @@ class ProjectTester:
         latest = self._findings.latest(project["id"])
         with self._integrations.client_for(integration, retry=self._retry) as client:
             reference = ImageReference(client.registry, project["repository"], project["tag"])
-            scanner = ImageScanner(client, cache=self._layers)
+            options = ScanOptions(platform=Platform.parse(project["platform"]), platform_explicit=True)
+            scanner = ImageScanner(client, cache=self._layers, options=options)
             digest = scanner.resolve(reference).manifest_digest
             if latest is not None and digest == latest.inventory.image.digest:
                 return self._record(integration, latest.inventory, scanned=False)
@@ -107,6 +128,16 @@ class ProjectTester:
         return {"id": identity, "org_id": integration["org_id"], "integration_id": integration["id"],
                 "repository": image.repository, "tag": image.tag or image.digest, "platform": image.platform,
                 "digest": image.digest}
+
+
+@dataclass
+class ImageTestResult:
+    outcomes: list[TestOutcome]
+    failed_platforms: dict[str, str]
+
+    @property
+    def project_ids(self) -> list[str]:
+        return [o.project_id for o in self.outcomes]
 
 
 class ProjectOrphaned(Exception):

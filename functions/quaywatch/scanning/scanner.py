@@ -95,6 +95,16 @@ class ImageScanner:
             )
         return ResolvedImage(fetched.digest, index_digest, document, platform)
 
+    def platforms(self, reference: ImageReference) -> list[Platform] | None:
+        """The platforms of a multi-platform image (attestations skipped), or None when the
+        reference is a single image."""
+        fetched = self.client.get_manifest(reference.repository, reference.reference)
+        document = parse_manifest(fetched.body, fetched.media_type)
+        if not isinstance(document, ImageIndex):
+            return None
+        found = [d.platform for d in document.manifests if not d.is_attestation and d.platform is not None]
+        return list(dict.fromkeys(Platform(p.os, p.architecture, p.variant) for p in found))
+
     def scan(self, reference: ImageReference, progress: LayerProgress | None = None) -> Inventory:
         """Inventory the image ``reference`` points at."""
         started = time.perf_counter()
