@@ -218,8 +218,14 @@ _register_advisory_commands()
 
 def _register_admin_commands() -> None:
     from quaywatch.cli.admin import admin
+    from quaywatch.cli.client import COMMANDS
+    from quaywatch.cli.serve import demo, serve
 
     cli.add_command(admin)
+    cli.add_command(serve)
+    cli.add_command(demo)
+    for command in COMMANDS:
+        cli.add_command(command)
 
 
 _register_admin_commands()

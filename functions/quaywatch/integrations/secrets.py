@@ -43,21 +43,30 @@ class SecretStore:
 
     def update(self, arn: str, secret: RegistrySecret) -> None:
         self._client.put_secret_value(
-            SecretId=arn,
+            SecretId=self._get(arn)["ARN"],
             SecretString=json.dumps({"token": secret.token, "oauth_token": secret.oauth_token,
                                      "ca_bundle": secret.ca_bundle}),
         )
 
     def read(self, arn: str) -> RegistrySecret:
         try:
-            value = json.loads(self._client.get_secret_value(SecretId=arn)["SecretString"])
+            value = json.loads(self._get(arn)["SecretString"])
         except (ClientError, KeyError, ValueError) as exc:
             raise SecretUnavailableError(f"the integration's credentials cannot be read: {type(exc).__name__}") from None
         return RegistrySecret(value["token"], value.get("oauth_token"), value.get("ca_bundle"))
 
+    def _get(self, arn: str) -> dict:
+        try:
+            return self._client.get_secret_value(SecretId=arn)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException" or ":secret:" not in arn:
+                raise
+            # A restored secret (embedded mode) has the same name and a new random ARN suffix.
+            return self._client.get_secret_value(SecretId=arn.split(":secret:", 1)[1].rsplit("-", 1)[0])
+
     def delete(self, arn: str) -> None:
         try:
-            self._client.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+            self._client.delete_secret(SecretId=self._get(arn)["ARN"], RecoveryWindowInDays=7)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise

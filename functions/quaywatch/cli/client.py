@@ -1,0 +1,272 @@
+"""The CLI's commands that talk to a quaywatch server (embedded or an AWS API URL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from quaywatch.errors import QuaywatchError, UsageError
+
+ENV_SERVER = "QUAYWATCH_SERVER"
+ENV_TOKEN = "QUAYWATCH_TOKEN"
+
+
+class ServerError(QuaywatchError):
+    """The server answered with an error (its message is shown as is)."""
+
+
+class Api:
+    def __init__(self, server: str, token: str) -> None:
+        self._http = httpx.Client(base_url=server.rstrip("/"), timeout=120.0,
+                                  headers={"Authorization": f"Bearer {token}"})
+
+    def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=body, params={k: v for k, v in (params or {}).items() if v})
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot reach the quaywatch server: {exc}") from None
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        if response.status_code >= 400:
+            error = (document or {}).get("error", {}) if isinstance(document, dict) else {}
+            raise ServerError(f"{error.get('code', response.status_code)}: {error.get('message', response.text[:200])}")
+        return document
+
+
+def _token(data_dir: Path | None) -> str:
+    if os.environ.get(ENV_TOKEN):
+        return os.environ[ENV_TOKEN]
+    from quaywatch.runtime.embedded.server import default_data_dir
+
+    token_file = (data_dir or default_data_dir()) / "admin-token"
+    if token_file.exists():
+        return token_file.read_text().strip()
+    raise UsageError(f"no API token: set {ENV_TOKEN} (or run `quaywatch serve` here, which writes {token_file})")
+
+
+def _options(function):
+    function = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
+    function = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                            help="The embedded server's data directory (for its admin token).")(function)
+    function = click.option("--server", envvar=ENV_SERVER, default="http://127.0.0.1:8080", show_default=True,
+                            help=f"The quaywatch API (${ENV_SERVER}).")(function)
+    return function
+
+
+def _api(server: str, data_dir: Path | None) -> Api:
+    return Api(server, _token(data_dir))
+
+
+def _print(document: Any, as_json: bool, columns: list[str], rows: list[list[Any]]) -> None:
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*["" if value is None else str(value) for value in row])
+    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@click.group()
+def integrations() -> None:
+    """Quay registries connected to quaywatch (admins)."""
+
+
+@integrations.command("add")
+@click.argument("url")
+@click.option("--username", required=True, help="Robot account, org+name.")
+@click.option("--token-stdin", is_flag=True, help="Read the robot token from standard input "
+                                                 "(default $QUAYWATCH_REGISTRY_TOKEN).")
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--auto-import", is_flag=True, help="Import new tags that Quay's webhooks announce.")
+@_options
+def add_integration(url: str, username: str, token_stdin: bool, ca_bundle: Path | None, auto_import: bool,
+                    server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Connect the registry at URL (tests the connection first)."""
+    token = sys.stdin.readline().strip() if token_stdin else os.environ.get("QUAYWATCH_REGISTRY_TOKEN", "")
+    if not token:
+        raise UsageError("no robot token: set QUAYWATCH_REGISTRY_TOKEN or use --token-stdin")
+    body = {"kind": "quay", "url": url, "username": username, "token": token, "auto_import": auto_import}
+    if ca_bundle:
+        body["ca_bundle"] = ca_bundle.read_text()
+    created = _api(server, data_dir).call("POST", "/integrations", body)
+    _print(created, as_json, ["ID", "STATUS", "URL", "USERNAME", "REPOSITORIES"],
+           [[created["id"], created["status"], created["url"], created["username"], created["repository_count"]]])
+    if not as_json:
+        click.echo(f"\nQuay webhook URL (shown once; paste it into the repositories' notifications):\n{created['webhook_url']}")
+
+
+@integrations.command("list")
+@_options
+def list_integrations(server: str, data_dir: Path | None, as_json: bool) -> None:
+    document = _api(server, data_dir).call("GET", "/integrations")
+    _print(document, as_json, ["ID", "STATUS", "URL", "USERNAME", "REPOSITORIES", "LAST TESTED"],
+           [[i["id"], i["status"], i["url"], i["username"], i["repository_count"], i.get("last_tested_at")]
+            for i in document["integrations"]])
+
+
+@integrations.command("test")
+@click.argument("integration_id")
+@_options
+def test_integration(integration_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    document = _api(server, data_dir).call("POST", f"/integrations/{integration_id}/test")
+    _print(document, as_json, ["ID", "STATUS", "REPOSITORIES"],
+           [[document["id"], document["status"], document["repository_count"]]])
+
+
+@integrations.command("delete")
+@click.argument("integration_id")
+@_options
+def delete_integration(integration_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    document = _api(server, data_dir).call("DELETE", f"/integrations/{integration_id}")
+    _print(document, as_json, ["DELETED"], [[integration_id]])
+
+
+@click.command()
+@click.argument("integration_id")
+@click.option("--search", default=None)
+@_options
+def images(integration_id: str, search: str | None, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Repositories and tags of an integration."""
+    api = _api(server, data_dir)
+    repositories, cursor = [], None
+    while True:
+        page = api.call("GET", f"/integrations/{integration_id}/images", params={"search": search or "", "cursor": cursor or ""})
+        repositories += page["repositories"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    _print({"repositories": repositories}, as_json, ["REPOSITORY", "TAGS"],
+           [[r["name"], ", ".join(t["name"] for t in r["tags"])] for r in repositories])
+
+
+@click.command("import")
+@click.argument("integration_id")
+@click.argument("images_", metavar="REPO[:TAG]...", nargs=-1, required=True)
+@click.option("--no-wait", is_flag=True, help="Return at once with the import id.")
+@_options
+def import_images(integration_id: str, images_: tuple[str, ...], no_wait: bool, server: str,
+                  data_dir: Path | None, as_json: bool) -> None:
+    """Import images as projects; REPO alone imports every tag. Shows progress until done."""
+    selection = []
+    for text in images_:
+        repository, _, tag = text.partition(":")
+        selection.append({"repository": repository, **({"tag": tag} if tag else {})})
+    api = _api(server, data_dir)
+    import_id = api.call("POST", "/imports", {"integration_id": integration_id, "images": selection})["id"]
+    if no_wait:
+        click.echo(json.dumps({"id": import_id}) if as_json else import_id)
+        return
+    status = _follow(api, import_id, quiet=as_json)
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+    else:
+        click.echo(f"import {import_id}: {status['succeeded']} succeeded, {status['failed']} failed of {status['total']}"
+                   + ("  (see: quaywatch imports log " + import_id + ")" if status["failed"] else ""))
+
+
+def _follow(api: Api, import_id: str, quiet: bool) -> dict[str, Any]:
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+                  TimeElapsedColumn(), disable=quiet, transient=False) as progress:
+        task = progress.add_task("import", total=None, failed=0)
+        while True:
+            status = api.call("GET", f"/imports/{import_id}")
+            progress.update(task, total=status["total"], completed=status["succeeded"] + status["failed"],
+                            failed=status["failed"])
+            if status["status"] == "completed":
+                return status
+            time.sleep(0.5)
+
+
+@click.group()
+def imports() -> None:
+    """Import jobs."""
+
+
+@imports.command("log")
+@click.argument("import_id")
+@_options
+def import_log(import_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    document = _api(server, data_dir).call("GET", f"/imports/{import_id}/log")
+    _print(document, as_json, ["IMAGE", "STATUS", "PROJECT", "ERROR", "AT"],
+           [[e["image"], e["status"], e.get("project_id"), e.get("error"), e["at"]] for e in document["entries"]])
+
+
+@click.command()
+@click.option("--repository", default=None)
+@click.option("--origin", default=None, type=click.Choice(["quay"]))
+@click.option("--integration", "integration_id", default=None)
+@_options
+def projects(repository: str | None, origin: str | None, integration_id: str | None, server: str,
+             data_dir: Path | None, as_json: bool) -> None:
+    """Projects grouped by repository."""
+    document = _api(server, data_dir).call("GET", "/projects", params={
+        "repository": repository or "", "origin": origin or "", "integration_id": integration_id or ""})
+    rows = []
+    for group in document["repositories"]:
+        for p in group["projects"]:
+            counts = p["issue_counts"]
+            rows.append([p["id"], f"{group['name']}:{p['tag']}", p["platform"], "NEW" if p["is_new"] else "",
+                         f"{counts['critical']}/{counts['high']}/{counts['medium']}/{counts['low']}",
+                         p["test_frequency"], p.get("last_tested_at")])
+    _print(document, as_json, ["ID", "IMAGE", "PLATFORM", "", "C/H/M/L", "TESTS", "LAST TESTED"], rows)
+
+
+@click.group()
+def project() -> None:
+    """One project."""
+
+
+@project.command("show")
+@click.argument("project_id")
+@_options
+def show_project(project_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    document = _api(server, data_dir).call("GET", f"/projects/{project_id}")
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(f"{document['repository']}:{document['tag']} ({document['platform']})  {document.get('digest')}")
+    click.echo(f"OS: {document.get('os') or 'unknown'}   packages: {document['package_count']}   "
+               f"tests: {document['test_frequency']}   last tested: {document.get('last_tested_at')}")
+    _print(document, False, ["ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "PATH"],
+           [[f["id"], f["severity"], f["package"], f["installed_version"], f.get("fixed_version") or f["status"],
+             f["path"]] for f in document["findings"]])
+
+
+@project.command("test")
+@click.argument("project_id")
+@_options
+def test_project(project_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    document = _api(server, data_dir).call("POST", f"/projects/{project_id}/test")
+    _print(document, as_json, ["PROJECT", "STATUS"], [[document["project_id"], document["status"]]])
+
+
+@click.group()
+def schedules() -> None:
+    """The embedded server's schedules."""
+
+
+@schedules.command("run")
+@click.argument("name")
+@_options
+def run_schedule(name: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Fire a schedule now (embedded server only), e.g. `daily`, `weekly`, `Every6Hours`."""
+    document = _api(server, data_dir).call("POST", f"/_embedded/schedules/{name}")
+    _print(document, as_json, ["SCHEDULE", "RESULT"], [[document["schedule"], json.dumps(document["result"])]])
+
+
+COMMANDS = [integrations, images, import_images, imports, projects, project, schedules]

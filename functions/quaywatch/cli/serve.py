@@ -1,0 +1,47 @@
+"""``quaywatch serve`` and ``quaywatch demo``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where state lives (default ~/.local/share/quaywatch/server).")
+@click.option("--advisories", "advisory_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Advisory feeds to load at start (files, directories, zips; repeatable).")
+def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Path, ...]) -> None:
+    """Run quaywatch on this machine: the API, the console, the workers and the schedules."""
+    from quaywatch.runtime.embedded.server import EmbeddedServer, default_data_dir
+
+    server = EmbeddedServer(data_dir or default_data_dir(), host, port, list(advisory_paths))
+    started = server.start()
+    click.echo(f"quaywatch is serving on {started.url}  (console: {started.url}/)")
+    click.echo(f"data directory: {server.data_dir}")
+    if started.admin_token:
+        click.echo(f"admin API token (shown once; also in {server.data_dir / 'admin-token'}): {started.admin_token}")
+    if any(started.restored.values()):
+        click.echo("restored: " + ", ".join(f"{v} {k}" for k, v in started.restored.items()))
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    stopping.wait()
+    click.echo("stopping: finishing the work in hand and saving state ...")
+    server.stop()
+    click.echo("stopped; everything is kept in the data directory")
+
+
+@click.command()
+def demo() -> None:
+    """From a checkout: a local registry with sample images, `serve`, imports, a summary."""
+    try:
+        from tests.support.demo import main as run_demo
+    except ImportError:
+        raise click.UsageError("`quaywatch demo` runs from a checkout of the repository (it uses tests/support)") from None
+    raise SystemExit(run_demo())
