@@ -1,20 +1,29 @@
-"""``make demo``: the scanning engine and vulnerability matching end to end on this machine.
+"""``make demo`` / ``quaywatch demo``: the whole product on this machine.
 
-Starts a real docker-registry with Quay-like robot-token auth on 127.0.0.1, pushes sample
-images built from the fixture trees (Debian, Alpine 3.19 and 3.10, UBI, and an application
-image with Python, npm, Java and Go content), loads the real advisory feeds (PyPA OSV, Alpine
-secdb) and the hand-written Debian/Ubuntu/RHEL records into a local advisory store with
-``quaywatch advisories import``, then runs ``quaywatch scan`` on each image, as a user would.
+Starts Debian's docker-registry on 127.0.0.1 behind a Quay-style robot-token service, pushes
+sample images built from the fixture trees (Debian-, Alpine- and Python-based, with known
+vulnerable packages), starts the embedded server (``quaywatch serve``) with the advisory
+data (PyPA OSV, Alpine secdb, hand-written Debian/Ubuntu/RHEL records), connects the
+registry, imports every repository with a progress bar, prints a summary and the console
+URL, and keeps serving until Ctrl-C (``--exit`` stops after the summary, for scripts).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
+import argparse
+import signal
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from quaywatch.runtime.embedded.server import EmbeddedServer, free_port
 from tests.support import fixtures
 from tests.support.images import executable
 from tests.support.registry_process import find_registry_binary
@@ -30,48 +39,94 @@ FEEDS = [
 ]
 
 
-def main() -> int:
+def sample_images() -> dict[str, list]:
+    app = [fixtures.debian_base(), fixtures.python_layer(), fixtures.npm_layer(), fixtures.java_layer()]
+    binary = fixtures.go_binary()
+    if binary is not None:
+        app.append({"usr/local/bin/hello": executable(binary)})
+    return {
+        "acme/debian:bookworm": [fixtures.debian_base()],
+        "acme/alpine:3.10": [fixtures.alpine_310_base()],
+        "acme/alpine:3.19": [fixtures.alpine_base()],
+        "acme/ubi:9": [fixtures.ubi_base()],
+        "acme/app:1.0": app,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="quaywatch demo")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--exit", action="store_true", help="stop after the summary instead of serving")
+    options = parser.parse_args(argv)
+    console = Console()
     if find_registry_binary() is None:
-        print("docker-registry is missing: sudo apt-get install docker-registry", file=sys.stderr)
+        console.print("docker-registry is missing: sudo apt-get install docker-registry (or run `make demo`)")
         return 1
-    with tempfile.TemporaryDirectory(prefix="quaywatch-demo-") as tmp, running_stack(Path(tmp)) as stack:
-        app = [fixtures.debian_base(), fixtures.python_layer(), fixtures.npm_layer(), fixtures.java_layer()]
-        binary = fixtures.go_binary()
-        if binary is not None:
-            app.append({"usr/local/bin/hello": executable(binary)})
-        images = {
-            "acme/debian:bookworm": [fixtures.debian_base()],
-            "acme/alpine:3.19": [fixtures.alpine_base()],
-            "acme/alpine:3.10": [fixtures.alpine_310_base()],
-            "acme/ubi:9": [fixtures.ubi_base()],
-            "acme/app:1.0": app,
-        }
-        for ref, layers in images.items():
+    with tempfile.TemporaryDirectory(prefix="quaywatch-demo-") as tmp, running_stack(Path(tmp) / "registry") as stack:
+        for ref, layers in sample_images().items():
             repository, tag = ref.split(":")
             stack.pusher.push_image(repository, tag, layers)
-        env = {
-            **os.environ,
-            "QUAYWATCH_REGISTRY_USERNAME": ROBOT.username,
-            "QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret,
-            "QUAYWATCH_CACHE_DIR": str(Path(tmp) / "cache"),
-            "QUAYWATCH_ADVISORY_DB": str(Path(tmp) / "advisories.db"),
-        }
-        print(f"Local registry with Quay-style robot auth at {stack.host}; robot {ROBOT.username}\n")
-        for command in (["quaywatch", "advisories", "import", *map(str, FEEDS)], ["quaywatch", "advisories", "status"]):
-            print("$ " + " ".join(command), flush=True)
-            result = subprocess.run(command, env=env, stderr=subprocess.DEVNULL)
-            if result.returncode != 0:
-                return result.returncode
-            print()
-        for ref in images:
-            command = ["quaywatch", "scan", f"{stack.host}/{ref}", "--plain-http"]
-            print("$ " + " ".join(command), flush=True)
-            result = subprocess.run(command, env=env)
-            if result.returncode != 0:
-                return result.returncode
-            print()
+        console.print(f"local registry with Quay-style robot auth at {stack.host}; robot {ROBOT.username}")
+        port = options.port if _port_free(options.port) else free_port()
+        server = EmbeddedServer(Path(tmp) / "server", port=port, advisories=FEEDS)
+        console.print("starting quaywatch (embedded AWS, API, workers) and loading the advisory feeds ...")
+        started = server.start()
+        try:
+            api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=120)
+            integration = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
+                                                        "username": ROBOT.username, "token": ROBOT.secret})
+            integration.raise_for_status()
+            integration_id = integration.json()["id"]
+            repositories = sorted({ref.split(":")[0] for ref in sample_images()})
+            started_import = api.post("/imports", json={"integration_id": integration_id,
+                                                        "images": [{"repository": r} for r in repositories]})
+            started_import.raise_for_status()
+            import_id = started_import.json()["id"]
+            with Progress(TextColumn("scanning images"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=console) as progress:
+                task = progress.add_task("import", total=None)
+                while True:
+                    status = api.get(f"/imports/{import_id}").json()
+                    progress.update(task, total=status["total"], completed=status["succeeded"] + status["failed"])
+                    if status["status"] == "completed":
+                        break
+                    time.sleep(0.3)
+            _summary(console, api.get("/projects").json())
+            console.print(f"\n[bold]console:[/bold] {started.url}/   [bold]admin token:[/bold] {started.admin_token}")
+            console.print("CLI: quaywatch projects --server " + started.url + f" (QUAYWATCH_TOKEN={started.admin_token})")
+            if not options.exit:
+                console.print("serving until Ctrl-C ...")
+                stopping = threading.Event()
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(signum, lambda *_: stopping.set())
+                stopping.wait()
+        finally:
+            server.stop()
     return 0
 
 
+def _summary(console: Console, projects: dict) -> None:
+    table = Table(title="projects", show_edge=False)
+    for column in ("IMAGE", "PLATFORM", "FINDINGS", "CRITICAL", "HIGH", "MEDIUM", "LOW"):
+        table.add_column(column)
+    for group in projects["repositories"]:
+        for project in group["projects"]:
+            counts = project["issue_counts"]
+            table.add_row(f"{group['name']}:{project['tag']}", project["platform"], str(project["finding_count"]),
+                          *(str(counts[k]) for k in ("critical", "high", "medium", "low")))
+    console.print(table)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -37,11 +37,13 @@ def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Pat
     click.echo("stopped; everything is kept in the data directory")
 
 
-@click.command()
-def demo() -> None:
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--exit", "exit_after", is_flag=True, help="Stop after the summary instead of serving.")
+def demo(port: int, exit_after: bool) -> None:
     """From a checkout: a local registry with sample images, `serve`, imports, a summary."""
     try:
         from tests.support.demo import main as run_demo
     except ImportError:
         raise click.UsageError("`quaywatch demo` runs from a checkout of the repository (it uses tests/support)") from None
-    raise SystemExit(run_demo())
+    raise SystemExit(run_demo(["--port", str(port), *(["--exit"] if exit_after else [])]))

@@ -36,7 +36,7 @@ class ProjectStore:
 
     def record_test(self, *, project_id: str, org_id: str, integration_id: str, repository: str, tag: str,
                     platform: str, digest: str, os_name: str | None, package_count: int,
-                    issue_counts: dict[str, int], tested_at: datetime) -> dict[str, Any]:
+                    issue_counts: dict[str, int], finding_count: int, tested_at: datetime) -> dict[str, Any]:
         """Create the project on its first test, else refresh it (one item per identity)."""
         existing = self.get(project_id) or {}
         frequency = existing.get("test_frequency", "daily")
@@ -45,7 +45,8 @@ class ProjectStore:
             **existing,
             "id": project_id, "org_id": org_id, "integration_id": integration_id, "repository": repository,
             "tag": tag, "platform": platform, "digest": digest, "origin": "quay", "os": os_name,
-            "package_count": package_count, "issue_counts": issue_counts, "last_tested_at": _iso(tested_at),
+            "package_count": package_count, "issue_counts": issue_counts, "finding_count": finding_count,
+            "last_tested_at": _iso(tested_at),
             "sort_key": f"{repository}#{tag}#{platform}", "integration_repository": f"{integration_id}#{repository}",
             "test_frequency": frequency, "active": active, "is_new": existing.get("is_new", True),
             "created_at": existing.get("created_at", _iso(tested_at)),
@@ -118,6 +119,7 @@ def public_view(item: dict[str, Any]) -> dict[str, Any]:
         "is_new": bool(item.get("is_new", False)), "origin": item.get("origin", "quay"),
         "test_frequency": item.get("test_frequency", "daily"), "active": bool(item.get("active", True)),
         "issue_counts": {level: int(counts.get(level, 0)) for level in SEVERITIES},
+        "finding_count": int(item.get("finding_count", 0)),
         "last_tested_at": item.get("last_tested_at"),
     }
 

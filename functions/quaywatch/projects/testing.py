@@ -117,7 +117,8 @@ class ProjectTester:
             project_id=identity, org_id=integration["org_id"], integration_id=integration["id"],
             repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
             os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
-            package_count=len(inventory.packages), issue_counts=counts, tested_at=now,
+            package_count=len(inventory.packages), issue_counts=counts, finding_count=len(report.findings),
+            tested_at=now,
         )
         self._findings.save(identity, inventory, report.findings, new_keys, now)
         logger.info("project tested", extra={"project_id": identity, "scanned": scanned,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -58,6 +59,7 @@ class EmbeddedServer:
         from moto.server import ThreadedMotoServer
 
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
         aws_port = free_port()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._moto.start()
