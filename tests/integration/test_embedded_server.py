@@ -5,13 +5,7 @@ everything again."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import stat
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,46 +13,9 @@ import pytest
 from tests.conftest import ROBOT
 from tests.support import fixtures
 from tests.support.registry_process import free_port
-from tests.support.shared_data import ADVISORIES
+from tests.support.served import Served
 
 pytestmark = [pytest.mark.registry, pytest.mark.slow]
-
-
-class Served:
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir = data_dir
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("QUAYWATCH_", "AWS_"))}
-        environment["QUAYWATCH_LOG_LEVEL"] = "WARNING"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "quaywatch.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir),
-             "--advisories", str(ADVISORIES / "alpine-secdb")],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
-        self.output: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise AssertionError("serve exited: " + "".join(self.output))
-            self.output.append(line)
-            if "quaywatch is serving on" in line:
-                break
-        for _ in range(3):  # the token / data-dir lines that follow
-            self.output.append(self.process.stdout.readline())
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=60)
-        self.output.append(self.process.stdout.read())
-        return code
-
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("QUAYWATCH_", "AWS_"))}
-        environment.update(env or {})
-        return subprocess.run([sys.executable, "-m", "quaywatch.cli.main", *args, "--server", self.url,
-                               "--data-dir", str(self.data_dir)], capture_output=True, text=True, env=environment,
-                              timeout=180)
 
 
 def test_serve_import_restart_keeps_everything(stack, tmp_path):
@@ -92,7 +49,7 @@ def test_serve_import_restart_keeps_everything(stack, tmp_path):
         assert console.status_code == 200 and "quaywatch" in console.text
     finally:
         assert served.stop() == 0
-    assert "stopped" in served.output[-1]
+    assert "stopped" in "".join(served.output[-2:])
 
     again = Served(data_dir, port)
     try:

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 import httpx
+from quaywatch.runtime.embedded.server import EmbeddedServer, free_port
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from quaywatch.runtime.embedded.server import EmbeddedServer, free_port
 from tests.support import fixtures
 from tests.support.images import executable
 from tests.support.registry_process import find_registry_binary
