@@ -92,7 +92,10 @@ class StateStore:
         secrets = session.client("secretsmanager")
         for entry in self._read("secrets.json", []):
             value = self._fernet.decrypt(entry["value"].encode()).decode()
-            secrets.create_secret(Name=entry["name"], SecretString=value, Tags=entry.get("tags") or [])
+            try:
+                secrets.create_secret(Name=entry["name"], SecretString=value, Tags=entry.get("tags") or [])
+            except secrets.exceptions.ResourceExistsException:
+                secrets.put_secret_value(SecretId=entry["name"], SecretString=value)
             counts["secrets"] += 1
         s3 = session.client("s3")
         for name, objects in self._read("s3.json", {}).items():
