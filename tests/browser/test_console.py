@@ -39,9 +39,9 @@ def browser():
 def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
     from playwright.sync_api import expect
 
-    stack.pusher.push_image("acme/console-web", "1.0", [fixtures.alpine_310_base()])
-    stack.pusher.push_image("acme/console-web", "2.0", [fixtures.alpine_310_base(), {"srv/v2": "2"}])
-    stack.pusher.push_image("acme/console-py", "1", [fixtures.debian_base(), fixtures.python_layer()])
+    stack.pusher.push_image("acme/ui-web", "1.0", [fixtures.alpine_310_base()])
+    stack.pusher.push_image("acme/ui-web", "2.0", [fixtures.alpine_310_base(), {"srv/v2": "2"}])
+    stack.pusher.push_image("acme/ui-app", "1", [fixtures.debian_base(), fixtures.python_layer()])
     served = Served(tmp_path / "data", free_port())
     try:
         token = (tmp_path / "data" / "admin-token").read_text().strip()
@@ -72,11 +72,11 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
 
         page.click("nav >> text=Add images")
         expect(page.locator(".repository").first).to_be_visible()
-        page.fill("#search", "console-")  # the session's registry also holds other tests' images
+        page.fill("#search", "ui-")  # the session's registry also holds other tests' images
         expect(page.locator(".repository")).to_have_count(2)
-        page.fill("#search", "console-web")
+        page.fill("#search", "ui-web")
         expect(page.locator(".repository")).to_have_count(1)
-        page.check('.repo-check[data-repo="acme/console-web"]')
+        page.check('.repo-check[data-repo="acme/ui-web"]')
         page.click("text=Add selected repositories")
         expect(page.locator("#import-banner")).to_be_visible()
         page.click("nav >> text=Import log")  # the user keeps navigating while the import runs
@@ -87,7 +87,7 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         page.select_option("#origin-filter", "quay")
         expect(page.locator("tr.project")).to_have_count(2)
 
-        page.click("text=acme/console-web:1.0")
+        page.click("text=acme/ui-web:1.0")
         expect(page.locator("tr.finding").first).to_be_visible()
         expect(page.locator("#findings")).to_contain_text("CVE-2019-14697")
         page.check("#fixable")
