@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from unittest.mock import patch
 
 import boto3
 from moto import mock_aws
 from quaywatch.runtime import aws
+from quaywatch.runtime.embedded.functions import LambdaContext
+from quaywatch.runtime.events import api_gateway_event, sqs_event
 from quaywatch.runtime.provision import provision
 from quaywatch.runtime.template import PhysicalIds, Template
 from quaywatch.tenancy.access import AccessStore
@@ -34,17 +35,6 @@ class Reply:
 
     def __repr__(self) -> str:
         return f"Reply({self.status}, {self.body!r})"
-
-
-@dataclass
-class LambdaContext:
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
 
 
 @dataclass
@@ -86,18 +76,9 @@ class Cloud:
         headers = {"Host": "api.example.com", "Content-Type": "application/json"}
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
-        event = {
-            "resource": resource, "path": path, "httpMethod": method, "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": query or None,
-            "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-            "pathParameters": parameters or None, "stageVariables": None,
-            "requestContext": {"resourcePath": resource, "httpMethod": method, "path": f"/v1{path}", "stage": "v1",
-                               "domainName": "api.example.com", "requestId": uuid.uuid4().hex,
-                               "identity": {"sourceIp": "198.51.100.7"}},
-            "body": raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
-            "isBase64Encoded": False,
-        }
+        event = api_gateway_event(method, path, resource, parameters, headers, query,
+                                  raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
+                                  "v1", "api.example.com", "198.51.100.7")
         result = self.invoke(function, event)
         text = result.get("body")
         return Reply(result["statusCode"], json.loads(text) if text else None, result)
@@ -116,10 +97,7 @@ class Cloud:
             if not messages:
                 break
             result.batches += 1
-            event = {"Records": [{
-                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION} for m in messages]}
+            event = sqs_event(messages, arn, REGION)
             try:
                 response = self.invoke(function, event)
                 failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}

@@ -11,7 +11,6 @@ from unittest.mock import patch
 
 import boto3
 from moto import mock_aws
-
 from quaywatch.runtime.embedded.state import StateStore
 from quaywatch.runtime.provision import provision
 from quaywatch.runtime.template import Template

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from quaywatch.advisories.ecosystems import PackageKey, image_distro, package_key
 from quaywatch.inventory.models import Inventory
 from quaywatch.matching.models import Finding
+from quaywatch.storage import query_all
 
 HISTORY_SECONDS = 180 * 24 * 3600
 
@@ -99,17 +100,17 @@ class FindingsStore:
     def projects_with(self, keys: set[PackageKey]) -> set[str]:
         found: set[str] = set()
         for key in keys:
-            response = self._table.query(KeyConditionExpression="pk = :p",
-                                         ExpressionAttributeValues={":p": f"PACKAGE#{'#'.join(key)}"})
-            found.update(item["sk"].removeprefix("PROJECT#") for item in response.get("Items", []))
+            items = query_all(self._table, KeyConditionExpression="pk = :p",
+                              ExpressionAttributeValues={":p": f"PACKAGE#{'#'.join(key)}"})
+            found.update(item["sk"].removeprefix("PROJECT#") for item in items)
         return found
 
     def delete_project(self, project_id: str) -> None:
         latest = self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item") or {}
-        response = self._table.query(KeyConditionExpression="pk = :p",
-                                     ExpressionAttributeValues={":p": f"PROJECT#{project_id}"}, ProjectionExpression="pk, sk")
+        items = query_all(self._table, KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues={":p": f"PROJECT#{project_id}"}, ProjectionExpression="pk, sk")
         with self._table.batch_writer() as batch:
-            for item in response.get("Items", []):
+            for item in items:
                 batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
             for package in latest.get("packages", []):
                 batch.delete_item(Key={"pk": f"PACKAGE#{package}", "sk": f"PROJECT#{project_id}"})

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from quaywatch.api_errors import NotFound
 from quaywatch.projects.identity import image_name
+from quaywatch.storage import query_all
 from quaywatch.tenancy.access import Principal
 
 RETENTION_SECONDS = 90 * 24 * 3600
@@ -135,18 +136,9 @@ class ImportStore:
         return job
 
     def _query(self, import_id: str, prefix: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        arguments: dict[str, Any] = {
-            "KeyConditionExpression": "import_id = :i AND begins_with(#k, :p)",
-            "ExpressionAttributeNames": {"#k": "item"},
-            "ExpressionAttributeValues": {":i": import_id, ":p": prefix},
-        }
-        while True:
-            response = self._table.query(**arguments)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return query_all(self._table, KeyConditionExpression="import_id = :i AND begins_with(#k, :p)",
+                         ExpressionAttributeNames={"#k": "item"},
+                         ExpressionAttributeValues={":i": import_id, ":p": prefix})
 
 
 def _now() -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from quaywatch.api_errors import NotFound
+from quaywatch.storage import query_all
 from quaywatch.tenancy.access import Principal
 
 INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
@@ -63,13 +64,7 @@ class ProjectStore:
         arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": condition}
         if integration_id:
             arguments["FilterExpression"] = Attr("integration_id").eq(integration_id)
-        items: list[dict[str, Any]] = []
-        while True:
-            response = self._table.query(**arguments)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return query_all(self._table, **arguments)
 
     def mark_viewed(self, project_id: str) -> None:
         self._table.update_item(Key={"id": project_id}, UpdateExpression="SET is_new = :f",
@@ -89,24 +84,16 @@ class ProjectStore:
         self._table.delete_item(Key={"id": project_id})
 
     def due(self, frequency: str, now: datetime) -> list[str]:
-        ids: list[str] = []
-        arguments: dict[str, Any] = {
-            "IndexName": "due",
-            "KeyConditionExpression": Key("due_frequency").eq(frequency) & Key("next_test_at").lte(_iso(now)),
-        }
-        while True:
-            response = self._table.query(**arguments)
-            ids.extend(item["id"] for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return ids
-            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_all(self._table, IndexName="due",
+                          KeyConditionExpression=Key("due_frequency").eq(frequency) & Key("next_test_at").lte(_iso(now)))
+        return [item["id"] for item in items]
 
     def monitored_tags(self, integration_id: str, repository: str) -> dict[str, list[str]]:
         """tag -> project ids, for the tags of a repository that are projects."""
-        response = self._table.query(IndexName="by_repository",
-                                     KeyConditionExpression=Key("integration_repository").eq(f"{integration_id}#{repository}"))
+        items = query_all(self._table, IndexName="by_repository",
+                          KeyConditionExpression=Key("integration_repository").eq(f"{integration_id}#{repository}"))
         tags: dict[str, list[str]] = {}
-        for item in response.get("Items", []):
+        for item in items:
             tags.setdefault(item["tag"], []).append(item["id"])
         return tags
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from quaywatch.observability import logger
 from quaywatch.runtime.embedded.functions import Functions
+from quaywatch.runtime.events import api_gateway_event
 from quaywatch.runtime.template import Template
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
@@ -94,17 +94,8 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             headers = {k: v for k, v in self.headers.items()}
             headers.setdefault("X-Forwarded-Proto", "http")
-            event = {
-                "resource": resource, "path": parts.path, "httpMethod": method, "headers": headers,
-                "multiValueHeaders": {k: [v] for k, v in headers.items()},
-                "queryStringParameters": query or None,
-                "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
-                "pathParameters": parameters or None, "stageVariables": None,
-                "requestContext": {"resourcePath": resource, "httpMethod": method, "path": parts.path,
-                                   "stage": "$default", "domainName": self.headers.get("Host", f"{host}:{port}"),
-                                   "requestId": uuid.uuid4().hex, "identity": {"sourceIp": self.client_address[0]}},
-                "body": body, "isBase64Encoded": False,
-            }
+            event = api_gateway_event(method, parts.path, resource, parameters, headers, query, body, "$default",
+                                      self.headers.get("Host", f"{host}:{port}"), self.client_address[0])
             try:
                 result = functions.invoke(function, event)
             except Exception as exc:  # noqa: BLE001 - a handler bug is a 500, not a dead server

@@ -15,6 +15,7 @@ from typing import Any
 
 from quaywatch.observability import logger
 from quaywatch.runtime.embedded.functions import Functions
+from quaywatch.runtime.events import sqs_event
 
 RETRY_BACKOFF_SECONDS = 5
 
@@ -58,11 +59,7 @@ class Poller:
                 self._deliver(messages)
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
-        event = {"Records": [{
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs", "eventSourceARN": self.mapping.queue_arn, "awsRegion": self._region,
-        } for m in messages]}
+        event = sqs_event(messages, self.mapping.queue_arn, self._region)
         try:
             response = self._functions.invoke(self.mapping.function, event) or {}
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
