@@ -125,3 +125,16 @@ def test_openapi_document_lists_the_routes(cloud):
     assert {"/integrations", "/integrations/{integration_id}/images", "/imports", "/imports/{import_id}/log",
             "/projects", "/projects/{project_id}", "/webhooks/quay/{integration_id}/{token}"} <= set(reply.body["paths"])
     assert "IntegrationCreate" in reply.body["components"]["schemas"]
+
+
+def test_notification_channels_are_admin_only_and_checked(registry):
+    with running_cloud({"AllowPrivateRegistries": "false"}) as cloud:
+        body = {"channels": [{"type": "slack", "url": "https://hooks.slack.invalid/services/T000/B000/XXXX"}]}
+        assert cloud.api("PUT", "/organisation/channels", body, token="member").status == 403
+        assert cloud.api("PUT", "/organisation/channels", body).body == body
+        assert cloud.api("GET", "/organisation/channels").body == body
+        assert cloud.api("GET", "/organisation/channels", token="other").body == {"channels": []}
+        for url in ("http://hooks.example.com/x", "https://127.0.0.1/hook", "https://169.254.169.254/latest"):
+            reply = cloud.api("PUT", "/organisation/channels", {"channels": [{"type": "webhook", "url": url}]})
+            assert reply.status == 400, (url, reply)
+        assert cloud.api("PUT", "/organisation/channels", {"channels": [{"type": "email", "url": "https://x.invalid/"}]}).status == 422

@@ -109,6 +109,9 @@ def test_new_advisory_retests_the_project_and_notifies_once(cloud, feeds, listen
     # The live secdb JSON carries what the published store already had: no key changed.
     assert first["changed_keys"] == 0 and first["retests"] == 0
 
+    receiver = FeedServer()  # also records POSTs: the organisation's webhook channel
+    channel = {"channels": [{"type": "webhook", "url": f"{receiver.url}/hook"}]}
+    assert cloud.api("PUT", "/organisation/channels", channel).status == 200
     feeds.files["/Alpine/all.zip"] = osv_zip(NEW_ADVISORY)
     second = cloud.schedule("AdvisorySyncFunction", "Every6Hours")
     assert second["downloaded"] == ["osv:Alpine"] and second["unchanged"] == ["alpine:v3.10/main", "alpine:v3.10/community"]
@@ -117,8 +120,10 @@ def test_new_advisory_retests_the_project_and_notifies_once(cloud, feeds, listen
     cloud.session.client("sqs").send_message(QueueUrl=cloud.physical.refs["RetestQueue"], MessageBody=message["Body"])
     cloud.session.client("sqs").change_message_visibility(QueueUrl=cloud.physical.refs["RetestQueue"],
                                                           ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
-    drained = cloud.drain("RetestQueue", "RetestWorkerFunction")
+    with receiver.running():
+        drained = cloud.drain("RetestQueue", "RetestWorkerFunction")
     assert drained.delivered == 2  # the re-test and a duplicate delivery of it
+    assert [(path, body["detail-type"]) for path, body in receiver.posted] == [("/hook", "quaywatch.NewIssuesFound")]
 
     notified = listener()
     assert len(notified["bus"]) == 1 and len(notified["topic"]) == 1

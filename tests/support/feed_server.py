@@ -1,8 +1,10 @@
-"""A local HTTP server for advisory feeds, with ETag / 304 like OSV's bucket and secdb."""
+"""A local HTTP server for advisory feeds, with ETag / 304 like OSV's bucket and secdb; it
+also records JSON POSTs (a notification channel's receiving end)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +15,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.requests: list[tuple[str, int]] = []
+        self.posted: list[tuple[str, dict]] = []
         handler = self._handler()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -42,6 +45,12 @@ class FeedServer:
                         self.end_headers()
                         self.wfile.write(body)
                 server.requests.append((self.path, status))
+
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                length = int(self.headers.get("Content-Length") or 0)
+                server.posted.append((self.path, json.loads(self.rfile.read(length) or b"{}")))
+                self.send_response(204)
+                self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -9,7 +9,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from quaywatch.handlers import wiring
 from quaywatch.handlers.api import api_base_url, create_app, json_response, principal
-from quaywatch.integrations.models import IntegrationCreate, IntegrationUpdate
+from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, IntegrationUpdate
+from quaywatch.integrations.url_policy import check_notification_url
 from quaywatch.observability import logger
 
 app = create_app()
@@ -54,6 +55,26 @@ def test_integration(integration_id: str):
 @app.post("/integrations/<integration_id>/webhook-token")
 def rotate_webhook_token(integration_id: str):
     return _dump(wiring.integrations().rotate_webhook(principal(app), integration_id, api_base_url(app)))
+
+
+@app.get("/organisation/channels")
+def get_channels():
+    caller = principal(app)
+    caller.require_admin()
+    organisation = wiring.access().organisation(caller.org_id) or {}
+    return {"channels": list(organisation.get("channels", []))}
+
+
+@app.put("/organisation/channels")
+def put_channels(request: Annotated[ChannelsUpdate, Body()]):
+    caller = principal(app)
+    caller.require_admin()
+    allow_private = wiring.settings().allow_private_registries
+    for channel in request.channels:
+        check_notification_url(channel.url, allow_private)
+    channels = [channel.model_dump() for channel in request.channels]
+    wiring.access().set_channels(caller.org_id, channels)
+    return {"channels": channels}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

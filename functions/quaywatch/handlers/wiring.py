@@ -75,7 +75,8 @@ def notifier() -> Notifier:
         organisation = access().organisation(org_id) or {}
         return list(organisation.get("channels", []))
 
-    return Notifier(aws.client("events"), config.event_bus, aws.client("sns"), config.notification_topic, channels)
+    return Notifier(aws.client("events"), config.event_bus, aws.client("sns"), config.notification_topic, channels,
+                    allow_private=config.allow_private_registries)
 
 
 def tester() -> ProjectTester:

@@ -37,3 +37,16 @@ class IntegrationView(BaseModel):
     created_at: str
     last_tested_at: str | None = None
     webhook_url: str | None = Field(None, description="shown only at creation and rotation")
+
+
+class Channel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(pattern="^(webhook|slack)$", description="generic JSON webhook or Slack incoming webhook")
+    url: str = Field(min_length=10, max_length=2000, pattern="^https?://")
+
+
+class ChannelsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[Channel] = Field(max_length=10)

@@ -55,3 +55,12 @@ def url_guard(allow_private: bool):
             check_host(parts.hostname, allow_private)
 
     return guard
+
+
+def check_notification_url(url: str, allow_private: bool) -> None:
+    """Notification channels are user-supplied URLs too: https only (http where private
+    addresses are allowed), never an internal address unless the deployment allows it."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_private):
+        raise UsageError("a notification channel needs an https:// URL")
+    check_host(parts.hostname, allow_private)

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from quaywatch.errors import QuaywatchError
+from quaywatch.integrations.url_policy import check_notification_url
 from quaywatch.matching.models import Finding
 from quaywatch.observability import logger
 
@@ -20,7 +22,9 @@ SOURCE = "quaywatch"
 
 
 class Notifier:
-    def __init__(self, events: Any, bus: str, sns: Any, topic_arn: str, channels_for: Any = None) -> None:
+    def __init__(self, events: Any, bus: str, sns: Any, topic_arn: str, channels_for: Any = None,
+                 allow_private: bool = False) -> None:
+        self._allow_private = allow_private
         self._events = events
         self._bus = bus
         self._sns = sns
@@ -52,7 +56,8 @@ class Notifier:
         body: dict[str, Any] = {"text": summary} if channel.get("type") == "slack" else {"detail-type": DETAIL_TYPE,
                                                                                          "detail": detail}
         try:
-            httpx.post(channel["url"], json=body, timeout=5.0).raise_for_status()
-        except (httpx.HTTPError, KeyError) as exc:
+            check_notification_url(channel["url"], self._allow_private)  # again: DNS may have changed
+            httpx.post(channel["url"], json=body, timeout=5.0, follow_redirects=False).raise_for_status()
+        except (httpx.HTTPError, KeyError, QuaywatchError) as exc:
             logger.warning("notification channel failed", extra={"channel_type": channel.get("type"),
                                                                   "error": type(exc).__name__})

@@ -63,6 +63,9 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
         def do_PATCH(self) -> None:  # noqa: N802
             self._handle("PATCH")
 
+        def do_PUT(self) -> None:  # noqa: N802
+            self._handle("PUT")
+
         def do_DELETE(self) -> None:  # noqa: N802
             self._handle("DELETE")
 
