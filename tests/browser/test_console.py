@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import ROBOT
@@ -103,5 +104,17 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         expect(page.locator(".badge.new")).to_have_count(1)  # NEW until first viewed
         page.click("nav >> text=Import log")
         expect(page.locator("tr.log-entry")).to_have_count(2)
+
+        # A member sees the projects but not the admin pages.
+        member = httpx.post(f"{served.url}/tokens", json={"role": "member"},
+                            headers={"Authorization": f"Bearer {token}"}).json()["token"]
+        page.click("#logout")
+        page.fill("#token", member)
+        page.click("#login-form button")
+        expect(page.locator("tr.project")).to_have_count(2)
+        expect(page.locator("nav >> text=Integrations")).to_be_hidden()
+        page.goto(served.url + "/#/integrations")
+        expect(page.locator("h1")).to_have_text("Projects")
+        assert member not in page.content()
     finally:
         assert served.stop() == 0

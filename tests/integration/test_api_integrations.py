@@ -138,3 +138,13 @@ def test_notification_channels_are_admin_only_and_checked(registry):
             reply = cloud.api("PUT", "/organisation/channels", {"channels": [{"type": "webhook", "url": url}]})
             assert reply.status == 400, (url, reply)
         assert cloud.api("PUT", "/organisation/channels", {"channels": [{"type": "email", "url": "https://x.invalid/"}]}).status == 422
+
+
+def test_admins_issue_tokens_for_their_team(cloud):
+    assert cloud.api("POST", "/tokens", {"role": "member"}, token="member").status == 403
+    issued = cloud.api("POST", "/tokens", {"role": "member"})
+    assert issued.status == 201 and issued.body["role"] == "member"
+    new_member = issued.body["token"]
+    assert cloud.api("GET", "/projects", token=new_member).status == 200
+    assert cloud.api("GET", "/integrations", token=new_member).status == 403
+    assert cloud.api("POST", "/tokens", {"role": "owner"}).status == 422

@@ -269,4 +269,18 @@ def run_schedule(name: str, server: str, data_dir: Path | None, as_json: bool) -
     _print(document, as_json, ["SCHEDULE", "RESULT"], [[document["schedule"], json.dumps(document["result"])]])
 
 
-COMMANDS = [integrations, images, import_images, imports, projects, project, schedules]
+@click.group()
+def tokens() -> None:
+    """API tokens for your team (admins)."""
+
+
+@tokens.command("create")
+@click.option("--role", type=click.Choice(["member", "admin"]), default="member", show_default=True)
+@_options
+def create_token(role: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Print a new API token for a new user of your organisation (shown once)."""
+    document = _api(server, data_dir).call("POST", "/tokens", {"role": role})
+    click.echo(json.dumps(document, indent=2) if as_json else document["token"])
+
+
+COMMANDS = [integrations, images, import_images, imports, projects, project, schedules, tokens]

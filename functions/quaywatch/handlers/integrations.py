@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import uuid
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ConfigDict
 
 from quaywatch.handlers import wiring
 from quaywatch.handlers.api import api_base_url, create_app, json_response, principal
@@ -55,6 +57,23 @@ def test_integration(integration_id: str):
 @app.post("/integrations/<integration_id>/webhook-token")
 def rotate_webhook_token(integration_id: str):
     return _dump(wiring.integrations().rotate_webhook(principal(app), integration_id, api_base_url(app)))
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["admin", "member"] = "member"
+
+
+@app.post("/tokens")
+def create_token(request: Annotated[TokenRequest, Body()]):
+    """A new API token for a new user of the caller's organisation (admins; shown once)."""
+    caller = principal(app)
+    caller.require_admin()
+    user_id = uuid.uuid4().hex
+    token = wiring.access().issue_token(caller.org_id, request.role, user_id=user_id)
+    logger.info("api token issued", extra={"org_id": caller.org_id, "user_id": user_id, "role": request.role})
+    return json_response(201, {"token": token, "role": request.role, "user_id": user_id})
 
 
 @app.get("/organisation/channels")
