@@ -185,3 +185,16 @@ def test_multi_platform_image_becomes_one_project_per_platform(cloud, integratio
     (group,) = [g for g in cloud.api("GET", "/projects").body["repositories"] if g["name"] == "acme/multi"]
     assert sorted(p["platform"] for p in group["projects"]) == ["linux/amd64", "linux/arm64/v8"]
     assert {p["tag"] for p in group["projects"]} == {"2.0"}
+
+
+def test_with_an_oauth_token_images_carry_digests_and_push_times(cloud, images):
+    images.front.oauth_tokens["oauth-app-token-123"] = ROBOT.username
+    created = cloud.api("POST", "/integrations", {"kind": "quay", "url": f"http://{images.host}", "username": ROBOT.username,
+                                                 "token": ROBOT.secret, "oauth_token": "oauth-app-token-123"}).body
+    reply = cloud.api("GET", f"/integrations/{created['id']}/images", query={"search": "acme/web"})
+    assert reply.status == 200, reply
+    (web,) = [r for r in reply.body["repositories"] if r["name"] == "acme/web"]
+    tags = {t["name"]: t for t in web["tags"]}
+    assert set(tags) == {"1.0", "2.0"}  # the signature tag is hidden here too
+    assert tags["1.0"]["digest"].startswith("sha256:") and tags["1.0"]["last_modified"].endswith("-0000")
+    assert "oauth-app-token-123" not in str(reply.raw) and "oauth-app-token-123" not in str(created)

@@ -54,6 +54,8 @@ class QuayFront:
         self.upstream = upstream.rstrip("/")
         self.tokens = tokens
         self.basic_users: dict[str, str] | None = None
+        # Quay REST API (/api/v1) OAuth application tokens -> the account they act for.
+        self.oauth_tokens: dict[str, str] = {}
         self.redirect_blobs = False
         self.tamper_manifests = False
         self.tamper_blobs = False
@@ -88,6 +90,7 @@ class QuayFront:
     def reset(self) -> None:
         with self._lock:
             self.basic_users = None
+            self.oauth_tokens = {}
             self.redirect_blobs = False
             self.tamper_manifests = False
             self.tamper_blobs = False
@@ -148,6 +151,9 @@ class QuayFront:
                     self._json(status, {"errors": [{"code": "INJECTED", "message": f"injected {status}"}]})
                     return
                 auth = self.headers.get("Authorization")
+                if path.startswith("/api/v1/repository/") and path.endswith("/tag/"):
+                    self._api_tags(path, auth)
+                    return
                 if front.basic_users is not None:
                     if not self._basic_ok(auth):
                         self._json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
@@ -171,6 +177,41 @@ class QuayFront:
                     self._send(302, b"", {"Location": location})
                     return
                 self._forward(auth)
+
+            def _api_tags(self, path: str, auth: str | None) -> None:
+                """Quay's ``GET /api/v1/repository/{repo}/tag/`` (endpoints/api/tag.py): pages of
+                ``limit`` (max 100) with ``has_additional``; digests and push times included."""
+                subject = front.oauth_tokens.get((auth or "").removeprefix("Bearer ").strip())
+                repo = path[len("/api/v1/repository/"):-len("/tag/")]
+                if subject is None:
+                    self._json(401, {"error": "invalid_token", "error_message": "requires a valid OAuth token"})
+                    return
+                if not front.tokens.may(subject, repo, "pull"):
+                    self._json(403, {"error_message": "Unauthorized", "error_type": "insufficient_scope"})
+                    return
+                bearer = {"Authorization": f"Bearer {front._upstream_token(repo)}"}
+                listed = front._http.get(f"{front.upstream}/v2/{repo}/tags/list", headers=bearer)
+                if listed.status_code != 200:
+                    self._json(404, {"error_message": "Not Found"})
+                    return
+                query = parse_qs(urlsplit(self.path).query)
+                limit = min(100, max(1, int(query.get("limit", ["50"])[0])))
+                page = max(1, int(query.get("page", ["1"])[0]))
+                names = sorted(listed.json().get("tags") or [])
+                chosen = names[(page - 1) * limit : page * limit]
+                accept = ", ".join(("application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+                                    "application/vnd.docker.distribution.manifest.list.v2+json",
+                                    "application/vnd.docker.distribution.manifest.v2+json"))
+                tags = []
+                for name in chosen:
+                    head = front._http.head(f"{front.upstream}/v2/{repo}/manifests/{name}",
+                                            headers={**bearer, "Accept": accept})
+                    tags.append({"name": name, "reversion": False, "start_ts": 1732780800,
+                                 "manifest_digest": head.headers.get("Docker-Content-Digest"),
+                                 "is_manifest_list": "index" in head.headers.get("Content-Type", "")
+                                 or "list" in head.headers.get("Content-Type", ""),
+                                 "size": None, "last_modified": "Thu, 28 Nov 2024 08:00:00 -0000"})
+                self._json(200, {"tags": tags, "page": page, "has_additional": page * limit < len(names)})
 
             def _basic_ok(self, header: str | None) -> bool:
                 if not header or not header.startswith("Basic "):

@@ -20,8 +20,13 @@ def images(integration_id: str, search: Annotated[str | None, Query(max_length=2
            cursor: Annotated[str | None, Query(max_length=500)] = None):
     service = wiring.integrations()
     integration = service.record(principal(app), integration_id)
-    with service.client_for(integration) as client:
-        page = list_images(client, search, cursor)
+    quay_api = service.quay_api_for(integration)
+    try:
+        with service.client_for(integration) as client:
+            page = list_images(client, search, cursor, quay_api=quay_api)
+    finally:
+        if quay_api is not None:
+            quay_api.close()
     return {"repositories": [{"name": r.name, "tags": r.tags} for r in page.repositories],
             "next_cursor": page.next_cursor}
 

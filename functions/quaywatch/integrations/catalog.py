@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from quaywatch.errors import UsageError
+from quaywatch.integrations.quay_api import QuayApi
 from quaywatch.registry.client import RegistryClient
 
 PAGE_SIZE = 20
@@ -40,12 +41,18 @@ def visible_tags(client: RegistryClient, repository: str) -> list[str]:
     return sorted(tag for tag in client.tags(repository) if not is_artifact_tag(tag))
 
 
-def list_images(client: RegistryClient, search: str | None, cursor: str | None, page_size: int = PAGE_SIZE) -> ImagesPage:
+def list_images(client: RegistryClient, search: str | None, cursor: str | None, page_size: int = PAGE_SIZE,
+                quay_api: QuayApi | None = None) -> ImagesPage:
+    """With a Quay API (an OAuth token) tags come with digests and push times; else names."""
     offset = _decode(cursor, search)
     needle = (search or "").strip().lower()
     names = sorted(name for name in client.catalog() if needle in name.lower())
     page = names[offset : offset + page_size]
-    repositories = [RepositoryView(name, [{"name": tag} for tag in visible_tags(client, name)]) for name in page]
+    if quay_api is not None:
+        repositories = [RepositoryView(name, sorted((t for t in quay_api.active_tags(name) if not is_artifact_tag(t["name"])),
+                                                    key=lambda t: t["name"])) for name in page]
+    else:
+        repositories = [RepositoryView(name, [{"name": tag} for tag in visible_tags(client, name)]) for name in page]
     more = offset + page_size < len(names)
     return ImagesPage(repositories, _encode(offset + page_size, search) if more else None)
 

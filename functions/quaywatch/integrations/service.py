@@ -13,6 +13,7 @@ from typing import Any
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.connection import check_connection, registry_client
 from quaywatch.integrations.models import IntegrationCreate, IntegrationUpdate, IntegrationView
+from quaywatch.integrations.quay_api import QuayApi
 from quaywatch.integrations.secrets import RegistrySecret, SecretStore
 from quaywatch.observability import logger
 from quaywatch.registry.client import RegistryClient
@@ -140,6 +141,13 @@ class IntegrationService:
     def client_for(self, item: dict[str, Any], retry: RetryPolicy | None = None) -> AbstractContextManager[RegistryClient]:
         secret = self._secrets.read(item["secret_arn"])
         return registry_client(item["url"], item["username"], secret, self._allow_private, retry=retry)
+
+    def quay_api_for(self, item: dict[str, Any]) -> QuayApi | None:
+        """The Quay REST API when the integration has an OAuth token (digests, push times)."""
+        secret = self._secrets.read(item["secret_arn"])
+        if not secret.oauth_token:
+            return None
+        return QuayApi(item["url"], secret.oauth_token, self._allow_private)
 
     def _get(self, principal: Principal, integration_id: str) -> dict[str, Any]:
         item = self.by_id(integration_id)
