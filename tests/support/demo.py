@@ -11,6 +11,7 @@ URL, and keeps serving until Ctrl-C (``--exit`` stops after the summary, for scr
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import tempfile
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
+from quaywatch.observability import logger
 from quaywatch.runtime.embedded.server import EmbeddedServer, free_port
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit", action="store_true", help="stop after the summary instead of serving")
     options = parser.parse_args(argv)
     console = Console()
+    if "QUAYWATCH_LOG_LEVEL" not in os.environ:
+        logger.setLevel("ERROR")  # the sample app carries broken files on purpose; keep the demo readable
     if find_registry_binary() is None:
         console.print("docker-registry is missing: sudo apt-get install docker-registry (or run `make demo`)")
         return 1
