@@ -15,6 +15,7 @@ from quaywatch.image.errors import LayerRejectedError
 from quaywatch.image.limits import ScanLimits
 from quaywatch.image.tarstream import HARDLINK, ByteFeed, EntryReader, TarEntry, TarStream
 from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError
+from quaywatch.inventory.analyzers.index import AnalyzerIndex
 from quaywatch.inventory.models import FileFindings, LayerAnalysis
 from quaywatch.observability import logger
 
@@ -46,6 +47,7 @@ def analyze_layer(
     stats = StreamStats()
     feed = ByteFeed(decompressed_chunks(chunks, limits, digest, stats))
     result = LayerAnalysis(digest=digest)
+    index = AnalyzerIndex(analyzers)
     file_count = 0
     try:
         for entry, reader in TarStream(feed, digest, limits.max_member_bytes).entries():
@@ -54,7 +56,7 @@ def analyze_layer(
                 raise LayerRejectedError(
                     f"layer {digest} has more than {limits.max_members} entries (limit max_members)"
                 )
-            _visit(entry, reader, digest, analyzers, limits, result)
+            _visit(entry, reader, digest, index, limits, result)
     except EOFError:
         raise LayerRejectedError(f"layer {digest} is truncated") from None
     result.file_count = file_count
@@ -69,7 +71,7 @@ def _visit(
     entry: TarEntry,
     reader: EntryReader,
     digest: str,
-    analyzers: Sequence[Analyzer],
+    index: AnalyzerIndex,
     limits: ScanLimits,
     result: LayerAnalysis,
 ) -> None:
@@ -91,7 +93,7 @@ def _visit(
     if not entry.is_regular:
         return
     executable = bool(entry.mode & 0o111)
-    for analyzer in analyzers:
+    for analyzer in index.candidates(directory, base, executable):
         if not analyzer.wants(path, executable):
             continue
         if entry.size > min(analyzer.max_file_bytes, limits.max_kept_file_bytes) and not analyzer.streams:

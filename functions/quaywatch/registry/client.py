@@ -427,7 +427,7 @@ def _verified_chunks(response: httpx.Response, digest: str) -> Iterator[bytes]:
     if algorithm not in ("sha256", "sha512"):
         raise InvalidManifestError(f"unsupported digest algorithm in {digest}")
     hasher = hashlib.new(algorithm)
-    for chunk in response.iter_raw(_CHUNK):
+    for chunk in response.iter_raw():  # as read from the socket: re-chunking would copy every byte
         hasher.update(chunk)
         yield chunk
     actual = hasher.hexdigest()

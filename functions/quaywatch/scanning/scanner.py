@@ -152,9 +152,12 @@ class ImageScanner:
         self, repository: str, descriptors: Sequence[Descriptor], progress: LayerProgress | None
     ) -> list[LayerAnalysis]:
         workers = max(1, min(self.options.layer_workers, len(descriptors)))
+        # Largest layers first: the scan lasts as long as its biggest layer, so that one must
+        # not wait for a free worker behind small ones (results keep the manifest's order).
+        by_size = sorted(range(len(descriptors)), key=lambda i: descriptors[i].size, reverse=True)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
-            futures = [pool.submit(self._analyze_one, repository, d, progress) for d in descriptors]
-            return [future.result() for future in futures]
+            futures = {i: pool.submit(self._analyze_one, repository, descriptors[i], progress) for i in by_size}
+            return [futures[i].result() for i in range(len(descriptors))]
 
     def _analyze_one(
         self, repository: str, descriptor: Descriptor, progress: LayerProgress | None

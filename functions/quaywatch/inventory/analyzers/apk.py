@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from quaywatch.inventory.analyzers.base import Analyzer
+from quaywatch.inventory.analyzers.base import Analyzer, Interest
 from quaywatch.inventory.models import FileFindings, Package
 
 INSTALLED_DB = "lib/apk/db/installed"
@@ -16,6 +16,7 @@ _RELEASE_RE = re.compile(r"/(v\d+\.\d+|edge)/")
 class ApkAnalyzer(Analyzer):
     name = "apk"
     version = 1
+    interest = Interest(basenames=frozenset({"installed"}))
     max_file_bytes = 128 << 20
 
     def wants(self, path: str, executable: bool) -> bool:
@@ -52,6 +53,7 @@ class ApkRepositoriesAnalyzer(Analyzer):
 
     name = "apk-repositories"
     version = 1
+    interest = Interest(basenames=frozenset({"repositories"}))
     max_file_bytes = 64 << 10
 
     def wants(self, path: str, executable: bool) -> bool:

@@ -8,6 +8,7 @@ everything else is skipped without being kept. Adding an ecosystem is adding one
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
 from quaywatch.inventory.models import FileFindings
@@ -15,6 +16,22 @@ from quaywatch.inventory.models import FileFindings
 
 class AnalyzerError(Exception):
     """A wanted file could not be parsed; the walker turns it into a warning, not a failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """A cheap superset of the files an analyzer wants, by base name, name suffix, parent
+    directory or the executable bit.
+
+    Most tar entries are wanted by no analyzer; the walker indexes the interests of all
+    analyzers so that such an entry costs a dictionary look-up and one ``endswith``, and asks
+    ``wants`` (the precise test) only of the analyzers whose interest matched.
+    """
+
+    basenames: frozenset[str] = frozenset()
+    suffixes: tuple[str, ...] = ()
+    directories: frozenset[str] = frozenset()
+    executables: bool = False
 
 
 class Analyzer(ABC):
@@ -30,6 +47,8 @@ class Analyzer(ABC):
     # True when the analyzer reads its file in chunks instead of keeping it whole, so the
     # kept-file size limit does not apply.
     streams: ClassVar[bool] = False
+    # None: offer every regular file to ``wants`` (correct, but slower for every entry).
+    interest: ClassVar[Interest | None] = None
 
     @abstractmethod
     def wants(self, path: str, executable: bool) -> bool:

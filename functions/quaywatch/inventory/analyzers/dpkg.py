@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from quaywatch.inventory.analyzers.base import Analyzer
+from quaywatch.inventory.analyzers.base import Analyzer, Interest
 from quaywatch.inventory.models import FileFindings, Package
 
 STATUS_FILE = "var/lib/dpkg/status"
@@ -37,6 +37,7 @@ def parse_deb822(text: str) -> Iterator[dict[str, str]]:
 class DpkgAnalyzer(Analyzer):
     name = "dpkg"
     version = 1
+    interest = Interest(basenames=frozenset({"status"}), directories=frozenset({STATUS_DIR.rstrip("/")}))
     max_file_bytes = 128 << 20
 
     def wants(self, path: str, executable: bool) -> bool:

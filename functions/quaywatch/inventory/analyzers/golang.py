@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from quaywatch.inventory.analyzers.base import Analyzer
+from quaywatch.inventory.analyzers.base import Analyzer, Interest
 from quaywatch.inventory.models import FileFindings, Package
 
 BUILDINFO_MAGIC = b"\xff Go buildinf:"
@@ -24,6 +24,7 @@ _SENTINEL_LENGTH = 16
 class GoBinaryAnalyzer(Analyzer):
     name = "golang"
     version = 1
+    interest = Interest(executables=True)
     max_file_bytes = 2 << 30
     streams = True  # read in chunks, never kept whole
 

@@ -9,7 +9,7 @@ import re
 import zipfile
 from typing import BinaryIO
 
-from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError
+from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError, Interest
 from quaywatch.inventory.models import FileFindings, Package
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi")
@@ -21,6 +21,7 @@ _FILENAME_RE = re.compile(r"^(?P<artifact>.+?)-(?P<version>\d[\w.+-]*)$")
 class JavaArchiveAnalyzer(Analyzer):
     name = "java"
     version = 1
+    interest = Interest(suffixes=ARCHIVE_SUFFIXES)
     max_file_bytes = 256 << 20
 
     def wants(self, path: str, executable: bool) -> bool:

@@ -6,7 +6,7 @@ import json
 import re
 from typing import BinaryIO
 
-from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError
+from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError, Interest
 from quaywatch.inventory.models import FileFindings, Package
 
 # The package.json at the root of an installed package, not one of its inner files.
@@ -16,6 +16,7 @@ _PACKAGE_JSON_RE = re.compile(r"(?:^|/)node_modules/(?:@[^/]+/)?[^/@.][^/]*/pack
 class NpmPackageAnalyzer(Analyzer):
     name = "npm"
     version = 1
+    interest = Interest(basenames=frozenset({"package.json"}))
     max_file_bytes = 4 << 20
 
     def wants(self, path: str, executable: bool) -> bool:

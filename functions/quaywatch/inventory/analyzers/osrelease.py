@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import BinaryIO
 
-from quaywatch.inventory.analyzers.base import Analyzer
+from quaywatch.inventory.analyzers.base import Analyzer, Interest
 from quaywatch.inventory.models import FileFindings
 
 # In order of authority: the first one present in the merged image decides.
@@ -37,6 +37,7 @@ def parse_os_release(text: str) -> dict[str, str]:
 class OsReleaseAnalyzer(Analyzer):
     name = "os-release"
     version = 1
+    interest = Interest(basenames=frozenset(path.rpartition("/")[2] for path in RELEASE_FILES))
     max_file_bytes = 64 << 10
 
     def wants(self, path: str, executable: bool) -> bool:

@@ -11,7 +11,7 @@ import re
 import sqlite3
 from typing import BinaryIO
 
-from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError
+from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError, Interest
 from quaywatch.inventory.analyzers.rpmheader import RpmHeaderError, parse_header
 from quaywatch.inventory.models import FileFindings, Package
 
@@ -28,6 +28,7 @@ _SOURCE_RPM_RE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<release>[^-]+
 class RpmDatabaseAnalyzer(Analyzer):
     name = "rpm"
     version = 1
+    interest = Interest(basenames=frozenset(p.rpartition("/")[2] for p in SQLITE_PATHS + LEGACY_PATHS))
     max_file_bytes = 256 << 20
 
     def wants(self, path: str, executable: bool) -> bool:
