@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import click
 import orjson
-from rich.console import Console
 
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
@@ -23,15 +22,14 @@ from quaywatch.inventory.models import Inventory
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.reports.cyclonedx import to_cyclonedx
-from quaywatch.reports.table import render_table
 from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 
 if TYPE_CHECKING:
     from quaywatch.advisories.store import SqliteAdvisoryStore
     from quaywatch.matching.models import MatchReport
 
-# Matching code (and its version libraries) is imported only when a scan matches: a plain
-# inventory scan starts faster (see tests/bench/bench_scan.py, cold process time).
+# Matching code (and its version libraries), feed parsers and the table renderer are imported
+# only when a scan needs them: a plain inventory scan starts faster (see tests/bench/bench_scan.py, cold process time).
 SEVERITY_LEVELS = ("critical", "high", "medium", "low", "negligible")
 
 ENV_USERNAME = "QUAYWATCH_REGISTRY_USERNAME"
@@ -137,10 +135,11 @@ def scan(
 def _open_store(stack: ExitStack, paths: tuple[Path, ...]) -> SqliteAdvisoryStore | None:
     """A store with the given feeds (imported into a temporary store), else the local store
     if it has advisories, else None (inventory only)."""
-    from quaywatch.advisories.importer import import_feed
     from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
 
     if paths:
+        from quaywatch.advisories.importer import import_feed
+
         directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="quaywatch-advisories-"))
         store = stack.enter_context(SqliteAdvisoryStore(Path(directory) / "advisories.db"))
         for path in paths:
@@ -165,6 +164,10 @@ def _print_scan(inventory: Inventory, report: MatchReport | None, output_format:
     elif output_format == "cyclonedx":
         _echo_json(to_cyclonedx(inventory, report.findings if report else None))
     else:
+        from rich.console import Console
+
+        from quaywatch.reports.table import render_table
+
         # Wide rows when piped, so paths are not folded into unreadable columns.
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 220)
         render_table(inventory, console)
