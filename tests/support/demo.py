@@ -111,13 +111,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(console: Console, projects: dict) -> None:
     table = Table(title="projects", show_edge=False)
-    for column in ("IMAGE", "PLATFORM", "FINDINGS", "CRITICAL", "HIGH", "MEDIUM", "LOW"):
+    levels = ("critical", "high", "medium", "low")
+    for column in ("IMAGE", "PLATFORM", "FINDINGS", *(level.upper() for level in levels), "UNRATED"):
         table.add_column(column)
     for group in projects["repositories"]:
         for project in group["projects"]:
             counts = project["issue_counts"]
+            # Feeds such as Alpine's secdb carry no severity: those findings are unrated.
+            unrated = project["finding_count"] - sum(counts[level] for level in levels)
             table.add_row(f"{group['name']}:{project['tag']}", project["platform"], str(project["finding_count"]),
-                          *(str(counts[k]) for k in ("critical", "high", "medium", "low")))
+                          *(str(counts[level]) for level in levels), str(unrated))
     console.print(table)
 
 
