@@ -20,6 +20,7 @@ from quaywatch.image.limits import ScanLimits
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 SLICE = 1 << 20
+BATCH = 1 << 20
 
 
 class StreamStats:
@@ -90,12 +91,20 @@ def decompressed_chunks(
 
 
 def _counted(first: bytes, rest: Iterator[bytes], stats: StreamStats) -> Iterator[bytes]:
-    if first:
-        stats.bytes_in += len(first)
-        yield first
+    """The compressed bytes in pieces of at least BATCH bytes: each inflate call releases and
+    re-takes the GIL, and with several layers in flight re-taking it is what costs."""
+    pending = [first] if first else []
+    size = len(first)
     for chunk in rest:
-        stats.bytes_in += len(chunk)
-        yield chunk
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= BATCH:
+            stats.bytes_in += size
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        stats.bytes_in += size
+        yield b"".join(pending)
 
 
 def _gunzip(source: Iterator[bytes]) -> Iterator[bytes]:
