@@ -84,7 +84,8 @@ _NAMES = st.lists(
 @given(_NAMES, st.sampled_from([tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT]))
 def test_headers_read_as_tarfile_reads_them(names: list[str], fmt: int):
     data = _tar(names, fmt)
-    expected = [(m.name, m.size, m.mode) for m in tarfile.open(fileobj=io.BytesIO(data))]
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        expected = [(m.name, m.size, m.mode) for m in archive]
     stream = TarStream(ByteFeed(iter([data])), "sha256:t", 1 << 30)
     assert [(e.name, e.size, e.mode) for e, _ in stream.entries()] == expected
 
