@@ -15,7 +15,7 @@ from quaywatch.inventory.analyzers.base import Analyzer, Interest
 class AnalyzerIndex:
     """The analyzers in offer order, indexed by the base names and directories they watch."""
 
-    __slots__ = ("_analyzers", "_basenames", "_directories", "_suffixes", "_executables", "_always")
+    __slots__ = ("_always", "_analyzers", "_basenames", "_directories", "_executables", "_suffixes")
 
     def __init__(self, analyzers: Sequence[Analyzer]) -> None:
         self._analyzers = tuple(analyzers)
