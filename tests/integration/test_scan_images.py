@@ -84,6 +84,21 @@ def test_rhel_rpmdb_sqlite(stack):
     )
 
 
+def test_rhel8_berkeley_db_packages(stack):
+    stack.pusher.push_image("acme/ubi", "8", [fixtures.ubi8_base()])
+    inventory = scan(stack, "acme/ubi:8")
+    assert (inventory.os.id, inventory.os.version_id) == ("rhel", "8.9")
+    packages = by_name(inventory)
+    assert set(packages) == {"openssl-libs", "bash"}
+    ssl = packages["openssl-libs"]
+    assert (ssl.version, ssl.epoch, ssl.source_name, ssl.path) == ("1.1.1k-12.el8_9", 1, "openssl", "var/lib/rpm/Packages")
+    assert ssl.purl == (
+        "pkg:rpm/redhat/openssl-libs@1.1.1k-12.el8_9?arch=x86_64&distro=rhel-8.9&epoch=1"
+        "&upstream=openssl-1.1.1k-12.el8_9.src.rpm"
+    )
+    assert inventory.warnings == []
+
+
 def test_language_packages_python_npm_java(stack):
     layers = [fixtures.debian_base(), fixtures.python_layer(), fixtures.npm_layer(), fixtures.java_layer()]
     stack.pusher.push_image("acme/app", "1.0", layers)

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from tests.support.images import Entry, Tree, executable, symlink
-from tests.support.rpmdb import rpmdb_sqlite
+from tests.support.rpmdb import rpmdb_berkeley, rpmdb_sqlite
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -249,6 +249,25 @@ def ubi_base() -> Tree:
         "etc/os-release": UBI_OS_RELEASE,
         "etc/redhat-release": "Red Hat Enterprise Linux release 9.4 (Plow)\n",
         "var/lib/rpm/rpmdb.sqlite": rpmdb_sqlite(RPM_PACKAGES),
+    }
+
+
+# Package records of a UBI 8 image; the long summaries push headers onto overflow pages, as
+# real headers (several KB each) always are.
+RPM_PACKAGES_EL8: list[dict[str, str | int]] = [
+    {"name": "openssl-libs", "version": "1.1.1k", "release": "12.el8_9", "epoch": 1, "arch": "x86_64",
+     "sourcerpm": "openssl-1.1.1k-12.el8_9.src.rpm", "vendor": "Red Hat, Inc.", "summary": "OpenSSL libraries " * 400},
+    {"name": "bash", "version": "4.4.20", "release": "4.el8_6", "arch": "x86_64",
+     "sourcerpm": "bash-4.4.20-4.el8_6.src.rpm", "vendor": "Red Hat, Inc.", "summary": "The GNU Bourne Again shell"},
+    {"name": "gpg-pubkey", "version": "fd431d51", "release": "4ae0493b", "summary": "a key, not a package"},
+]
+
+
+def ubi8_base() -> Tree:
+    return {
+        "etc/os-release": UBI_OS_RELEASE.replace("9.4", "8.9").replace("Plow", "Ootpa"),
+        "etc/redhat-release": "Red Hat Enterprise Linux release 8.9 (Ootpa)\n",
+        "var/lib/rpm/Packages": rpmdb_berkeley(RPM_PACKAGES_EL8),
     }
 
 

@@ -1,8 +1,9 @@
-"""RPM packages from the sqlite rpmdb (RHEL 9, Fedora, Amazon Linux 2023, UBI 9).
+"""RPM packages from the rpm database: sqlite (RHEL 9, Fedora, Amazon Linux 2023, UBI 9) and
+Berkeley DB ``Packages`` (RHEL/CentOS 7 and 8, UBI 8, Amazon Linux 2).
 
-The database is opened from memory with ``sqlite3.deserialize``: nothing touches the disk.
-Berkeley DB ``Packages`` (RHEL 7/8) and NDB ``Packages.db`` (SUSE) are recognised and
-reported as unsupported for now rather than silently yielding no packages.
+Both are read from memory (``sqlite3.deserialize``, ``berkeleydb.hash_values``): nothing
+touches the disk. NDB ``Packages.db`` (SUSE) is recognised and reported as unsupported rather
+than silently yielding no packages.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import sqlite3
 from typing import BinaryIO
 
+from quaywatch.inventory.analyzers.berkeleydb import BerkeleyDbError, hash_values
 from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError, Interest
 from quaywatch.inventory.analyzers.rpmheader import RpmHeaderError, parse_header
 from quaywatch.inventory.models import FileFindings, Package
@@ -27,7 +29,7 @@ _SOURCE_RPM_RE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<release>[^-]+
 
 class RpmDatabaseAnalyzer(Analyzer):
     name = "rpm"
-    version = 1
+    version = 2  # 2: Berkeley DB Packages read
     interest = Interest(basenames=frozenset(p.rpartition("/")[2] for p in SQLITE_PATHS + LEGACY_PATHS))
     max_file_bytes = 256 << 20
 
@@ -36,10 +38,11 @@ class RpmDatabaseAnalyzer(Analyzer):
 
     def analyze(self, path: str, stream: BinaryIO, size: int) -> FileFindings | None:
         data = stream.read()
+        if path.endswith("/Packages"):
+            return self._berkeley_db(path, data)
         if path in LEGACY_PATHS:
             return FileFindings(
-                analyzer=self.name,
-                warnings=[f"{path}: Berkeley DB / NDB rpm databases are not supported yet"],
+                analyzer=self.name, warnings=[f"{path}: NDB rpm databases (SUSE) are not supported yet"]
             )
         if not data.startswith(b"SQLite format 3\0"):
             raise AnalyzerError("not an SQLite database")
@@ -51,11 +54,23 @@ class RpmDatabaseAnalyzer(Analyzer):
             raise AnalyzerError(f"unreadable rpmdb.sqlite: {exc}") from None
         finally:
             connection.close()
+        return self._from_headers(path, [bytes(blob) for (blob,) in rows])
+
+    def _berkeley_db(self, path: str, data: bytes) -> FileFindings:
+        """RHEL/CentOS 7 and 8: a Berkeley DB hash file of header blobs, keyed by number."""
+        try:
+            # Key 0 holds rpm's next instance number (4 bytes), not a header.
+            blobs = [value for value in hash_values(data) if len(value) > 8]
+        except BerkeleyDbError as exc:
+            raise AnalyzerError(f"unreadable Berkeley DB rpm database: {exc}") from None
+        return self._from_headers(path, blobs)
+
+    def _from_headers(self, path: str, blobs: list[bytes]) -> FileFindings:
         packages: list[Package] = []
         warnings: list[str] = []
-        for (blob,) in rows:
+        for blob in blobs:
             try:
-                header = parse_header(bytes(blob))
+                header = parse_header(blob)
             except RpmHeaderError as exc:
                 warnings.append(f"{path}: skipped a malformed package header: {exc}")
                 continue
