@@ -6,8 +6,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: setup demo test bench bench-scan bench-advisories lint
 
 setup:
-	@command -v docker-registry >/dev/null && command -v go >/dev/null && command -v chromium >/dev/null && command -v db5.3_load >/dev/null || \
-		( $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry golang-go chromium db5.3-util >/dev/null )
+	@command -v docker-registry >/dev/null && command -v go >/dev/null && command -v chromium >/dev/null && command -v db5.3_load >/dev/null && command -v rpm >/dev/null || \
+		( $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry golang-go chromium db5.3-util rpm >/dev/null )
 	@$(PYTHON) -m pip install -q -e '.[test]'
 
 demo: setup

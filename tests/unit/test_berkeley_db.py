@@ -73,3 +73,21 @@ def test_encrypted_or_foreign_files_are_refused():
         list(hash_values(_corrupt(data, 24, b"\x01")))
     with pytest.raises(BerkeleyDbError, match="not a Berkeley DB"):
         list(hash_values(b"\0" * 4096))
+
+
+def test_rpm_itself_reads_the_same_packages_from_the_file(tmp_path):
+    """rpm 4.18's own read-only Berkeley DB backend (Debian package rpm) as the reference."""
+    import shutil
+    import subprocess
+
+    rpm = shutil.which("rpm")
+    assert rpm, "rpm is missing: apt-get install rpm (.ci/run installs it)"
+    data = rpmdb_berkeley(PACKAGES, page_size=4096)
+    (tmp_path / "Packages").write_bytes(data)
+    listed = subprocess.run(
+        [rpm, "--dbpath", str(tmp_path), "--define", "_db_backend bdb_ro", "-qa",
+         "--qf", "%{NAME} %{VERSION}-%{RELEASE} %{SOURCERPM}\\n"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split("\n")
+    ours = {f"{p.name} {p.version} {p.source_rpm}" for p in analyze(data).packages}
+    assert ours == {line for line in listed if line}
