@@ -112,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
 def _summary(console: Console, projects: dict) -> None:
     table = Table(title="projects", show_edge=False)
     levels = ("critical", "high", "medium", "low")
-    for column in ("IMAGE", "PLATFORM", "FINDINGS", *(level.upper() for level in levels), "UNRATED"):
-        table.add_column(column)
+    table.add_column("IMAGE", no_wrap=True)
+    table.add_column("PLATFORM", no_wrap=True)
+    for column in ("ALL", "CRIT", "HIGH", "MED", "LOW", "NONE"):  # short: fits 80 columns; NONE = unrated
+        table.add_column(column, justify="right")
     for group in projects["repositories"]:
         for project in group["projects"]:
             counts = project["issue_counts"]
