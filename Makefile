@@ -24,3 +24,6 @@ bench-scan: setup
 
 bench-advisories: setup
 	$(PYTHON) -m tests.bench.bench_advisories
+
+lint: setup
+	$(PYTHON) -m ruff check functions tests

@@ -35,7 +35,7 @@ ECOSYSTEMS = [("PyPI", 0.25), ("npm", 0.25), ("Maven", 0.15), ("Go", 0.1), ("Deb
 NAMES_PER_ECOSYSTEM = 20_000
 VECTORS = ["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:H",
            "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N", "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"]
-WORDS = "buffer overflow in parser allows remote attackers to cause denial of service via crafted input".split()
+WORDS = ["buffer", "overflow", "in", "parser", "allows", "remote", "attackers", "to", "cause", "denial", "of", "service", "via", "crafted", "input"]
 
 
 def package_name(ecosystem: str, n: int) -> str:

@@ -64,7 +64,7 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         page.fill("#quay-username", ROBOT.username)
         page.fill("#quay-token", "wrong-token")
         page.click("#connect")
-        expect(page.locator("#connect-error")).to_contain_text(re.compile("credential|denied|rejected|token", re.I))
+        expect(page.locator("#connect-error")).to_contain_text(re.compile("credential|denied|rejected|token", re.IGNORECASE))
         page.fill("#quay-token", ROBOT.secret)
         page.click("#connect")
         expect(page.locator("#connect-result")).to_contain_text("Connected:")

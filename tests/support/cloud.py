@@ -101,7 +101,7 @@ class Cloud:
             try:
                 response = self.invoke(function, event)
                 failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
-            except Exception:  # an invocation error: Lambda returns the whole batch to the queue
+            except Exception:  # noqa: BLE001 - an invocation error: Lambda returns the whole batch to the queue
                 failed = {m["MessageId"] for m in messages}
             for message in messages:
                 if message["MessageId"] in failed:

@@ -24,7 +24,7 @@ class FeedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 body = server.files.get(self.path)
                 if body is None:
                     status = 404
@@ -46,7 +46,7 @@ class FeedServer:
                         self.wfile.write(body)
                 server.requests.append((self.path, status))
 
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 server.posted.append((self.path, json.loads(self.rfile.read(length) or b"{}")))
                 self.send_response(204)
@@ -58,7 +58,7 @@ class FeedServer:
         return Handler
 
     @contextmanager
-    def running(self) -> Iterator["FeedServer"]:
+    def running(self) -> Iterator[FeedServer]:
         thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         thread.start()
         try:

@@ -136,10 +136,10 @@ class QuayFront:
             def _json(self, status: int, document: object, headers: dict[str, str] | None = None) -> None:
                 self._send(status, json.dumps(document).encode(), {"Content-Type": "application/json", **(headers or {})})
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._dispatch()
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self._dispatch()
 
             def _dispatch(self) -> None:
@@ -297,7 +297,7 @@ class QuayFront:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 with front._lock:
                     front.stats.blob_host_auth_headers.append(self.headers.get("Authorization"))
                 match = re.match(r"^/storage/(.+)/(sha256:[0-9a-f]+)", urlsplit(self.path).path)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import subprocess
 import struct
+import subprocess
 import tempfile
 from pathlib import Path
 

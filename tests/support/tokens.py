@@ -163,7 +163,7 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != "/v2/auth":
                     self._reply(404, {"error": "not found"})

@@ -178,7 +178,7 @@ class SqliteAdvisoryStore:
             pass  # another connection is reading; the WAL stays until it closes
         self._db.close()
 
-    def __enter__(self) -> "SqliteAdvisoryStore":
+    def __enter__(self) -> SqliteAdvisoryStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -241,7 +241,7 @@ class SqliteAdvisoryStore:
     # --- writes ------------------------------------------------------------------------
 
     @contextmanager
-    def importing(self, location: str) -> Iterator["ImportSession"]:
+    def importing(self, location: str) -> Iterator[ImportSession]:
         """A transaction that writes advisories and records the keys they change."""
         with self._lock:
             cursor = self._db.cursor()

@@ -73,8 +73,7 @@ def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, stat
                     continue
                 response.raise_for_status()
                 with open(target, "wb") as out:
-                    for chunk in response.iter_bytes(1 << 20):
-                        out.write(chunk)
+                    out.writelines(response.iter_bytes(1 << 20))
                 state[source.name] = {k: v for k, v in {"etag": response.headers.get("ETag"),
                                                        "last_modified": response.headers.get("Last-Modified")}.items() if v}
         except httpx.HTTPError as exc:

@@ -88,7 +88,7 @@ def tester() -> ProjectTester:
                          Path(settings().work_dir), retry=registry_retry())
 
 
-def registry_retry() -> "RetryPolicy":
+def registry_retry() -> RetryPolicy:
     """How workers retry a registry inside one delivery. ``QUAYWATCH_REGISTRY_RETRY=fast`` (tests,
     loopback registries) keeps waits short; SQS redelivery is the outer, slower retry."""
     import os

@@ -24,15 +24,15 @@ SYMLINK = b"2"
 DIRECTORY = b"5"
 _LINKS = frozenset({HARDLINK, SYMLINK})
 _MAX_META = 1 << 20  # PAX and GNU long-name records
-_POSIX_MAGIC = b"ustar\0"
+_POSIX_MAGIC = b"ustar\0"  # GNU headers say b"ustar " and have no name prefix
 # name, mode, (uid, gid), size, (mtime), checksum, type flag, link name, magic
-_HEADER = struct.Struct("100s8s16x12s12x8sc100s6s")  # GNU headers say b"ustar " and have no name prefix
+_HEADER = struct.Struct("100s8s16x12s12x8sc100s6s")
 
 
 class ByteFeed:
     """A cursor over a stream of byte chunks: take a few bytes, or skip many cheaply."""
 
-    __slots__ = ("_chunks", "_buffer", "_position")
+    __slots__ = ("_buffer", "_chunks", "_position")
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks

@@ -37,7 +37,7 @@ class ImportMessage:
         return json.dumps(self.__dict__)
 
     @classmethod
-    def from_json(cls, body: str) -> "ImportMessage":
+    def from_json(cls, body: str) -> ImportMessage:
         data = json.loads(body)
         return cls(**{k: str(data[k]) for k in ("import_id", "org_id", "integration_id", "repository", "tag")})
 

@@ -459,7 +459,7 @@ def _error_detail(response: httpx.Response) -> str:
         errors = response.json().get("errors") or []
         first = errors[0]
         return f" ({first.get('code')}: {first.get('message')})"
-    except Exception:
+    except Exception:  # noqa: BLE001 - any odd body just means no detail to add
         return ""
 
 

@@ -30,7 +30,7 @@ class Settings:
     work_dir: str
 
     @classmethod
-    def from_environment(cls) -> "Settings":
+    def from_environment(cls) -> Settings:
         def required(name: str) -> str:
             value = os.environ.get(name)
             if not value:

@@ -57,10 +57,10 @@ class Template:
     parameters: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | None = None, parameters: dict[str, str] | None = None) -> "Template":
+    def load(cls, path: Path | None = None, parameters: dict[str, str] | None = None) -> Template:
         path = path or DEFAULT_TEMPLATE
         try:
-            document = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            document = yaml.load(path.read_text(), Loader=_Loader)
         except (OSError, yaml.YAMLError) as exc:
             raise TemplateError(f"cannot read {path}: {exc}") from None
         defaults = {
@@ -78,13 +78,13 @@ class Template:
     def functions(self) -> dict[str, dict[str, Any]]:
         return self.of_type("AWS::Serverless::Function")
 
-    def function_environment(self, name: str, physical: "PhysicalIds") -> dict[str, str]:
+    def function_environment(self, name: str, physical: PhysicalIds) -> dict[str, str]:
         """The environment a function gets: Globals merged with its own, intrinsics resolved."""
         globals_env = self.document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         own = self.functions()[name].get("Properties", {}).get("Environment", {}).get("Variables", {})
         return {key: str(self.resolve(value, physical)) for key, value in {**globals_env, **own}.items()}
 
-    def resolve(self, value: Any, physical: "PhysicalIds") -> Any:
+    def resolve(self, value: Any, physical: PhysicalIds) -> Any:
         """Resolve Ref / GetAtt / Sub against provisioned resources and parameters."""
         if isinstance(value, dict) and len(value) == 1:
             ((kind, argument),) = value.items()

@@ -62,7 +62,7 @@ class _Segments(tuple):
     """A tuple that compares like dpkg: it compares to the end of the longer string, so the
     shorter one is padded with (empty run, 0) pairs, which is what a missing part weighs."""
 
-    def _pair(self, other: "_Segments") -> tuple[tuple, tuple]:
+    def _pair(self, other: _Segments) -> tuple[tuple, tuple]:
         length = max(len(self), len(other))
         pad = ((0,), 0)
         a = tuple(self) + pad * ((length - len(self)) // 2)

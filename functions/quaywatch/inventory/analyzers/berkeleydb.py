@@ -61,7 +61,7 @@ def hash_values(data: bytes) -> Iterator[bytes]:
 
 
 class _Page:
-    __slots__ = ("number", "next", "entries", "free_offset", "type", "start")
+    __slots__ = ("entries", "free_offset", "next", "number", "start", "type")
 
     def __init__(self, number: int, start: int, fields: tuple[int, int, int, int]) -> None:
         self.number = number

@@ -12,8 +12,8 @@ import re
 import sqlite3
 from typing import BinaryIO
 
-from quaywatch.inventory.analyzers.berkeleydb import BerkeleyDbError, hash_values
 from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError, Interest
+from quaywatch.inventory.analyzers.berkeleydb import BerkeleyDbError, hash_values
 from quaywatch.inventory.analyzers.rpmheader import RpmHeaderError, parse_header
 from quaywatch.inventory.models import FileFindings, Package
 
