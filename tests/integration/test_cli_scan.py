@@ -129,3 +129,14 @@ def test_usage_errors_exit_2(args, tmp_path):
 def test_username_without_token_is_a_usage_error(tmp_path):
     result = run(["scan", "127.0.0.1:5000/a/b:c"], env={"QUAYWATCH_REGISTRY_USERNAME": "x+y"}, tmp_path=tmp_path)
     assert result.returncode == 2 and "QUAYWATCH_REGISTRY_TOKEN" in result.stderr
+
+
+def test_progress_bar_goes_to_stderr_and_leaves_the_report_clean(app_image, tmp_path):
+    ref, pushed = app_image
+    env = {**ROBOT_ENV, "TERM": "xterm", "COLUMNS": "120", "FORCE_COLOR": "1"}
+    result = run(["scan", ref, "--plain-http", "--format", "json", "--progress"], env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["image"]["digest"] == pushed.digest
+    assert "2/2 layers" in result.stderr
+    quiet = run(["scan", ref, "--plain-http", "--format", "json", "--no-progress"], env=env, tmp_path=tmp_path)
+    assert quiet.returncode == 0 and "layers" not in quiet.stderr

@@ -233,3 +233,28 @@ def test_shared_base_layers_are_read_once(stack):
     assert stack.front.stats.count(r"/blobs/sha256:") - blob_reads == 2
     assert sum(1 for _, path in stack.front.stats.requests if path.endswith(base)) == 1
     assert "libssl3" in by_name(second) and "lodash" in by_name(second)
+
+
+class RecordedProgress:
+    def __init__(self) -> None:
+        self.found: list[str] = []
+        self.done: list[tuple[str, bool]] = []
+
+    def layers_found(self, layers) -> None:
+        self.found = [layer.digest for layer in layers]
+
+    def layer_done(self, layer, cached: bool) -> None:
+        self.done.append((layer.digest, cached))
+
+
+def test_progress_reports_every_layer_and_what_came_from_cache(stack):
+    stack.pusher.push_image("acme/progress", "1", [fixtures.debian_base(), fixtures.python_layer(), fixtures.npm_layer()])
+    ref = ImageReference.parse(f"{stack.host}/acme/progress:1")
+    with stack.client() as client:
+        scanner = ImageScanner(client)  # one in-memory layer cache for both scans
+        first, second = RecordedProgress(), RecordedProgress()
+        scanner.scan(ref, first)
+        scanner.scan(ref, second)
+    assert len(first.found) == 3
+    assert sorted(first.done) == sorted((digest, False) for digest in first.found)
+    assert sorted(second.done) == sorted((digest, True) for digest in first.found)

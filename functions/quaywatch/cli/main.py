@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 
 if TYPE_CHECKING:
     from quaywatch.advisories.store import SqliteAdvisoryStore
+    from quaywatch.cli.scan_progress import LayerProgressBar
     from quaywatch.matching.models import MatchReport
 
 # Matching code (and its version libraries), feed parsers and the table renderer are imported
@@ -89,6 +90,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "--fail-on", type=click.Choice(SEVERITY_LEVELS, case_sensitive=False), default=None,
     help="Exit 1 when a finding of this severity or higher exists (for CI pipelines).",
 )
+@click.option(
+    "--progress/--no-progress", "show_progress", default=None,
+    help="Draw a progress bar on stderr (default: when stderr is a terminal).",
+)
 def scan(
     ref: str,
     platform_text: str | None,
@@ -101,6 +106,7 @@ def scan(
     no_cache: bool,
     advisory_paths: tuple[Path, ...],
     fail_on: str | None,
+    show_progress: bool | None,
 ) -> None:
     """Inventory the packages in image REF (host[:port]/namespace/repo:tag or @sha256:...)
     and match them against known vulnerabilities."""
@@ -114,8 +120,11 @@ def scan(
         store = _open_store(stack, advisory_paths)
         if store is None and fail_on:
             raise UsageError("--fail-on needs advisories: pass --advisories or run `quaywatch advisories import`")
-        with RegistryClient(reference.registry, credentials, plain_http=plain_http, ca_bundle=ca_bundle) as client:
-            inventory = ImageScanner(client, cache=cache, options=options).scan(reference)
+        # The bar is gone (transient) before the report is printed.
+        with _progress_bar(show_progress) as progress, RegistryClient(
+            reference.registry, credentials, plain_http=plain_http, ca_bundle=ca_bundle
+        ) as client:
+            inventory = ImageScanner(client, cache=cache, options=options).scan(reference, progress)
         report = None
         if store is not None:
             from quaywatch.matching.matcher import match_inventory
@@ -130,6 +139,15 @@ def scan(
         if failing:
             click.echo(f"quaywatch: {len(failing)} finding(s) at or above {fail_on.lower()}", err=True)
             sys.exit(1)
+
+
+def _progress_bar(show: bool | None) -> AbstractContextManager[LayerProgressBar | None]:
+    """A progress bar on stderr when asked, or by default when stderr is a terminal."""
+    if not (show if show is not None else sys.stderr.isatty()):
+        return nullcontext()
+    from quaywatch.cli.scan_progress import LayerProgressBar
+
+    return LayerProgressBar()
 
 
 def _open_store(stack: ExitStack, paths: tuple[Path, ...]) -> SqliteAdvisoryStore | None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from quaywatch.image.cache import LayerCache, MemoryLayerCache, cache_key
 from quaywatch.image.layer import analyze_layer
@@ -36,7 +37,17 @@ _IMAGE_CONFIG_TYPES = {
 }
 _LAYER_ATTEMPTS = 3
 
-LayerProgress = Callable[[str, bool], None]
+
+
+class ScanProgress(Protocol):
+    """Told how a scan advances (the CLI draws a progress bar from it). Layer calls come from
+    the worker threads, in completion order."""
+
+    def layers_found(self, layers: Sequence[Descriptor]) -> None:
+        """The platform manifest is resolved: these layers will be read or taken from cache."""
+
+    def layer_done(self, layer: Descriptor, cached: bool) -> None:
+        """One layer is analysed (``cached``: its result came from the layer cache)."""
 
 
 @dataclass
@@ -105,10 +116,12 @@ class ImageScanner:
         found = [d.platform for d in document.manifests if not d.is_attestation and d.platform is not None]
         return list(dict.fromkeys(Platform(p.os, p.architecture, p.variant) for p in found))
 
-    def scan(self, reference: ImageReference, progress: LayerProgress | None = None) -> Inventory:
+    def scan(self, reference: ImageReference, progress: ScanProgress | None = None) -> Inventory:
         """Inventory the image ``reference`` points at."""
         started = time.perf_counter()
         resolved = self.resolve(reference)
+        if progress:
+            progress.layers_found(resolved.manifest.layers)
         layers = self._analyze_layers(reference.repository, resolved.manifest.layers, progress)
         summary = ImageSummary(
             reference=str(reference),
@@ -149,7 +162,7 @@ class ImageScanner:
         return platform
 
     def _analyze_layers(
-        self, repository: str, descriptors: Sequence[Descriptor], progress: LayerProgress | None
+        self, repository: str, descriptors: Sequence[Descriptor], progress: ScanProgress | None
     ) -> list[LayerAnalysis]:
         workers = max(1, min(self.options.layer_workers, len(descriptors)))
         # Largest layers first: the scan lasts as long as its biggest layer, so that one must
@@ -160,13 +173,13 @@ class ImageScanner:
             return [futures[i].result() for i in range(len(descriptors))]
 
     def _analyze_one(
-        self, repository: str, descriptor: Descriptor, progress: LayerProgress | None
+        self, repository: str, descriptor: Descriptor, progress: ScanProgress | None
     ) -> LayerAnalysis:
         key = cache_key(descriptor.digest, self.analyzers)
         cached = self.cache.get(key)
         if cached is not None:
             if progress:
-                progress(descriptor.digest, True)
+                progress.layer_done(descriptor, True)
             return cached
         for attempt in range(1, _LAYER_ATTEMPTS + 1):
             try:
@@ -179,5 +192,5 @@ class ImageScanner:
                 logger.warning("layer download broke; retrying", extra={"layer": descriptor.digest, "attempt": attempt})
         self.cache.put(key, analysis)
         if progress:
-            progress(descriptor.digest, False)
+            progress.layer_done(descriptor, False)
         return analysis
