@@ -61,6 +61,38 @@ def test_python_image_against_the_pypa_feed_in_cyclonedx(stack, tmp_path):
     assert not any(name == "requests" for _, name in vulnerabilities)
 
 
+def test_sarif_for_code_scanning(stack, tmp_path):
+    """SARIF 2.1.0 as GitHub code scanning reads it; sarif-pydantic (the spec's object model)
+    parses it independently."""
+    from sarif_pydantic import Sarif
+
+    stack.pusher.push_image("acme/pysarif", "1", [fixtures.debian_base(), fixtures.python_layer()])
+    ref = f"{stack.host}/acme/pysarif:1"
+    args = ["scan", ref, "--plain-http", "--format", "sarif", "--advisories", str(ADVISORIES / "pypa-osv" / "vulns")]
+    first = run(args, env=ROBOT_ENV, tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    log = json.loads(first.stdout)
+    Sarif.model_validate(log)
+    assert log["version"] == "2.1.0"
+    run_ = log["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    assert len({r["id"] for r in rules}) == len(rules)
+    result = next(r for r in run_["results"] if r["ruleId"] == "CVE-2020-14343")
+    assert rules[result["ruleIndex"]]["id"] == "CVE-2020-14343"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("PyYAML-5.3.1.dist-info/METADATA")
+    assert "fixed in 5.4" in result["message"]["text"]
+    assert all(float(r["properties"]["security-severity"]) >= 0 for r in rules if "security-severity" in r["properties"])
+    second = json.loads(run(args, env=ROBOT_ENV, tmp_path=tmp_path).stdout)
+    fingerprints = lambda log: sorted(r["partialFingerprints"]["quaywatch/v1"] for r in log["runs"][0]["results"])
+    assert fingerprints(second) == fingerprints(log)  # stable across scans: dashboards track, not re-report
+
+
+def test_sarif_without_advisories_is_a_usage_error(stack, tmp_path):
+    stack.pusher.push_image("acme/pysarif", "2", [fixtures.debian_base()])
+    result = run(["scan", f"{stack.host}/acme/pysarif:2", "--plain-http", "--format", "sarif"], env=ROBOT_ENV, tmp_path=tmp_path)
+    assert result.returncode == 2 and "needs advisories" in result.stderr
+
+
 def test_debian_image_against_an_osv_zip_and_the_tracker(stack, tmp_path):
     stack.pusher.push_image("acme/debian", "12", [fixtures.debian_base()])
     dump = tmp_path / "Debian-all.zip"

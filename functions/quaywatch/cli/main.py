@@ -76,7 +76,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--platform", "platform_text", default=None, help="os/arch[/variant] of a multi-platform image (default linux/amd64).")
 @click.option("--plain-http", is_flag=True, help="Talk HTTP, not HTTPS (loopback test registries only).")
 @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA certificates of a self-hosted registry.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "cyclonedx"]), default="table", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "cyclonedx", "sarif"]), default="table", show_default=True,
+              help="sarif: findings for CI code scanning (needs advisories).")
 @click.option("--username", help=f"Registry user (robot org+name); default ${ENV_USERNAME}.")
 @click.option("--token-stdin", is_flag=True, help="Read the registry token from standard input.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Layer cache directory (default ~/.cache/quaywatch/layers).")
@@ -120,6 +121,8 @@ def scan(
         store = _open_store(stack, advisory_paths)
         if store is None and fail_on:
             raise UsageError("--fail-on needs advisories: pass --advisories or run `quaywatch advisories import`")
+        if store is None and output_format == "sarif":
+            raise UsageError("--format sarif needs advisories: pass --advisories or run `quaywatch advisories import`")
         # The bar is gone (transient) before the report is printed.
         with _progress_bar(show_progress) as progress, RegistryClient(
             reference.registry, credentials, plain_http=plain_http, ca_bundle=ca_bundle
@@ -181,6 +184,10 @@ def _print_scan(inventory: Inventory, report: MatchReport | None, output_format:
         _echo_json(document)
     elif output_format == "cyclonedx":
         _echo_json(to_cyclonedx(inventory, report.findings if report else None))
+    elif output_format == "sarif":
+        from quaywatch.reports.sarif import to_sarif
+
+        _echo_json(to_sarif(inventory, report.findings if report else []))
     else:
         from rich.console import Console
 
