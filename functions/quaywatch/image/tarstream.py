@@ -176,17 +176,17 @@ class TarStream:
         return data
 
     def _parse(self, block: bytes) -> TarEntry:
-        # One struct call and inline conversions: this runs once per tar entry.
+        # One struct call for all fields: this runs once per tar entry.
         name, mode, size_field, stored, kind, linkname, magic = _HEADER.unpack_from(block)
         try:
-            checksum = int(stored.partition(b"\0")[0].strip() or b"0", 8)
-            mode_bits = int(mode.partition(b"\0")[0].strip() or b"0", 8)
+            checksum = _octal(stored)
+            mode_bits = _octal(mode)
             if size_field[0] & 0x80:
                 if size_field[0] == 0xFF:
                     raise LayerRejectedError(f"layer {self._digest} has an entry with a negative size")
                 size = int.from_bytes(size_field[1:], "big")
             else:
-                size = int(size_field.partition(b"\0")[0].strip() or b"0", 8)
+                size = _octal(size_field)
         except ValueError:
             raise LayerRejectedError(f"layer {self._digest} is a corrupt tar archive (bad number field)") from None
         if checksum != _checksum(block) and checksum != _signed_checksum(block):
@@ -194,7 +194,7 @@ class TarStream:
         name = name.partition(b"\0")[0]
         if block[345] and magic == _POSIX_MAGIC:  # GNU tar keeps other fields there
             name = block[345:500].partition(b"\0")[0] + b"/" + name
-        text = name.decode("utf-8", "surrogateescape")
+        text = _text(name)
         return TarEntry(
             name=text,
             kind=kind,
@@ -210,6 +210,11 @@ class TarStream:
                 f"(limit max_member_bytes={self._max_member})"
             )
         return size
+
+
+def _octal(field: bytes) -> int:
+    """A NUL- or space-terminated octal header field; ValueError when it is not a number."""
+    return int(field.partition(b"\0")[0].strip() or b"0", 8)
 
 
 def _checksum(block: bytes) -> int:
