@@ -15,6 +15,7 @@ import struct
 from collections.abc import Iterator
 
 HASH_MAGIC = 0x061561
+_MAGIC_BYTES = {struct.pack("<I", HASH_MAGIC): "<", struct.pack(">I", HASH_MAGIC): ">"}  # -> byte order
 _PAGE_HEADER = 26  # lsn 8, pgno 4, prev 4, next 4, entries 2, hf_offset 2, level 1, type 1
 _P_HASH_UNSORTED = 2
 _P_OVERFLOW = 7
@@ -30,17 +31,14 @@ class BerkeleyDbError(ValueError):
 
 def is_hash_database(data: bytes) -> bool:
     """Whether ``data`` starts with a Berkeley DB hash meta page (either byte order)."""
-    if len(data) < 512:
-        return False
-    magic = data[12:16]
-    return magic in (struct.pack("<I", HASH_MAGIC), struct.pack(">I", HASH_MAGIC))
+    return len(data) >= 512 and data[12:16] in _MAGIC_BYTES
 
 
 def hash_values(data: bytes) -> Iterator[bytes]:
     """Every data item of the hash database in ``data``, in page order."""
     if not is_hash_database(data):
         raise BerkeleyDbError("not a Berkeley DB hash database")
-    order = "<" if data[12:16] == struct.pack("<I", HASH_MAGIC) else ">"
+    order = _MAGIC_BYTES[data[12:16]]
     page_size, encryption, page_type = struct.unpack_from(order + "IBB", data, 20)
     (last_page,) = struct.unpack_from(order + "I", data, 32)
     if page_type != _P_HASHMETA:
@@ -56,8 +54,7 @@ def hash_values(data: bytes) -> Iterator[bytes]:
         page = reader.page(number)
         if page.type not in (_P_HASH, _P_HASH_UNSORTED):
             continue
-        for index in range(1, page.entries, 2):  # items alternate key, data
-            yield reader.item(page, index)
+        yield from reader.data_items(page)
 
 
 class _Page:
@@ -83,21 +80,24 @@ class _Pages:
         start = number * self._size
         return _Page(number, start, self._header.unpack_from(self._data, start + 16))
 
-    def item(self, page: _Page, index: int) -> bytes:
+    def data_items(self, page: _Page) -> Iterator[bytes]:
+        """The data items of a hash page (items alternate key, data)."""
         if _PAGE_HEADER + 2 * page.entries > self._size:
             raise BerkeleyDbError(f"page {page.number} announces {page.entries} items, more than fit")
         offsets = struct.unpack_from(f"{self._order}{page.entries}H", self._data, page.start + _PAGE_HEADER)
-        offset = offsets[index]
-        end = offsets[index - 1] if index else self._size  # items grow down from the page end
-        if not _PAGE_HEADER < offset < end <= self._size:
-            raise BerkeleyDbError(f"page {page.number} item {index} has a bad offset")
-        kind = self._data[page.start + offset]
-        if kind == _H_KEYDATA:
-            return self._data[page.start + offset + 1 : page.start + end]
-        if kind == _H_OFFPAGE:
-            first, length = struct.unpack_from(self._order + "II", self._data, page.start + offset + 4)
-            return self._overflow(first, length)
-        raise BerkeleyDbError(f"page {page.number} item {index} is of unsupported kind {kind} (duplicates)")
+        for index in range(1, page.entries, 2):
+            offset = offsets[index]
+            end = offsets[index - 1]  # items grow down from the page end
+            if not _PAGE_HEADER < offset < end <= self._size:
+                raise BerkeleyDbError(f"page {page.number} item {index} has a bad offset")
+            kind = self._data[page.start + offset]
+            if kind == _H_KEYDATA:
+                yield self._data[page.start + offset + 1 : page.start + end]
+            elif kind == _H_OFFPAGE:
+                first, length = struct.unpack_from(self._order + "II", self._data, page.start + offset + 4)
+                yield self._overflow(first, length)
+            else:
+                raise BerkeleyDbError(f"page {page.number} item {index} is of unsupported kind {kind} (duplicates)")
 
     def _overflow(self, first: int, length: int) -> bytes:
         """The value spread over a chain of overflow pages; ``hf_offset`` is the data on each."""
