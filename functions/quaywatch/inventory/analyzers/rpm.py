@@ -18,29 +18,26 @@ from quaywatch.inventory.analyzers.rpmheader import RpmHeaderError, parse_header
 from quaywatch.inventory.models import FileFindings, Package
 
 SQLITE_PATHS = ("var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite")
-LEGACY_PATHS = (
-    "var/lib/rpm/Packages",
-    "usr/lib/sysimage/rpm/Packages",
-    "var/lib/rpm/Packages.db",
-    "usr/lib/sysimage/rpm/Packages.db",
-)
+BERKELEY_PATHS = ("var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages")
+NDB_PATHS = ("var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db")
+_ALL_PATHS = SQLITE_PATHS + BERKELEY_PATHS + NDB_PATHS
 _SOURCE_RPM_RE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<release>[^-]+)\.(?:no)?src\.rpm$")
 
 
 class RpmDatabaseAnalyzer(Analyzer):
     name = "rpm"
     version = 2  # 2: Berkeley DB Packages read
-    interest = Interest(basenames=frozenset(p.rpartition("/")[2] for p in SQLITE_PATHS + LEGACY_PATHS))
+    interest = Interest(basenames=frozenset(p.rpartition("/")[2] for p in _ALL_PATHS))
     max_file_bytes = 256 << 20
 
     def wants(self, path: str, executable: bool) -> bool:
-        return path in SQLITE_PATHS or path in LEGACY_PATHS
+        return path in _ALL_PATHS
 
     def analyze(self, path: str, stream: BinaryIO, size: int) -> FileFindings | None:
         data = stream.read()
-        if path.endswith("/Packages"):
+        if path in BERKELEY_PATHS:
             return self._berkeley_db(path, data)
-        if path in LEGACY_PATHS:
+        if path in NDB_PATHS:
             return FileFindings(
                 analyzer=self.name, warnings=[f"{path}: NDB rpm databases (SUSE) are not supported yet"]
             )
