@@ -129,11 +129,14 @@ def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
-def timed_runs(command: list[str], env: dict[str, str], runs: int = 3) -> tuple[float, int, int]:
-    """Median wall seconds, highest peak RSS and last exit status of ``runs`` cold runs
+def timed_runs(commands: list[list[str]], env: dict[str, str]) -> tuple[float, int, int]:
+    """Median wall seconds, highest peak RSS and last exit status of cold runs, one per command
     (single runs of the peers swung by 25 % on this 2-core machine)."""
-    results = [timed_process(command, env) for _ in range(runs)]
+    results = [timed_process(command, env) for command in commands]
     return median([r[0] for r in results]), max(r[1] for r in results), results[-1][2]
+
+
+RUNS = 3
 
 
 def main() -> None:
@@ -180,25 +183,23 @@ def main() -> None:
                "SYFT_REGISTRY_AUTH_AUTHORITY": host, "SYFT_REGISTRY_INSECURE_USE_HTTP": "true",
                "SYFT_CHECK_FOR_APP_UPDATE": "false"}
         quaywatch = [sys.executable, "-m", "quaywatch.cli.main", "scan", "--plain-http", "--no-cache", "--format", "cyclonedx"]
-        ours, rss_big, code = timed_runs([*quaywatch, f"{host}/acme/big:1"], env)
-        _, rss_small, _ = timed_runs([*quaywatch, f"{host}/acme/small:1"], env)
-        ours_nojava, _, _ = timed_runs([*quaywatch, f"{host}/acme/big-nojava:1"], env)
-        print(f"quaywatch scan (process, cold, median of 3): {ours:.2f} s, exit {code}; without jars {ours_nojava:.2f} s")
+        ours, rss_big, code = timed_runs([[*quaywatch, f"{host}/acme/big:1"]] * RUNS, env)
+        _, rss_small, _ = timed_runs([[*quaywatch, f"{host}/acme/small:1"]] * RUNS, env)
+        ours_nojava, _, _ = timed_runs([[*quaywatch, f"{host}/acme/big-nojava:1"]] * RUNS, env)
+        print(f"quaywatch scan (process, cold, median of {RUNS}): {ours:.2f} s, exit {code}; without jars {ours_nojava:.2f} s")
         print(f"peak RSS: small image {rss_small} MB, large image {rss_big} MB  (target < 150 MB, flat)\n")
         peers = {}
         trivy = shutil.which("trivy")
         if trivy:
-            runs = []
-            for attempt in range(3):  # a fresh cache directory each time: cold, like ours
-                cache = Path(tmp) / f"trivy-cache-{attempt}"
-                runs.append(timed_process(
-                    [trivy, "image", "--image-src", "remote", "--scanners", "", "--format", "cyclonedx", "--offline-scan",
-                     "--skip-db-update", "--skip-java-db-update", "--insecure", "--cache-dir", str(cache), f"{host}/acme/big-nojava:1"], env))
-            seconds, rss, code = median([r[0] for r in runs]), max(r[1] for r in runs), runs[-1][2]
+            commands = [  # a fresh cache directory each time: cold, like ours
+                [trivy, "image", "--image-src", "remote", "--scanners", "", "--format", "cyclonedx", "--offline-scan",
+                 "--skip-db-update", "--skip-java-db-update", "--insecure", "--cache-dir", str(Path(tmp) / f"trivy-cache-{n}"),
+                 f"{host}/acme/big-nojava:1"] for n in range(RUNS)]
+            seconds, rss, code = timed_runs(commands, env)
             peers["trivy (image without jars)"] = (seconds, rss, code, 0.8, ours_nojava)
         syft = shutil.which("syft")
         if syft:
-            seconds, rss, code = timed_runs([syft, "scan", f"registry:{host}/acme/big:1", "-o", "cyclonedx-json", "-q"], env)
+            seconds, rss, code = timed_runs([[syft, "scan", f"registry:{host}/acme/big:1", "-o", "cyclonedx-json", "-q"]] * RUNS, env)
             peers["syft"] = (seconds, rss, code, 0.25, ours)
         if not peers:
             print("Trivy and syft are not installed: pip install -e '.[bench]' to compare")

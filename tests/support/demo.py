@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 from quaywatch.observability import logger
+from quaywatch.projects.store import SEVERITIES
 from quaywatch.runtime.embedded.server import EmbeddedServer, free_port
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -111,7 +112,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(console: Console, projects: dict) -> None:
     table = Table(title="projects", show_edge=False)
-    levels = ("critical", "high", "medium", "low")
     table.add_column("IMAGE", no_wrap=True)
     table.add_column("PLATFORM", no_wrap=True)
     for column in ("ALL", "CRIT", "HIGH", "MED", "LOW", "NONE"):  # short: fits 80 columns; NONE = unrated
@@ -120,9 +120,9 @@ def _summary(console: Console, projects: dict) -> None:
         for project in group["projects"]:
             counts = project["issue_counts"]
             # Feeds such as Alpine's secdb carry no severity: those findings are unrated.
-            unrated = project["finding_count"] - sum(counts[level] for level in levels)
+            unrated = project["finding_count"] - sum(counts[level] for level in SEVERITIES)
             table.add_row(f"{group['name']}:{project['tag']}", project["platform"], str(project["finding_count"]),
-                          *(str(counts[level]) for level in levels), str(unrated))
+                          *(str(counts[level]) for level in SEVERITIES), str(unrated))
     console.print(table)
 
 
