@@ -8,7 +8,6 @@ import sys
 import textwrap
 
 import pytest
-
 from quaywatch.cli.main import _exit_status
 
 

@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING
 # it is marked absent for this process (an ``import trio`` raises ImportError) before httpx loads.
 sys.modules.setdefault("trio", None)  # type: ignore[assignment]
 
-import click  # noqa: E402
-import orjson  # noqa: E402
+import click
+import orjson
 
-from quaywatch.errors import QuaywatchError, UsageError  # noqa: E402
-from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir  # noqa: E402
-from quaywatch.inventory.models import Inventory  # noqa: E402
-from quaywatch.registry.client import Credentials, RegistryClient  # noqa: E402
-from quaywatch.registry.reference import ImageReference, Platform  # noqa: E402
-from quaywatch.reports.cyclonedx import to_cyclonedx  # noqa: E402
-from quaywatch.scanning.scanner import ImageScanner, ScanOptions  # noqa: E402
+from quaywatch.errors import QuaywatchError, UsageError
+from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
+from quaywatch.inventory.models import Inventory
+from quaywatch.registry.client import Credentials, RegistryClient
+from quaywatch.registry.reference import ImageReference, Platform
+from quaywatch.reports.cyclonedx import to_cyclonedx
+from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 
 if TYPE_CHECKING:
     from quaywatch.advisories.store import SqliteAdvisoryStore
