@@ -24,6 +24,7 @@ import click
 import orjson
 
 from quaywatch.errors import QuaywatchError, UsageError
+from quaywatch.image.allocator import tune_for_layer_streaming
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
 from quaywatch.inventory.models import Inventory
 from quaywatch.registry.client import Credentials, RegistryClient
@@ -120,6 +121,7 @@ def scan(
     and match them against known vulnerabilities."""
     reference = ImageReference.parse(ref)
     credentials = _credentials(username, token_stdin)
+    tune_for_layer_streaming()
     options = ScanOptions()
     if platform_text:
         options = ScanOptions(platform=Platform.parse(platform_text), platform_explicit=True)

@@ -19,10 +19,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from quaywatch.errors import QuaywatchError
 from quaywatch.handlers import wiring
+from quaywatch.image.allocator import tune_for_layer_streaming
 from quaywatch.observability import logger
 from quaywatch.projects.testing import ProjectOrphaned
 from quaywatch.registry.errors import RateLimitedError, RegistryUnavailableError
 
+tune_for_layer_streaming()  # once per cold start: this function streams layers
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
