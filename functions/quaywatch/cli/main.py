@@ -15,10 +15,13 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-# httpcore looks for the trio async library when it is first imported, which costs ~80 ms
-# where trio happens to be installed. Every command here is synchronous and none runs trio, so
-# it is marked absent for this process (an ``import trio`` raises ImportError) before httpx loads.
+# Two optional imports of httpx that this process never uses are marked absent (an import of
+# them raises ImportError, which both libraries expect) before httpx loads: httpcore looks for
+# the trio async library (~80 ms where it is installed; every command here is synchronous), and
+# httpx loads its own command-line client, which pulls in rich and pygments (~40 ms) even for
+# output formats that draw nothing.
 sys.modules.setdefault("trio", None)  # type: ignore[assignment]
+sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
 
 import click
 import orjson
