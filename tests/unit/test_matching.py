@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -180,7 +181,7 @@ def test_rhel_by_binary_name_with_epoch_and_cvss(store) -> None:
     assert "RHSA-2024:9333" in finding.aliases
     assert finding.fixed_version == "1:3.0.7-29.el9_5"
     assert finding.cvss_score == 7.4 and finding.severity == "high" and finding.severity_source == "cvss"
-    patched = libs.model_copy(update={"version": "3.0.7-29.el9_5"})
+    patched = dataclasses.replace(libs, version="3.0.7-29.el9_5")
     assert match_inventory(image(rhel, patched), store).findings == []
 
 
@@ -200,7 +201,7 @@ def test_alpine_by_origin_in_the_repositories_release(store) -> None:
         ("CVE-2019-1563", "libssl1.1", "1.1.1d-r0"),
     }
     # An image whose apk repositories point at v3.9 installs v3.9 packages: matched there.
-    on_39 = alpine.model_copy(update={"apk_release": "v3.9"})
+    on_39 = dataclasses.replace(alpine, apk_release="v3.9")
     assert match_inventory(image(on_39, *packages), store).distro == "Alpine:3.9"
 
 

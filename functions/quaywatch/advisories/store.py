@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -29,15 +28,6 @@ from quaywatch.advisories.models import Advisory, AffectedPackage, Severity
 from quaywatch.errors import QuaywatchError
 
 SCHEMA_VERSION = 1
-ENV_STORE = "QUAYWATCH_ADVISORY_DB"
-
-
-def default_store_path() -> Path:
-    """``$QUAYWATCH_ADVISORY_DB``, else ``$XDG_DATA_HOME/quaywatch/advisories.db``."""
-    if os.environ.get(ENV_STORE):
-        return Path(os.environ[ENV_STORE])
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "quaywatch" / "advisories.db"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

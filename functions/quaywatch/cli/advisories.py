@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
+
+from quaywatch.advisories.location import ENV_STORE
 
 # The store and importer are imported inside the commands: `quaywatch scan` need not load them.
-ENV_STORE = "QUAYWATCH_ADVISORY_DB"
 DB_OPTION = click.option(
     "--db", "db_path", type=click.Path(dir_okay=False), default=None,
     help=f"Advisory store file (default ${ENV_STORE} or ~/.local/share/quaywatch/advisories.db).",
@@ -23,7 +22,8 @@ def import_command(paths: tuple[Path, ...], db_path: str | None) -> None:
     """Load advisory feeds (OSV JSON/YAML files, directories, all.zip dumps, Alpine secdb,
     Debian tracker JSON) into the local store."""
     from quaywatch.advisories.importer import import_feed
-    from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
+    from quaywatch.advisories.location import default_store_path
+    from quaywatch.advisories.store import SqliteAdvisoryStore
 
     with SqliteAdvisoryStore(Path(db_path) if db_path else default_store_path()) as store:
         for path in paths:
@@ -42,7 +42,8 @@ def import_command(paths: tuple[Path, ...], db_path: str | None) -> None:
 @DB_OPTION
 def status_command(db_path: str | None) -> None:
     """Record counts per ecosystem and the newest modification time."""
-    from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
+    from quaywatch.advisories.location import default_store_path
+    from quaywatch.advisories.store import SqliteAdvisoryStore
 
     path = Path(db_path) if db_path else default_store_path()
     if not path.exists():
@@ -50,6 +51,11 @@ def status_command(db_path: str | None) -> None:
         return
     with SqliteAdvisoryStore(path) as store:
         rows = store.status()
+    from rich.console import (
+        Console,  # here, not at the top: every quaywatch command loads this module
+    )
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, title=str(path), title_justify="left")
     for column in ("ECOSYSTEM", "ADVISORIES", "NEWEST MODIFIED"):
         table.add_column(column)

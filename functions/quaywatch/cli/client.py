@@ -11,9 +11,6 @@ from typing import Any
 
 import click
 import httpx
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from quaywatch.errors import QuaywatchError, UsageError
 
@@ -73,6 +70,11 @@ def _print(document: Any, as_json: bool, columns: list[str], rows: list[list[Any
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
+    from rich.console import (
+        Console,  # here, not at the top: every quaywatch command loads this module
+    )
+    from rich.table import Table
+
     table = Table(show_edge=False, pad_edge=False)
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -180,6 +182,8 @@ def import_images(integration_id: str, images_: tuple[str, ...], no_wait: bool, 
 
 
 def _follow(api: Api, import_id: str, quiet: bool) -> dict[str, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
                   TimeElapsedColumn(), disable=quiet, transient=False) as progress:
         task = progress.add_task("import", total=None, failed=0)

@@ -29,7 +29,7 @@ import orjson
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.image.allocator import tune_for_layer_streaming
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
-from quaywatch.inventory.models import Inventory
+from quaywatch.inventory.models import Inventory, to_document
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.reports.cyclonedx import to_cyclonedx
@@ -167,8 +167,14 @@ def _progress_bar(show: bool | None) -> AbstractContextManager[LayerProgressBar 
 
 def _open_store(stack: ExitStack, paths: tuple[Path, ...]) -> SqliteAdvisoryStore | None:
     """A store with the given feeds (imported into a temporary store), else the local store
-    if it has advisories, else None (inventory only)."""
-    from quaywatch.advisories.store import SqliteAdvisoryStore, default_store_path
+    if it has advisories, else None (inventory only). The store module (and pydantic, which
+    its models use) is loaded only when there is a store to open."""
+    from quaywatch.advisories.location import default_store_path
+
+    default = default_store_path()
+    if not paths and not default.exists():
+        return None
+    from quaywatch.advisories.store import SqliteAdvisoryStore
 
     if paths:
         from quaywatch.advisories.importer import import_feed
@@ -180,16 +186,13 @@ def _open_store(stack: ExitStack, paths: tuple[Path, ...]) -> SqliteAdvisoryStor
             if report.bad:
                 click.echo(f"quaywatch: {path}: skipped {len(report.bad)} malformed record(s)", err=True)
         return store
-    default = default_store_path()
-    if not default.exists():
-        return None
     store = stack.enter_context(SqliteAdvisoryStore(default))
     return None if store.is_empty() else store
 
 
 def _print_scan(inventory: Inventory, report: MatchReport | None, output_format: str) -> None:
     if output_format == "json":
-        document = inventory.model_dump(mode="json")
+        document = to_document(inventory)
         if report is not None:
             document["findings"] = [f.model_dump(mode="json") for f in report.findings]
             document["match_warnings"] = report.warnings

@@ -18,10 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import ValidationError
-
 from quaywatch.inventory.analyzers.base import Analyzer
-from quaywatch.inventory.models import LayerAnalysis
+from quaywatch.inventory.models import InventoryDecodeError, LayerAnalysis, from_json, to_json
 from quaywatch.observability import logger
 
 
@@ -88,17 +86,17 @@ class DiskLayerCache:
         path = self._path(key)
         try:
             data = gzip.decompress(path.read_bytes())
-            return LayerAnalysis.model_validate_json(data)
+            return from_json(data, LayerAnalysis)
         except FileNotFoundError:
             return None
-        except (OSError, EOFError, ValidationError, ValueError):
+        except (OSError, EOFError, InventoryDecodeError, ValueError):
             logger.warning("ignoring corrupt layer cache entry", extra={"path": str(path)})
             return None
 
     def put(self, key: str, analysis: LayerAnalysis) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = gzip.compress(analysis.model_dump_json().encode(), compresslevel=5)
+        data = gzip.compress(to_json(analysis), compresslevel=5)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:

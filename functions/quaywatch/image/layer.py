@@ -7,6 +7,7 @@ lets each layer's result be cached and shared between images on its own.
 
 from __future__ import annotations
 
+import copy
 import posixpath
 from collections.abc import Iterator, Sequence
 
@@ -88,7 +89,7 @@ def _visit(
     if entry.kind == HARDLINK:
         target = normalise_member_path(entry.linkname, digest)
         if target in result.files:
-            result.files[path] = result.files[target].model_copy(deep=True)
+            result.files[path] = copy.deepcopy(result.files[target])
         return
     if not entry.is_regular:
         return

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from quaywatch.advisories.ecosystems import PackageKey, image_distro, package_key
-from quaywatch.inventory.models import Inventory
+from quaywatch.inventory.models import Inventory, from_json, to_json
 from quaywatch.matching.models import Finding
 from quaywatch.storage import query_all
 
@@ -51,7 +51,7 @@ class FindingsStore:
         item = self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item")
         if item is None:
             return None
-        inventory = Inventory.model_validate_json(gzip.decompress(bytes(item["inventory"])))
+        inventory = from_json(gzip.decompress(bytes(item["inventory"])), Inventory)
         findings = [Finding.model_validate(f) for f in json.loads(gzip.decompress(bytes(item["findings"])))]
         return LatestTest(inventory, findings, set(item.get("keys", [])), item["tested_at"])
 
@@ -63,7 +63,7 @@ class FindingsStore:
         self._table.put_item(Item={
             "pk": f"PROJECT#{project_id}", "sk": "LATEST", "tested_at": tested_at.isoformat(timespec="seconds"),
             "digest": inventory.image.digest,
-            "inventory": gzip.compress(inventory.model_dump_json().encode(), 6),
+            "inventory": gzip.compress(to_json(inventory), 6),
             "findings": gzip.compress(json.dumps([f.model_dump(mode="json") for f in findings]).encode(), 6),
             "keys": sorted(finding_key(f) for f in findings) or ["-"], "packages": packages,
         })

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from quaywatch.image.merge import MergedFile
@@ -22,7 +23,7 @@ def assemble_inventory(image: ImageSummary, view: dict[str, MergedFile]) -> Inve
     for merged in view.values():
         warnings.extend(merged.findings.warnings)
         for package in merged.findings.packages:
-            placed = package.model_copy(update={"layer": merged.layer})
+            placed = dataclasses.replace(package, layer=merged.layer)
             placed.purl = package_url(placed, os)
             packages.append(placed)
     deb_paths = [p.path for p in packages if p.type == "deb"]
