@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 
 import pytest
-
 from quaywatch.image.cache import DiskLayerCache
 from quaywatch.inventory.models import (
     FileFindings,
