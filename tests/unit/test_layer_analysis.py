@@ -165,3 +165,11 @@ def test_cache_key_changes_with_analyzer_versions():
         version = 99
 
     assert cache_key("sha256:a", ANALYZERS) != cache_key("sha256:a", [ANALYZERS[0], Bumped(), *ANALYZERS[2:]])
+
+
+def test_application_packages_are_named_per_layer_and_os_packages_at_assembly():
+    # A pypi purl depends on the package alone; a deb purl needs the image's OS (distro=...).
+    result = analyze(build_tar({**fixtures.debian_base(), **fixtures.python_layer()}))
+    packages = [p for f in result.files.values() for p in f.packages]
+    assert {p.purl for p in packages if p.type == "pypi"} >= {"pkg:pypi/requests@2.31.0"}
+    assert all(p.purl is None for p in packages if p.type == "deb")

@@ -18,6 +18,7 @@ from quaywatch.image.tarstream import HARDLINK, ByteFeed, EntryReader, TarEntry,
 from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError
 from quaywatch.inventory.analyzers.index import AnalyzerIndex
 from quaywatch.inventory.models import FileFindings, LayerAnalysis
+from quaywatch.inventory.purl import OS_PACKAGE_TYPES, package_url
 from quaywatch.observability import logger
 
 WHITEOUT_PREFIX = ".wh."
@@ -61,11 +62,22 @@ def analyze_layer(
     except EOFError:
         raise LayerRejectedError(f"layer {digest} is truncated") from None
     result.file_count = file_count
+    _name_application_packages(result)
     # Read past the end-of-archive marker so the whole blob is consumed and its digest
     # gets verified by the registry stream.
     feed.drain()
     result.uncompressed_bytes = stats.bytes_out
     return result
+
+
+def _name_application_packages(result: LayerAnalysis) -> None:
+    """Give application packages their purls here, in the layer's worker thread while other
+    layers still stream: those purls depend on the package alone (12 us each, 2,000 packages
+    in a typical app image). OS packages wait for the image's OS (scanning/assemble.py)."""
+    for findings in result.files.values():
+        for package in findings.packages:
+            if package.type not in OS_PACKAGE_TYPES:
+                package.purl = package_url(package, None)
 
 
 def _visit(

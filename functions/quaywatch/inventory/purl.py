@@ -13,6 +13,7 @@ from packageurl import PackageURL
 
 from quaywatch.inventory.models import OperatingSystem, Package
 
+OS_PACKAGE_TYPES = frozenset({"deb", "apk", "rpm"})  # their purls name the distribution
 _RPM_NAMESPACES = {"rhel": "redhat", "centos": "centos", "ol": "oracle", "amzn": "amazon"}
 
 
@@ -21,7 +22,7 @@ def package_url(package: Package, os: OperatingSystem | None) -> str:
     qualifiers: dict[str, str] = {}
     namespace = package.namespace
     name = package.name
-    if package.type in ("deb", "apk", "rpm"):
+    if package.type in OS_PACKAGE_TYPES:
         if package.arch:
             qualifiers["arch"] = package.arch
         if os is not None and os.version_id:

@@ -24,7 +24,8 @@ def assemble_inventory(image: ImageSummary, view: dict[str, MergedFile]) -> Inve
         warnings.extend(merged.findings.warnings)
         for package in merged.findings.packages:
             placed = dataclasses.replace(package, layer=merged.layer)
-            placed.purl = package_url(placed, os)
+            if placed.purl is None:  # OS packages; application packages got theirs per layer
+                placed.purl = package_url(placed, os)
             packages.append(placed)
     deb_paths = [p.path for p in packages if p.type == "deb"]
     if os is not None and deb_paths and all(p.startswith("var/lib/dpkg/status.d/") for p in deb_paths):
