@@ -99,6 +99,22 @@ def test_rhel8_berkeley_db_packages(stack):
     assert inventory.warnings == []
 
 
+def test_sles_ndb_packages_db(stack):
+    stack.pusher.push_image("acme/bci", "15.5", [fixtures.sles_base()])
+    inventory = scan(stack, "acme/bci:15.5")
+    assert (inventory.os.id, inventory.os.version_id) == ("sles", "15.5")
+    packages = by_name(inventory)
+    assert set(packages) == {"libopenssl3", "bash"}
+    ssl = packages["libopenssl3"]
+    assert (ssl.version, ssl.source_name, ssl.source_version, ssl.path) == (
+        "3.0.8-150500.5.14.1", "openssl-3", "3.0.8-150500.5.14.1", "usr/lib/sysimage/rpm/Packages.db")
+    assert ssl.purl == (
+        "pkg:rpm/sles/libopenssl3@3.0.8-150500.5.14.1?arch=x86_64&distro=sles-15.5"
+        "&upstream=openssl-3-3.0.8-150500.5.14.1.src.rpm"
+    )
+    assert inventory.warnings == []
+
+
 def test_language_packages_python_npm_java(stack):
     layers = [fixtures.debian_base(), fixtures.python_layer(), fixtures.npm_layer(), fixtures.java_layer()]
     stack.pusher.push_image("acme/app", "1.0", layers)

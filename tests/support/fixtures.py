@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from tests.support.images import Entry, Tree, executable, symlink
-from tests.support.rpmdb import rpmdb_berkeley, rpmdb_sqlite
+from tests.support.rpmdb import rpmdb_berkeley, rpmdb_ndb, rpmdb_sqlite
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -268,6 +268,36 @@ def ubi8_base() -> Tree:
         "etc/os-release": UBI_OS_RELEASE.replace("9.4", "8.9").replace("Plow", "Ootpa"),
         "etc/redhat-release": "Red Hat Enterprise Linux release 8.9 (Ootpa)\n",
         "var/lib/rpm/Packages": rpmdb_berkeley(RPM_PACKAGES_EL8),
+    }
+
+
+SLES_OS_RELEASE = """NAME="SLES"
+VERSION="15-SP5"
+VERSION_ID="15.5"
+PRETTY_NAME="SUSE Linux Enterprise Server 15 SP5"
+ID="sles"
+ID_LIKE="suse"
+CPE_NAME="cpe:/o:suse:sles:15:sp5"
+"""
+
+# Package records of a SLE 15 SP5 BCI image (names with a version inside, as SUSE's are).
+RPM_PACKAGES_SLE15: list[dict[str, str | int]] = [
+    {"name": "libopenssl3", "version": "3.0.8", "release": "150500.5.14.1", "arch": "x86_64",
+     "sourcerpm": "openssl-3-3.0.8-150500.5.14.1.src.rpm", "vendor": "SUSE LLC <https://www.suse.com/>",
+     "summary": "Secure Sockets and Transport Layer Security " * 50},
+    {"name": "bash", "version": "4.4", "release": "150400.27.3.2", "arch": "x86_64",
+     "sourcerpm": "bash-4.4-150400.27.3.2.src.rpm", "vendor": "SUSE LLC <https://www.suse.com/>", "summary": "The GNU Bourne-Again Shell"},
+    {"name": "gpg-pubkey", "version": "39db7c82", "release": "5f68629b", "summary": "a key, not a package"},
+]
+
+
+def sles_base() -> Tree:
+    """SLE BCI: the database lives in usr/lib/sysimage/rpm, var/lib/rpm is a link to it."""
+    return {
+        "etc/os-release": symlink("../usr/lib/os-release"),
+        "usr/lib/os-release": SLES_OS_RELEASE,
+        "var/lib/rpm": symlink("../../usr/lib/sysimage/rpm"),
+        "usr/lib/sysimage/rpm/Packages.db": rpmdb_ndb(RPM_PACKAGES_SLE15, free_slots=(2,)),
     }
 
 

@@ -11,6 +11,7 @@ import sqlite3
 import struct
 import subprocess
 import tempfile
+import zlib
 from pathlib import Path
 
 STRING, INT32, I18NSTRING = 6, 4, 9
@@ -78,3 +79,31 @@ def db_load_binary() -> str:
 def _escape(data: bytes) -> str:
     """db_load -T text: printable bytes as themselves, backslash doubled, others as \\xx."""
     return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else ("\\\\" if b == 0x5C else f"\\{b:02x}") for b in data)
+
+
+def rpmdb_ndb(packages: list[dict[str, str | int]], slot_pages: int = 1, free_slots: tuple[int, ...] = ()) -> bytes:
+    """An NDB ``Packages.db`` as SUSE's rpm writes it (lib/backend/ndb/rpmpkg.c: header, slot
+    pages, blobs with head, zero padding and Adler-32 tail; little-endian). Simulated: no tool
+    on this machine writes NDB (Debian's rpm is built without that backend), so the layout
+    follows rpm's writer. ``free_slots`` are slot numbers left empty, as after an erase."""
+    slots_per_page = 4096 // 16
+    first_block = slot_pages * 4096 // 16
+    slots = bytearray()
+    blobs = bytearray()
+    slot_numbers = [n for n in range(2, slot_pages * slots_per_page) if n not in free_slots]
+    if len(packages) > len(slot_numbers):
+        raise ValueError("not enough slots for the packages")
+    by_slot: dict[int, tuple[int, int, int]] = {}
+    for index, (package, slot) in enumerate(zip(packages, slot_numbers, strict=False), 1):
+        blob = header_blob(package)
+        blocks = -(-(16 + len(blob) + 12) // 16)
+        head = b"BlbS" + struct.pack("<III", index, 1_700_000_000, len(blob))
+        padding = bytes(blocks * 16 - (16 + len(blob) + 12))
+        checksum = zlib.adler32(head + blob + padding)
+        by_slot[slot] = (index, first_block + len(blobs) // 16, blocks)
+        blobs += head + blob + padding + struct.pack("<II", checksum, len(blob)) + b"BlbE"
+    for slot in range(2, slot_pages * slots_per_page):
+        index, block, blocks = by_slot.get(slot, (0, 0, 0))
+        slots += b"Slot" + struct.pack("<III", index, block, blocks)
+    header = b"RpmP" + struct.pack("<IIII", 0, 7, slot_pages, len(packages) + 1) + bytes(12)
+    return header + bytes(slots) + bytes(blobs)

@@ -1,9 +1,9 @@
-"""RPM packages from the rpm database: sqlite (RHEL 9, Fedora, Amazon Linux 2023, UBI 9) and
-Berkeley DB ``Packages`` (RHEL/CentOS 7 and 8, UBI 8, Amazon Linux 2).
+"""RPM packages from the rpm database: sqlite (RHEL 9, Fedora, Amazon Linux 2023, UBI 9),
+Berkeley DB ``Packages`` (RHEL/CentOS 7 and 8, UBI 8, Amazon Linux 2) and NDB ``Packages.db``
+(SUSE Linux Enterprise 15, openSUSE).
 
-Both are read from memory (``sqlite3.deserialize``, ``berkeleydb.hash_values``): nothing
-touches the disk. NDB ``Packages.db`` (SUSE) is recognised and reported as unsupported rather
-than silently yielding no packages.
+All three are read from memory (``sqlite3.deserialize``, ``berkeleydb.hash_values``,
+``ndb.package_blobs``): nothing touches the disk.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError, Interest
 from quaywatch.inventory.analyzers.berkeleydb import BerkeleyDbError, hash_values
+from quaywatch.inventory.analyzers.ndb import NdbError, package_blobs
 from quaywatch.inventory.analyzers.rpmheader import RpmHeaderError, parse_header
 from quaywatch.inventory.models import FileFindings, Package
 
@@ -26,7 +27,7 @@ _SOURCE_RPM_RE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<release>[^-]+
 
 class RpmDatabaseAnalyzer(Analyzer):
     name = "rpm"
-    version = 2  # 2: Berkeley DB Packages read
+    version = 3  # 2: Berkeley DB Packages read; 3: NDB Packages.db read
     interest = Interest(basenames=frozenset(p.rpartition("/")[2] for p in _ALL_PATHS))
     max_file_bytes = 256 << 20
 
@@ -38,9 +39,7 @@ class RpmDatabaseAnalyzer(Analyzer):
         if path in BERKELEY_PATHS:
             return self._berkeley_db(path, data)
         if path in NDB_PATHS:
-            return FileFindings(
-                analyzer=self.name, warnings=[f"{path}: NDB rpm databases (SUSE) are not supported yet"]
-            )
+            return self._ndb(path, data)
         if not data.startswith(b"SQLite format 3\0"):
             raise AnalyzerError("not an SQLite database")
         connection = sqlite3.connect(":memory:")
@@ -60,6 +59,14 @@ class RpmDatabaseAnalyzer(Analyzer):
             blobs = [value for value in hash_values(data) if len(value) > 8]
         except BerkeleyDbError as exc:
             raise AnalyzerError(f"unreadable Berkeley DB rpm database: {exc}") from None
+        return self._from_headers(path, blobs)
+
+    def _ndb(self, path: str, data: bytes) -> FileFindings:
+        """SUSE: rpm's own slot-and-blob file of header blobs."""
+        try:
+            blobs = list(package_blobs(data))
+        except NdbError as exc:
+            raise AnalyzerError(f"unreadable NDB rpm database: {exc}") from None
         return self._from_headers(path, blobs)
 
     def _from_headers(self, path: str, blobs: list[bytes]) -> FileFindings:
