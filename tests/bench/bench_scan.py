@@ -23,6 +23,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -139,6 +140,7 @@ def timed_runs(commands: list[list[str]], env: dict[str, str]) -> tuple[float, i
 
 RUNS = 3
 PAIRS = 7
+PEER_ROUNDS = 5
 
 
 def main() -> None:
@@ -194,28 +196,34 @@ def main() -> None:
         quaywatch = [sys.executable, "-m", "quaywatch.cli.main", "scan", "--plain-http", "--no-cache", "--format", "cyclonedx"]
         ours, rss_big, code = timed_runs([[*quaywatch, f"{host}/acme/big:1"]] * RUNS, env)
         _, rss_small, _ = timed_runs([[*quaywatch, f"{host}/acme/small:1"]] * RUNS, env)
-        ours_nojava, _, _ = timed_runs([[*quaywatch, f"{host}/acme/big-nojava:1"]] * RUNS, env)
-        print(f"quaywatch scan (process, cold, median of {RUNS}): {ours:.2f} s, exit {code}; without jars {ours_nojava:.2f} s")
+        print(f"quaywatch scan (process, cold, median of {RUNS}): {ours:.2f} s, exit {code}")
         print(f"peak RSS: small image {rss_small} MB, large image {rss_big} MB  (target < 150 MB, flat)\n")
-        peers = {}
-        trivy = shutil.which("trivy")
+        trivy, syft = shutil.which("trivy"), shutil.which("syft")
         if trivy:
-            commands = [  # a fresh cache directory each time: cold, like ours
-                [trivy, "image", "--image-src", "remote", "--scanners", "", "--format", "cyclonedx", "--offline-scan",
-                 "--skip-db-update", "--skip-java-db-update", "--insecure", "--cache-dir", str(Path(tmp) / f"trivy-cache-{n}"),
-                 f"{host}/acme/big-nojava:1"] for n in range(RUNS)]
-            seconds, rss, code = timed_runs(commands, env)
-            peers["trivy (image without jars)"] = (seconds, rss, code, 0.8, ours_nojava)
-        syft = shutil.which("syft")
+            def trivy_run(n: int) -> list[str]:  # a fresh cache directory each time: cold, like ours
+                return [trivy, "image", "--image-src", "remote", "--scanners", "", "--format", "cyclonedx", "--offline-scan",
+                        "--skip-db-update", "--skip-java-db-update", "--insecure",
+                        "--cache-dir", str(Path(tmp) / f"trivy-cache-{n}"), f"{host}/acme/big-nojava:1"]
+            compare("trivy (image without jars)", [*quaywatch, f"{host}/acme/big-nojava:1"], trivy_run, 0.8, env)
         if syft:
-            seconds, rss, code = timed_runs([[syft, "scan", f"registry:{host}/acme/big:1", "-o", "cyclonedx-json", "-q"]] * RUNS, env)
-            peers["syft"] = (seconds, rss, code, 0.25, ours)
-        if not peers:
+            compare("syft", [*quaywatch, f"{host}/acme/big:1"],
+                    lambda _: [syft, "scan", f"registry:{host}/acme/big:1", "-o", "cyclonedx-json", "-q"], 0.25, env)
+        if not (trivy or syft):
             print("Trivy and syft are not installed: pip install -e '.[bench]' to compare")
-        for name, (seconds, rss, code, target, mine) in peers.items():
-            note = "" if code == 0 else f"  (exit {code}: comparison not valid)"
-            print(f"{name}: {seconds:.2f} s, peak RSS {rss} MB{note}")
-            print(f"  ratio quaywatch / {name} = {mine / seconds:.2f}  (target <= {target})")
+
+
+def compare(name: str, ours: list[str], peer: Callable[[int], list[str]], target: float, env: dict[str, str]) -> None:
+    """quaywatch and a peer run by turns on the same image, cold; the ratio is the median of
+    each round's ratio, so that the machine's drift between rounds cancels out."""
+    rounds = [(timed_process(ours, env), timed_process(peer(n), env)) for n in range(PEER_ROUNDS)]
+    mine, theirs = [r[0] for r in rounds], [r[1] for r in rounds]
+    failed = [r[2] for r in mine + theirs if r[2] != 0]
+    note = f"  (exit {failed[0]}: comparison not valid)" if failed else ""
+    print(f"{name}: {median([t[0] for t in theirs]):.2f} s, peak RSS {max(t[1] for t in theirs)} MB; "
+          f"quaywatch {median([m[0] for m in mine]):.2f} s (medians of {PEER_ROUNDS} rounds){note}")
+    ratios = [m[0] / t[0] for m, t in rounds]
+    listed = ", ".join(f"{r:.2f}" for r in sorted(ratios))
+    print(f"  ratio quaywatch / {name} = {median(ratios):.2f}  (target <= {target}; rounds: {listed})")
 
 
 if __name__ == "__main__":
