@@ -292,7 +292,7 @@ def main() -> None:
     for thread in threading.enumerate():
         if thread is not current and not thread.daemon:
             thread.join()
-    atexit._run_exitfuncs()
+    atexit._run_exitfuncs()  # CPython's own runner of the atexit hooks (this project pins CPython 3.11)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
