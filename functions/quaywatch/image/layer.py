@@ -44,30 +44,39 @@ def analyze_layer(
     chunks: Iterator[bytes],
     analyzers: Sequence[Analyzer],
     limits: ScanLimits,
+    *,
+    accelerated: bool = True,
 ) -> LayerAnalysis:
-    """Stream one layer blob (compressed chunks) and collect what the analyzers find."""
+    """Stream one layer blob (compressed chunks) and collect what the analyzers find.
+
+    ``accelerated``: let the tar walker step over unwanted entries in C where it is built
+    (the result is the same either way; the tests compare both)."""
     stats = StreamStats()
     feed = ByteFeed(decompressed_chunks(chunks, limits, digest, stats))
     result = LayerAnalysis(digest=digest)
     index = AnalyzerIndex(analyzers)
-    file_count = 0
+    stream = TarStream(feed, digest, limits.max_member_bytes, index.skip_rule() if accelerated else None)
+    visited = 0
     try:
-        for entry, reader in TarStream(feed, digest, limits.max_member_bytes).entries():
-            file_count += 1
-            if file_count > limits.max_members:
-                raise LayerRejectedError(
-                    f"layer {digest} has more than {limits.max_members} entries (limit max_members)"
-                )
+        for entry, reader in stream.entries():
+            visited += 1
+            _check_member_count(visited + stream.skipped, digest, limits)
             _visit(entry, reader, digest, index, limits, result)
     except EOFError:
         raise LayerRejectedError(f"layer {digest} is truncated") from None
-    result.file_count = file_count
+    result.file_count = visited + stream.skipped
+    _check_member_count(result.file_count, digest, limits)
     _name_application_packages(result)
     # Read past the end-of-archive marker so the whole blob is consumed and its digest
     # gets verified by the registry stream.
     feed.drain()
     result.uncompressed_bytes = stats.bytes_out
     return result
+
+
+def _check_member_count(count: int, digest: str, limits: ScanLimits) -> None:
+    if count > limits.max_members:
+        raise LayerRejectedError(f"layer {digest} has more than {limits.max_members} entries (limit max_members)")
 
 
 def _name_application_packages(result: LayerAnalysis) -> None:

@@ -5,6 +5,10 @@ thousands of files that cost more than decompressing them (measured in tests/ben
 reader walks the headers (ustar, PAX ``x`` records, GNU long names) and skips file data by
 moving a cursor over the decompressed chunks, copying only the files an analyzer reads.
 Headers are checksummed and sizes bounded: the input is hostile.
+
+Entries that nobody reads can be stepped over in C (``_tarskip.c``, built when a compiler is
+at hand): that code only skips plain entries and hands anything unusual back to this module,
+so results and refusals are the same with it and without it (tests/unit/test_tar_skip.py).
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from quaywatch.image.errors import LayerRejectedError
+
+try:
+    from quaywatch.image._tarskip import skip_boring as _skip_boring
+except ImportError:  # built without a C compiler: every entry is walked here
+    _skip_boring = None
 
 BLOCK = 512
 _ZERO_BLOCK = bytes(BLOCK)
@@ -78,6 +87,19 @@ class ByteFeed:
                 return
             count -= len(chunk)
 
+    def window(self) -> tuple[bytes, int]:
+        """The buffer at hand and the cursor in it, for a walker that moves the cursor itself."""
+        return self._buffer, self._position
+
+    def fill(self) -> None:
+        """Load the next chunk when the one at hand is used up (at the end it stays empty)."""
+        if self._position >= len(self._buffer):
+            self._buffer, self._position = next(self._chunks, b""), 0
+
+    def seek_within(self, position: int) -> None:
+        """Put the cursor at ``position`` of the buffer that ``window`` returned."""
+        self._position = position
+
     def drain(self) -> None:
         """Consume the rest of the stream (so the blob's digest gets verified)."""
         self._buffer, self._position = b"", 0
@@ -96,6 +118,19 @@ class TarEntry:
     @property
     def is_regular(self) -> bool:
         return self.kind in REGULAR
+
+
+@dataclass(frozen=True, slots=True)
+class SkipRule:
+    """Which entries may be stepped over unseen: every directory, link-free special file and
+    symbolic link with a plain name, and the regular files outside this interest (none of
+    them when ``regular_files`` is false, i.e. some analyzer wants to see every file)."""
+
+    basenames: frozenset[str]
+    suffixes: tuple[str, ...]
+    directories: frozenset[str]
+    executables: bool
+    regular_files: bool
 
 
 class EntryReader:
@@ -118,19 +153,27 @@ class EntryReader:
 
 
 class TarStream:
-    """Iterates the entries of a tar stream; data not read by the caller is skipped."""
+    """Iterates the entries of a tar stream; data not read by the caller is skipped.
 
-    def __init__(self, feed: ByteFeed, digest: str, max_member_bytes: int) -> None:
+    With a ``skip`` rule (and the C accelerator built), entries the rule covers are not
+    yielded at all; ``skipped`` counts them.
+    """
+
+    def __init__(self, feed: ByteFeed, digest: str, max_member_bytes: int, skip: SkipRule | None = None) -> None:
         self._feed = feed
         self._digest = digest
         self._max_member = max_member_bytes
         self._current: EntryReader | None = None
         self._padding = 0
+        self._skip = skip if _skip_boring is not None else None
+        self.skipped = 0
 
     def entries(self) -> Iterator[tuple[TarEntry, EntryReader]]:
         overrides: dict[str, str] = {}
         while True:
             self._finish_current()
+            if self._skip is not None and not overrides:
+                self._skip_unwanted(self._skip)
             block = self._feed.take(BLOCK)
             if not block or block == _ZERO_BLOCK:
                 return  # end-of-archive marker (or an archive ending without one)
@@ -156,6 +199,28 @@ class TarStream:
             self._current = EntryReader(self._feed, data_size)
             self._padding = -data_size % BLOCK
             yield entry, self._current
+
+    def _skip_unwanted(self, rule: SkipRule) -> None:
+        """Step over the entries that the rule covers, in C, chunk after chunk, up to the first
+        entry it leaves to this class (or a header that straddles two chunks)."""
+        assert _skip_boring is not None
+        feed = self._feed
+        while True:
+            feed.fill()
+            buffer, start = feed.window()
+            position, skipped, pending = _skip_boring(
+                buffer, start, self._max_member, rule.basenames, rule.directories, rule.suffixes,
+                rule.executables, rule.regular_files,
+            )
+            self.skipped += skipped
+            feed.seek_within(position)
+            if pending:  # the last skipped file goes on in the next chunks
+                try:
+                    feed.skip(pending)
+                except EOFError:
+                    raise LayerRejectedError(f"layer {self._digest} is truncated inside a file") from None
+            elif not skipped or position < len(buffer):
+                return
 
     def _finish_current(self) -> None:
         if self._current is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from quaywatch.image.tarstream import SkipRule
 from quaywatch.inventory.analyzers.base import Analyzer, Interest
 
 
@@ -27,6 +28,11 @@ class AnalyzerIndex:
             executables=any(i.executables for i in declared),
         )
         self._always = len(declared) < len(self._analyzers)
+
+    def skip_rule(self) -> SkipRule:
+        """What the tar walker may step over without asking: files outside every interest."""
+        union = self._union
+        return SkipRule(union.basenames, union.suffixes, union.directories, union.executables, not self._always)
 
     def candidates(self, directory: str, base: str, executable: bool) -> Sequence[Analyzer]:
         """The analyzers, in offer order, whose interest covers this file (``wants`` decides)."""
