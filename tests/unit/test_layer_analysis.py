@@ -173,3 +173,19 @@ def test_application_packages_are_named_per_layer_and_os_packages_at_assembly():
     packages = [p for f in result.files.values() for p in f.packages]
     assert {p.purl for p in packages if p.type == "pypi"} >= {"pkg:pypi/requests@2.31.0"}
     assert all(p.purl is None for p in packages if p.type == "deb")
+
+
+@pytest.mark.parametrize("document", [
+    b'{"name": "left-pad", "version": "1.3.0"}',
+    b'\xef\xbb\xbf{"name": "left-pad", "version": "1.3.0"}',  # a byte-order mark: npm accepts it
+    b'{"name": "left-pad", "version": "1.3.0", "x": NaN, "big": 123456789012345678901234567890}',
+])
+def test_package_json_variants_that_the_standard_parser_accepts_are_read(document):
+    result = analyze(build_tar({"app/node_modules/left-pad/package.json": document}))
+    [package] = result.files["app/node_modules/left-pad/package.json"].packages
+    assert (package.name, package.version) == ("left-pad", "1.3.0")
+
+
+def test_invalid_package_json_is_a_warning():
+    result = analyze(build_tar({"app/node_modules/bad/package.json": b'{"name": '}))
+    assert result.files["app/node_modules/bad/package.json"].warnings

@@ -6,6 +6,8 @@ import json
 import re
 from typing import BinaryIO
 
+import orjson
+
 from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError, Interest
 from quaywatch.inventory.models import FileFindings, Package
 
@@ -24,7 +26,7 @@ class NpmPackageAnalyzer(Analyzer):
 
     def analyze(self, path: str, stream: BinaryIO, size: int) -> FileFindings | None:
         try:
-            document = json.loads(stream.read())
+            document = _load(stream.read())
         except json.JSONDecodeError as exc:
             raise AnalyzerError(f"invalid JSON: {exc}") from None
         if not isinstance(document, dict):
@@ -39,3 +41,13 @@ class NpmPackageAnalyzer(Analyzer):
             analyzer=self.name,
             packages=[Package(type="npm", namespace=namespace, name=name, version=version, path=path)],
         )
+
+
+def _load(raw: bytes) -> object:
+    """orjson first (several times faster on the thousands of package.json files of a Node
+    image); what it refuses (a byte-order mark, NaN, huge integers) goes to the standard
+    parser, which has the last word."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
