@@ -122,9 +122,9 @@ class TarEntry:
 
 @dataclass(frozen=True, slots=True)
 class SkipRule:
-    """Which entries may be stepped over unseen: every directory, link-free special file and
-    symbolic link with a plain name, and the regular files outside this interest (none of
-    them when ``regular_files`` is false, i.e. some analyzer wants to see every file)."""
+    """Which entries may be stepped over unseen: directories, symbolic links, devices and
+    FIFOs with plain names, and regular files outside this interest (no regular file when
+    ``regular_files`` is false, i.e. some analyzer wants to see every file)."""
 
     basenames: frozenset[str]
     suffixes: tuple[str, ...]
