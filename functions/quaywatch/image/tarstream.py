@@ -17,8 +17,12 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from quaywatch.image.errors import LayerRejectedError
+
+if TYPE_CHECKING:
+    from quaywatch.inventory.analyzers.base import Interest
 
 try:
     from quaywatch.image._tarskip import skip_boring as _skip_boring
@@ -123,14 +127,13 @@ class TarEntry:
 @dataclass(frozen=True, slots=True)
 class SkipRule:
     """Which entries may be stepped over unseen: directories, symbolic links, devices and
-    FIFOs with plain names, and regular files outside this interest (no regular file when
-    ``regular_files`` is false, i.e. some analyzer wants to see every file)."""
+    FIFOs with plain names, and regular files outside ``wanted`` (the analyzers' interests
+    together; None when some analyzer wants to see every file, so no regular file is skipped)."""
 
-    basenames: frozenset[str]
-    suffixes: tuple[str, ...]
-    directories: frozenset[str]
-    executables: bool
-    regular_files: bool
+    wanted: Interest | None
+
+
+_SkipArguments = tuple[frozenset[str], frozenset[str], tuple[str, ...], bool, bool]
 
 
 class EntryReader:
@@ -165,15 +168,15 @@ class TarStream:
         self._max_member = max_member_bytes
         self._current: EntryReader | None = None
         self._padding = 0
-        self._skip = skip if _skip_boring is not None else None
+        self._skip_arguments = _skip_arguments(skip) if skip is not None and _skip_boring is not None else None
         self.skipped = 0
 
     def entries(self) -> Iterator[tuple[TarEntry, EntryReader]]:
         overrides: dict[str, str] = {}
         while True:
             self._finish_current()
-            if self._skip is not None and not overrides:
-                self._skip_unwanted(self._skip)
+            if self._skip_arguments is not None and not overrides:
+                self._skip_unwanted(self._skip_arguments)
             block = self._feed.take(BLOCK)
             if not block or block == _ZERO_BLOCK:
                 return  # end-of-archive marker (or an archive ending without one)
@@ -200,7 +203,7 @@ class TarStream:
             self._padding = -data_size % BLOCK
             yield entry, self._current
 
-    def _skip_unwanted(self, rule: SkipRule) -> None:
+    def _skip_unwanted(self, arguments: _SkipArguments) -> None:
         """Step over the entries that the rule covers, in C, chunk after chunk, up to the first
         entry it leaves to this class (or a header that straddles two chunks)."""
         assert _skip_boring is not None
@@ -208,10 +211,7 @@ class TarStream:
         while True:
             feed.fill()
             buffer, start = feed.window()
-            position, skipped, pending = _skip_boring(
-                buffer, start, self._max_member, rule.basenames, rule.directories, rule.suffixes,
-                rule.executables, rule.regular_files,
-            )
+            position, skipped, pending = _skip_boring(buffer, start, self._max_member, *arguments)
             self.skipped += skipped
             feed.seek_within(position)
             if pending:  # the last skipped file goes on in the next chunks
@@ -275,6 +275,15 @@ class TarStream:
                 f"(limit max_member_bytes={self._max_member})"
             )
         return size
+
+
+def _skip_arguments(rule: SkipRule) -> _SkipArguments:
+    """The rule as ``_tarskip.skip_boring`` takes it: base names, directories, suffixes, the
+    executables flag, and whether regular files may be skipped at all."""
+    wanted = rule.wanted
+    if wanted is None:
+        return frozenset(), frozenset(), (), False, False
+    return wanted.basenames, wanted.directories, wanted.suffixes, wanted.executables, True
 
 
 def _octal(field: bytes) -> int:

@@ -31,8 +31,7 @@ class AnalyzerIndex:
 
     def skip_rule(self) -> SkipRule:
         """What the tar walker may step over without asking: files outside every interest."""
-        union = self._union
-        return SkipRule(union.basenames, union.suffixes, union.directories, union.executables, not self._always)
+        return SkipRule(None if self._always else self._union)
 
     def candidates(self, directory: str, base: str, executable: bool) -> Sequence[Analyzer]:
         """The analyzers, in offer order, whose interest covers this file (``wants`` decides)."""
