@@ -51,9 +51,8 @@ def status_command(db_path: str | None) -> None:
         return
     with SqliteAdvisoryStore(path) as store:
         rows = store.status()
-    from rich.console import (
-        Console,  # here, not at the top: every quaywatch command loads this module
-    )
+    # rich is imported here, not at the top: every quaywatch command loads this module.
+    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, title=str(path), title_justify="left")

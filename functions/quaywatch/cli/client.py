@@ -70,9 +70,8 @@ def _print(document: Any, as_json: bool, columns: list[str], rows: list[list[Any
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
-    from rich.console import (
-        Console,  # here, not at the top: every quaywatch command loads this module
-    )
+    # rich is imported here, not at the top: every quaywatch command loads this module.
+    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_edge=False, pad_edge=False)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from quaywatch.inventory.analyzers.base import Analyzer
-from quaywatch.inventory.models import InventoryDecodeError, LayerAnalysis, from_json, to_json
+from quaywatch.inventory.models import LayerAnalysis, from_json, to_json
 from quaywatch.observability import logger
 
 
@@ -89,7 +89,7 @@ class DiskLayerCache:
             return from_json(data, LayerAnalysis)
         except FileNotFoundError:
             return None
-        except (OSError, EOFError, InventoryDecodeError, ValueError):
+        except (OSError, EOFError, ValueError):  # ValueError includes InventoryDecodeError
             logger.warning("ignoring corrupt layer cache entry", extra={"path": str(path)})
             return None
 
