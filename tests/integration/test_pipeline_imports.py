@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from quaywatch.advisories.importer import import_feed
-from quaywatch.advisories.s3_store import S3StoreCache
+from quaywatch.adapters.aws.s3 import S3ObjectStore
+from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.advisories.store import SqliteAdvisoryStore
 
 from tests.conftest import ROBOT
@@ -27,8 +28,8 @@ def publish_advisories(cloud, tmp_path: Path, *feeds: Path) -> None:
     with SqliteAdvisoryStore(local) as store:
         for feed in feeds:
             import_feed(store, feed)
-    S3StoreCache(cloud.session.client("s3"), cloud.physical.refs["AdvisoryBucket"], "advisories/advisories.db",
-                 tmp_path / "publisher").publish(local)
+    objects = S3ObjectStore(cloud.session.client("s3"), cloud.physical.refs["AdvisoryBucket"])
+    PublishedAdvisoryStore(objects, "advisories/advisories.db", tmp_path / "publisher").publish(local)
 
 
 @pytest.fixture

@@ -17,10 +17,13 @@ from unittest.mock import patch
 
 import boto3
 from moto import mock_aws
-from quaywatch.runtime import aws
+from quaywatch.adapters.aws import clients
+from quaywatch.adapters.aws.dynamodb import DynamoAccessRepository
+from quaywatch.adapters.aws.provision import provision
+from quaywatch.handlers import wiring
+from quaywatch.runtime.lambda_root import AwsServices
 from quaywatch.runtime.embedded.functions import LambdaContext
 from quaywatch.runtime.events import api_gateway_event, sqs_event
-from quaywatch.runtime.provision import provision
 from quaywatch.runtime.template import PhysicalIds, Template
 from quaywatch.tenancy.access import AccessStore
 
@@ -50,7 +53,7 @@ class Cloud:
         self.physical = physical
         self.session = session
         self.routes = self._routes()
-        self.access = AccessStore(session.resource("dynamodb").Table(physical.refs["AccessTable"]))
+        self.access = AccessStore(DynamoAccessRepository(session.resource("dynamodb").Table(physical.refs["AccessTable"])))
         org = self.access.create_organisation("acme")
         self.org_id = org
         self.admin_token = self.access.issue_token(org, "admin")
@@ -65,8 +68,12 @@ class Cloud:
         module, attribute = properties["Handler"].rsplit(".", 1)
         environment = self.template.function_environment(function, self.physical)
         with patch.dict(os.environ, environment):
-            handler = getattr(__import__(module, fromlist=[attribute]), attribute)
-            return handler(event, LambdaContext(function))
+            wiring.install(AwsServices())  # what this function's Lambda container would build
+            try:
+                handler = getattr(__import__(module, fromlist=[attribute]), attribute)
+                return handler(event, LambdaContext(function))
+            finally:
+                wiring.install(None)
 
     def api(self, method: str, path: str, body: Any = None, token: str | None = "admin",
             query: dict[str, str] | None = None, raw_body: str | None = None) -> Reply:
@@ -149,14 +156,14 @@ def running_cloud(parameters: dict[str, str] | None = None) -> Iterator[Cloud]:
     environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
     with patch.dict(os.environ, environment), mock_aws():
-        aws.reset()
+        clients.reset()
         session = boto3.Session(region_name=REGION)
         template = Template.load(parameters={"AllowPrivateRegistries": "true", **(parameters or {})})
         physical = provision(template, session, stack="qw")
         try:
             yield Cloud(template, physical, session)
         finally:
-            aws.reset()
+            clients.reset()
 
 
 @contextmanager

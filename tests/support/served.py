@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.support.shared_data import ADVISORIES
 
 
@@ -37,6 +39,16 @@ class Served:
     def _read(self) -> None:
         for line in self.process.stdout:
             self.output.append(line)
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a power cut would: no clean-up runs."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=5)
+
+    def api(self, method: str, path: str, token: str, body: object = None) -> httpx.Response:
+        return httpx.request(method, f"{self.url}{path}", json=body, timeout=30,
+                             headers={"Authorization": f"Bearer {token}"})
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)

@@ -6,7 +6,6 @@ import re
 
 from click.testing import CliRunner
 from quaywatch.cli.main import cli
-from quaywatch.tenancy.access import AccessStore
 
 from tests.support.cloud import running_cloud
 
@@ -19,7 +18,7 @@ def test_create_org_and_issue_tokens() -> None:
         assert created.exit_code == 0, created.output
         org_id = re.search(r"organisation (\w+)", created.output)[1]
         token = created.output.strip().rsplit(" ", 1)[1]
-        store = AccessStore(cloud.session.resource("dynamodb").Table(table))
+        store = cloud.access
         admin = store.authenticate(f"Bearer {token}")
         assert (admin.org_id, admin.role) == (org_id, "admin")
         member = runner.invoke(cli, ["admin", "issue-token", "--org-id", org_id, "--access-table", table])

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from cfnlint.api import lint_all
 from moto import mock_aws
-from quaywatch.runtime.provision import provision
+from quaywatch.adapters.aws.provision import provision
 from quaywatch.runtime.template import DEFAULT_TEMPLATE, Template
 from samtranslator.translator.transform import transform
 

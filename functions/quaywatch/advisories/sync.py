@@ -13,7 +13,6 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -21,7 +20,9 @@ import httpx
 from quaywatch.advisories.ecosystems import PackageKey
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.store import SqliteAdvisoryStore
+from quaywatch.errors import QuaywatchError
 from quaywatch.observability import logger
+from quaywatch.ports import ObjectStore
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,16 @@ def state_object(key: str) -> str:
     return f"{key}.feed-state.json"
 
 
-def read_s3_json(s3: Any, bucket: str, key: str) -> dict[str, Any]:
+def read_state(objects: ObjectStore, key: str) -> dict[str, dict[str, str]]:
+    """The feeds' validators as the last sync left them; a missing or broken state only
+    costs full downloads."""
     try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except Exception:  # noqa: BLE001 - a missing or broken state only costs full downloads
+        data = objects.get_bytes(key)
+        state = json.loads(data) if data else {}
+    except (QuaywatchError, ValueError):
         return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_state(objects: ObjectStore, key: str, state: dict[str, dict[str, str]]) -> None:
+    objects.put_bytes(key, json.dumps(state).encode())

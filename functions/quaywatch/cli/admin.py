@@ -41,7 +41,8 @@ def issue_token(org_id: str, role: str, access_table: str) -> None:
 
 
 def _store(table: str):
-    from quaywatch.runtime import aws
+    from quaywatch.adapters.aws import clients
+    from quaywatch.adapters.aws.dynamodb import DynamoAccessRepository
     from quaywatch.tenancy.access import AccessStore
 
-    return AccessStore(aws.table(table))
+    return AccessStore(DynamoAccessRepository(clients.table(table)))

@@ -1,5 +1,7 @@
 """What every API function shares: the resolver with validation and OpenAPI, error replies
-``{"error": {"code", "message"}}``, and the caller's principal from its bearer token."""
+``{"error": {"code", "message"}}``, and access control as route middlewares: ``MEMBER``
+routes need a known bearer token, ``ADMIN`` routes an organisation admin's. The caller's
+principal is in the resolver's context (``caller(app)``)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,12 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from quaywatch.api_errors import NotFound
 from quaywatch.errors import QuaywatchError, UsageError
-from quaywatch.handlers import wiring
+from quaywatch.handlers.wiring import services
 from quaywatch.integrations.connection import ConnectionTestFailed
 from quaywatch.integrations.service import IntegrationNotFound
 from quaywatch.observability import logger
@@ -24,6 +27,31 @@ def error(status: int, code: str, message: str) -> Response:
 
 def json_response(status: int, body: Any) -> Response:
     return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
+
+
+def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Resolve the bearer token to a principal (401 when missing or unknown)."""
+    event = app.current_event
+    logger.append_keys(request_id=(event.request_context.request_id if event.request_context else None))
+    authorization = event.headers.get("Authorization") or event.headers.get("authorization")
+    app.append_context(principal=services().access.authenticate(authorization))
+    return next_middleware(app)
+
+
+def admin_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    caller(app).require_admin()
+    return next_middleware(app)
+
+
+MEMBER = [authenticated]
+ADMIN = [authenticated, admin_only]
+
+
+def caller(app: APIGatewayRestResolver) -> Principal:
+    principal = app.context.get("principal")
+    if principal is None:  # a route without MEMBER/ADMIN asked for a caller: a bug of ours
+        raise AuthenticationFailed("this route does not authenticate")
+    return principal
 
 
 def create_app() -> APIGatewayRestResolver:
@@ -73,12 +101,6 @@ def create_app() -> APIGatewayRestResolver:
         return Response(200, content_types.APPLICATION_JSON, json.dumps(openapi_document()))
 
     return app
-
-
-def principal(app: APIGatewayRestResolver) -> Principal:
-    event = app.current_event
-    logger.append_keys(request_id=(event.request_context.request_id if event.request_context else None))
-    return wiring.access().authenticate(event.headers.get("Authorization") or event.headers.get("authorization"))
 
 
 def api_base_url(app: APIGatewayRestResolver) -> str:

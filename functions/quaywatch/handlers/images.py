@@ -7,26 +7,18 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from quaywatch.handlers import wiring
-from quaywatch.handlers.api import create_app, principal
-from quaywatch.integrations.catalog import list_images
+from quaywatch.handlers.api import MEMBER, caller, create_app
+from quaywatch.handlers.wiring import services
+from quaywatch.integrations.catalog import browse_images
 from quaywatch.observability import logger
 
 app = create_app()
 
 
-@app.get("/integrations/<integration_id>/images")
+@app.get("/integrations/<integration_id>/images", middlewares=MEMBER)
 def images(integration_id: str, search: Annotated[str | None, Query(max_length=200)] = None,
            cursor: Annotated[str | None, Query(max_length=500)] = None):
-    service = wiring.integrations()
-    integration = service.record(principal(app), integration_id)
-    quay_api = service.quay_api_for(integration)
-    try:
-        with service.client_for(integration) as client:
-            page = list_images(client, search, cursor, quay_api=quay_api)
-    finally:
-        if quay_api is not None:
-            quay_api.close()
+    page = browse_images(services().integrations, caller(app), integration_id, search, cursor)
     return {"repositories": [{"name": r.name, "tags": r.tags} for r in page.repositories],
             "next_cursor": page.next_cursor}
 

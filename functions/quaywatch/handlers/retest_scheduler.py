@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from quaywatch.handlers import wiring
+from quaywatch.handlers.wiring import services
 from quaywatch.observability import logger
-from quaywatch.projects.retests import due_projects, enqueue_retests
-from quaywatch.runtime import aws
+from quaywatch.usecases.retests import enqueue_due_retests
 
 
 class ScheduleInput(BaseModel):
@@ -19,12 +18,5 @@ class ScheduleInput(BaseModel):
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: Any) -> dict:
-    try:
-        request = ScheduleInput.model_validate(event)
-    except ValidationError as exc:
-        logger.error("bad schedule input", extra={"error": str(exc)})
-        raise
-    due = due_projects(wiring.projects(), request.frequency)
-    count = enqueue_retests(aws.client("sqs"), wiring.settings().retest_queue_url, due, f"schedule:{request.frequency}")
-    logger.info("re-tests enqueued", extra={"frequency": request.frequency, "count": count})
-    return {"frequency": request.frequency, "enqueued": count}
+    request = ScheduleInput.model_validate(event)  # a bad input fails the invocation: the schedule's retry and DLQ
+    return {"frequency": request.frequency, "enqueued": enqueue_due_retests(services(), request.frequency)}

@@ -12,10 +12,15 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from quaywatch.errors import UsageError
 from quaywatch.integrations.quay_api import QuayApi
 from quaywatch.registry.client import RegistryClient
+
+if TYPE_CHECKING:
+    from quaywatch.integrations.service import IntegrationService
+    from quaywatch.tenancy.access import Principal
 
 PAGE_SIZE = 20
 _ARTIFACT_TAG = re.compile(r"^sha256-[0-9a-f]{64}\.(sig|att|sbom)$")
@@ -72,3 +77,16 @@ def _decode(cursor: str | None, search: str | None) -> int:
     if data.get("s", "") != (search or "") or offset < 0:
         raise UsageError("the cursor belongs to another search; start again without it")
     return offset
+
+
+def browse_images(integrations: IntegrationService, caller: Principal, integration_id: str, search: str | None,
+                  cursor: str | None) -> ImagesPage:
+    """The images use case: one page of an integration's repositories for a member."""
+    integration = integrations.record(caller, integration_id)
+    quay_api = integrations.quay_api_for(integration)
+    try:
+        with integrations.client_for(integration) as client:
+            return list_images(client, search, cursor, quay_api=quay_api)
+    finally:
+        if quay_api is not None:
+            quay_api.close()

@@ -16,6 +16,7 @@ from quaywatch.integrations.models import IntegrationCreate, IntegrationUpdate, 
 from quaywatch.integrations.quay_api import QuayApi
 from quaywatch.integrations.secrets import RegistrySecret, SecretStore
 from quaywatch.observability import logger
+from quaywatch.ports import IntegrationsRepository
 from quaywatch.registry.client import RegistryClient
 from quaywatch.registry.retry import RetryPolicy
 from quaywatch.tenancy.access import Principal, hash_token
@@ -26,8 +27,8 @@ class IntegrationNotFound(QuaywatchError):
 
 
 class IntegrationService:
-    def __init__(self, table: Any, secrets_store: SecretStore, allow_private: bool) -> None:
-        self._table = table
+    def __init__(self, repository: IntegrationsRepository, secrets_store: SecretStore, allow_private: bool) -> None:
+        self._repository = repository
         self._secrets = secrets_store
         self._allow_private = allow_private
 
@@ -51,7 +52,7 @@ class IntegrationService:
             "webhook_token_hash": hash_token(webhook_token), "created_at": _now(), "last_tested_at": _now(),
         }
         try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+            self._repository.create(item)
         except Exception:
             self._secrets.delete(arn)  # nothing half-written
             raise
@@ -79,13 +80,13 @@ class IntegrationService:
                         "last_tested_at": _now()}
         if changes:
             item |= changes
-            self._table.put_item(Item=item)
+            self._repository.put(item)
         return _view(item)
 
     def delete(self, principal: Principal, integration_id: str) -> None:
         principal.require_admin()
         item = self._get(principal, integration_id)
-        self._table.delete_item(Key={"id": integration_id})
+        self._repository.delete(integration_id)
         self._secrets.delete(item["secret_arn"])
         logger.info("integration deleted", extra={"integration_id": integration_id, "org_id": principal.org_id})
 
@@ -98,10 +99,10 @@ class IntegrationService:
             report = check_connection(item["url"], item["username"], secret, self._allow_private)
         except Exception:
             item |= {"status": "error", "last_tested_at": _now()}
-            self._table.put_item(Item=item)
+            self._repository.put(item)
             raise
         item |= {"status": "connected", "repository_count": report.repository_count, "last_tested_at": _now()}
-        self._table.put_item(Item=item)
+        self._repository.put(item)
         return _view(item)
 
     def rotate_webhook(self, principal: Principal, integration_id: str, api_base_url: str) -> IntegrationView:
@@ -109,16 +110,14 @@ class IntegrationService:
         item = self._get(principal, integration_id)
         token = secrets.token_urlsafe(32)
         item["webhook_token_hash"] = hash_token(token)
-        self._table.put_item(Item=item)
+        self._repository.put(item)
         return _view(item, webhook_url=_webhook_url(api_base_url, integration_id, token))
 
     # --- reads -----------------------------------------------------------------------------
 
     def list(self, principal: Principal) -> list[IntegrationView]:
         principal.require_admin()
-        response = self._table.query(IndexName="by_org", KeyConditionExpression="org_id = :o",
-                                     ExpressionAttributeValues={":o": principal.org_id})
-        return [_view(item) for item in response.get("Items", [])]
+        return [_view(item) for item in self._repository.list_by_org(principal.org_id)]
 
     def get(self, principal: Principal, integration_id: str) -> IntegrationView:
         principal.require_admin()
@@ -130,7 +129,7 @@ class IntegrationService:
 
     def by_id(self, integration_id: str) -> dict[str, Any] | None:
         """For workers, which act on behalf of the organisation stored in the message."""
-        return self._table.get_item(Key={"id": integration_id}).get("Item")
+        return self._repository.get(integration_id)
 
     def verify_webhook(self, integration_id: str, token: str) -> dict[str, Any] | None:
         item = self.by_id(integration_id)

@@ -1,13 +1,14 @@
 """Publishes one ``quaywatch.NewIssuesFound`` notification per project per test.
 
-The event goes to the EventBridge bus (for rules and any target) and a summary to the SNS
-topic (e-mail, chat); organisations may add webhook channels (generic JSON POST, or a Slack
-incoming webhook). A failing channel is logged and never fails the test that found the issues.
+The event goes to the event publisher (deployed: the EventBridge bus for rules and a summary
+on the SNS topic; ``serve``: the local events table); organisations may add webhook channels
+(generic JSON POST, or a Slack incoming webhook). A failing channel is logged and never fails
+the test that found the issues.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,19 +17,17 @@ from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.url_policy import check_notification_url
 from quaywatch.matching.models import Finding
 from quaywatch.observability import logger
+from quaywatch.ports import DomainEvent, EventPublisher
 
 DETAIL_TYPE = "quaywatch.NewIssuesFound"
-SOURCE = "quaywatch"
+ChannelsFor = Callable[[str], list[dict[str, str]]]
 
 
 class Notifier:
-    def __init__(self, events: Any, bus: str, sns: Any, topic_arn: str, channels_for: Any = None,
+    def __init__(self, events: EventPublisher, channels_for: ChannelsFor | None = None,
                  allow_private: bool = False) -> None:
         self._allow_private = allow_private
         self._events = events
-        self._bus = bus
-        self._sns = sns
-        self._topic = topic_arn
         self._channels_for = channels_for
 
     def new_issues(self, project: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
@@ -42,11 +41,8 @@ class Notifier:
                 for f in findings[:100]
             ],
         }
-        self._events.put_events(Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(detail),
-                                          "EventBusName": self._bus}])
         summary = f"{len(findings)} new issue(s) in {detail['image']} ({detail['platform']})"
-        self._sns.publish(TopicArn=self._topic, Subject=summary[:100], Message=json.dumps(detail, indent=1),
-                          MessageAttributes={"org_id": {"DataType": "String", "StringValue": project["org_id"]}})
+        self._events.publish(DomainEvent(DETAIL_TYPE, detail, summary, project["org_id"]))
         for channel in (self._channels_for(project["org_id"]) if self._channels_for else []):
             self._post(channel, summary, detail)
         logger.info("new issues notified", extra={"project_id": project["id"], "count": len(findings)})

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from quaywatch.ports import WorkQueue
 from quaywatch.projects.store import ProjectStore
 
 
-def enqueue_retests(sqs: Any, queue_url: str, project_ids: list[str], reason: str) -> int:
-    for start in range(0, len(project_ids), 10):
-        chunk = project_ids[start : start + 10]
-        response = sqs.send_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(n), "MessageBody": json.dumps({"project_id": pid, "reason": reason})}
-            for n, pid in enumerate(chunk)])
-        if response.get("Failed"):
-            raise RuntimeError(f"could not enqueue {len(response['Failed'])} re-tests")
+@dataclass(frozen=True)
+class RetestMessage:
+    project_id: str
+    reason: str
+
+    def to_json(self) -> str:
+        return json.dumps({"project_id": self.project_id, "reason": self.reason})
+
+    @classmethod
+    def from_json(cls, body: str) -> RetestMessage:
+        from quaywatch.projects.imports import MalformedMessage
+
+        try:
+            data = json.loads(body)
+            return cls(str(data["project_id"]), str(data.get("reason", "unknown")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MalformedMessage(f"not a re-test message: {exc}") from None
+
+
+def enqueue_retests(queue: WorkQueue, project_ids: list[str], reason: str) -> int:
+    queue.send_many([RetestMessage(pid, reason).to_json() for pid in project_ids])
     return len(project_ids)
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from quaywatch.advisories.s3_store import S3StoreCache
+from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.image.cache import DiskLayerCache
 from quaywatch.integrations.service import IntegrationService
 from quaywatch.inventory.models import Inventory
@@ -43,7 +43,7 @@ class TestOutcome:
 
 class ProjectTester:
     def __init__(self, integrations: IntegrationService, projects: ProjectStore, findings: FindingsStore,
-                 advisories: S3StoreCache, notifier: Notifier, work_dir: Path,
+                 advisories: PublishedAdvisoryStore, notifier: Notifier, work_dir: Path,
                  retry: RetryPolicy | None = None) -> None:
         self._integrations = integrations
         self._projects = projects

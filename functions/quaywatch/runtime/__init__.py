@@ -1,2 +1,2 @@
-"""Running the functions of template.yaml: reading the template, provisioning its resources
-(on moto or any AWS-compatible endpoint) and wiring handler configuration from it."""
+"""Running the functions: settings, the composition roots (Lambda: ``lambda_root``; ``serve``:
+``embedded``), reading template.yaml, and the events AWS hands to Lambda."""

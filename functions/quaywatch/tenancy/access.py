@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from quaywatch.errors import QuaywatchError
+from quaywatch.ports import AccessRepository
 
 Role = Literal["admin", "member"]
 
@@ -39,40 +40,42 @@ def hash_token(token: str) -> str:
 
 
 class AccessStore:
-    """The access table: ``TOKEN#<sha256>`` -> principal, ``ORG#<id>`` -> organisation."""
+    """Organisations and tokens over an ``AccessRepository``: the token's hash is the key."""
 
-    def __init__(self, table: Any) -> None:
-        self._table = table
+    def __init__(self, repository: AccessRepository) -> None:
+        self._repository = repository
 
     def create_organisation(self, name: str) -> str:
         org_id = uuid.uuid4().hex
-        self._table.put_item(Item={"pk": f"ORG#{org_id}", "name": name, "created_at": _now(), "channels": []})
+        self._repository.put_organisation(org_id, {"name": name, "created_at": _now(), "channels": []})
         return org_id
 
     def issue_token(self, org_id: str, role: Role, user_id: str | None = None, token: str | None = None) -> str:
         """A new API token for a user of ``org_id`` (``token`` lets automation choose it)."""
         token = token or f"qw_{secrets.token_urlsafe(32)}"
-        self._table.put_item(
-            Item={"pk": f"TOKEN#{hash_token(token)}", "org_id": org_id, "user_id": user_id or uuid.uuid4().hex,
-                  "role": role, "created_at": _now()}
-        )
+        self._repository.put_token(hash_token(token), {"org_id": org_id, "user_id": user_id or uuid.uuid4().hex,
+                                                      "role": role, "created_at": _now()})
         return token
+
+    def knows_token(self, token: str) -> bool:
+        return self._repository.get_token(hash_token(token)) is not None
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization or not authorization.startswith("Bearer "):
             raise AuthenticationFailed("missing bearer token (Authorization: Bearer <token>)")
-        item = self._table.get_item(Key={"pk": f"TOKEN#{hash_token(authorization[7:].strip())}"}).get("Item")
+        item = self._repository.get_token(hash_token(authorization[7:].strip()))
         if item is None:
             raise AuthenticationFailed("unknown or revoked token")
         return Principal(user_id=item["user_id"], org_id=item["org_id"], role=item["role"])
 
     def organisation(self, org_id: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"pk": f"ORG#{org_id}"}).get("Item")
+        return self._repository.get_organisation(org_id)
+
+    def channels(self, org_id: str) -> list[dict[str, str]]:
+        return list((self.organisation(org_id) or {}).get("channels", []))
 
     def set_channels(self, org_id: str, channels: list[dict[str, str]]) -> None:
-        self._table.update_item(
-            Key={"pk": f"ORG#{org_id}"}, UpdateExpression="SET channels = :c", ExpressionAttributeValues={":c": channels}
-        )
+        self._repository.set_channels(org_id, channels)
 
 
 def _now() -> str:

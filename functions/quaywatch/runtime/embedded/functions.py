@@ -1,8 +1,11 @@
-"""Invoking the template's handlers in process, as Lambda would."""
+"""Invoking the template's handlers in process, as Lambda would: one event at a time per
+function (a Lambda container never runs two; the handler modules keep per-request state such
+as the resolver's current event and the logger's keys)."""
 
 from __future__ import annotations
 
 import importlib
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +30,18 @@ class Functions:
     def __init__(self, template: Template) -> None:
         self.template = template
         self._handlers: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in template.functions()}
+        self._loading = threading.Lock()
 
     def invoke(self, function: str, event: Any) -> Any:
-        handler = self._handlers.get(function)
-        if handler is None:
-            module, attribute = self.template.functions()[function]["Properties"]["Handler"].rsplit(".", 1)
-            handler = getattr(importlib.import_module(module), attribute)
-            self._handlers[function] = handler
-        return handler(event, LambdaContext(function))
+        with self._locks[function]:
+            return self._handler(function)(event, LambdaContext(function))
+
+    def _handler(self, function: str) -> Any:
+        with self._loading:
+            handler = self._handlers.get(function)
+            if handler is None:
+                module, attribute = self.template.functions()[function]["Properties"]["Handler"].rsplit(".", 1)
+                handler = getattr(importlib.import_module(module), attribute)
+                self._handlers[function] = handler
+        return handler

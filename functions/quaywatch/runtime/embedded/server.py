@@ -1,40 +1,41 @@
-"""The embedded server: local AWS, provisioning, state, gateway, pollers, scheduler."""
+"""The embedded server: the local services, the gateway, the pollers and the scheduler.
+
+One process owns a data directory at a time (a lock file says so). At start-up the schema is
+migrated, messages that were in flight when a previous process died are made visible again
+(nothing else can be processing them), and the admin token is created on the first start.
+"""
 
 from __future__ import annotations
 
-import logging
+import fcntl
 import os
-import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from quaywatch.errors import QuaywatchError
+from quaywatch.handlers import wiring
 from quaywatch.observability import logger
-from quaywatch.runtime import aws
 from quaywatch.runtime.embedded.functions import Functions
 from quaywatch.runtime.embedded.gateway import make_gateway
 from quaywatch.runtime.embedded.pollers import Poller, SourceMapping
+from quaywatch.runtime.embedded.root import LocalServices
 from quaywatch.runtime.embedded.scheduler import Scheduler, schedules
-from quaywatch.runtime.embedded.state import StateStore
-from quaywatch.runtime.provision import provision
+from quaywatch.runtime.settings import RuntimeSettings
 from quaywatch.runtime.template import Template
 
-REGION = "us-east-1"
-SNAPSHOT_SECONDS = 15
+REGION = "local"
+ADVISORY_KEY = "advisories/advisories.db"
+
+
+class DataDirectoryInUse(QuaywatchError):
+    """Another ``quaywatch serve`` is running on the same data directory."""
 
 
 def default_data_dir() -> Path:
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "quaywatch" / "server"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -51,46 +52,34 @@ class EmbeddedServer:
         self.host = host
         self.port = port
         self.advisories = advisories or []
-        self._stop = threading.Event()
-        self._snapshots: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._lock_handle: Any = None
 
     def start(self) -> Started:
-        from moto.server import ThreadedMotoServer
-
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
-        aws_port = free_port()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
-        self._moto.start()
-        os.environ.update({
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}", "AWS_ACCESS_KEY_ID": "embedded",
-            "AWS_SECRET_ACCESS_KEY": "embedded", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-        })
-        aws.reset()
-        self.session = boto3.Session(region_name=REGION)
+        self._lock_data_dir()
         self.template = Template.load(parameters={"AllowPrivateRegistries": "true"})  # the user's own machine
-        self.physical = provision(self.template, self.session, stack="quaywatch")
-        for function in self.template.functions():
-            os.environ.update(self.template.function_environment(function, self.physical))
-        os.environ["QUAYWATCH_WORK_DIR"] = str(self.data_dir / "work")
-        self.state = StateStore(self.data_dir)
-        restored = self.state.restore(self.session, self.physical)
+        queues = _queue_receive_limits(self.template)
+        settings = RuntimeSettings(
+            allow_private_registries=True, work_dir=self.data_dir / "work", max_receives=max(queues.values()),
+            fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast", advisory_key=ADVISORY_KEY)
+        self.services = LocalServices(self.data_dir, settings, queues)
+        wiring.install(self.services)
+        redelivered = sum(queue.release_in_flight() for queue in self.services.queues.values())
+        restored = {**self.services.db.counts(), "redelivered": redelivered}
         token = self._bootstrap_tenancy()
         if self.advisories:
             self._load_advisories()
         self.functions = Functions(self.template)
-        self._pollers = [Poller(self.session.client("sqs"), self.functions, mapping, REGION)
-                         for mapping in self._source_mappings()]
-        self.scheduler = Scheduler(schedules(self.template), lambda entry: self.functions.invoke(entry.function, entry.payload))
+        self._pollers = [Poller(self.services.queues[m.queue], self.functions, m, REGION)
+                         for m in _source_mappings(self.template)]
+        self.scheduler = Scheduler(schedules(self.template),
+                                   lambda entry: self.functions.invoke(entry.function, entry.payload))
         self._gateway = make_gateway(self.host, self.port, self.template, self.functions, self.run_schedule)
         self.port = self._gateway.server_address[1]
         for poller in self._pollers:
             poller.start()
         self.scheduler.start()
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
-        self._snapshots = threading.Thread(target=self._snapshot_loop, name="snapshots", daemon=True)
-        self._snapshots.start()
         logger.info("embedded server started", extra={"url": self.url, "restored": restored})
         return Started(self.url, token, restored)
 
@@ -99,26 +88,23 @@ class EmbeddedServer:
         return f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
-        """Stop taking work, finish the batches in hand, keep everything (queues included)."""
-        self._stop.set()
+        """Stop taking work and finish the batches in hand; queued messages stay queued."""
         self._gateway.shutdown()
         self._gateway.server_close()
         self.scheduler.stop()
         for poller in self._pollers:
             poller.stop()
-        if self._snapshots:
-            self._snapshots.join(timeout=30)
-        with self._lock:
-            self.state.save(self.session, self.template, self.physical, include_queues=True)
-        self._moto.stop()
-        aws.reset()
+        self.services.close()
+        wiring.install(None)
+        if self._lock_handle is not None:
+            self._lock_handle.close()
         logger.info("embedded server stopped")
 
     def run_schedule(self, name: str, authorization: str | None) -> tuple[int, Any]:
-        from quaywatch.tenancy.access import AccessStore, AuthenticationFailed
+        from quaywatch.tenancy.access import AuthenticationFailed
 
         try:
-            principal = AccessStore(aws.table(self.physical.refs["AccessTable"])).authenticate(authorization)
+            principal = self.services.access.authenticate(authorization)
         except AuthenticationFailed as exc:
             return 401, {"error": {"code": "unauthenticated", "message": str(exc)}}
         if principal.role != "admin":
@@ -131,57 +117,73 @@ class EmbeddedServer:
         result = self.functions.invoke(entry.function, entry.payload)
         return 200, {"schedule": entry.name, "result": result}
 
-    def _snapshot_loop(self) -> None:
-        while not self._stop.wait(SNAPSHOT_SECONDS):
-            try:
-                with self._lock:
-                    self.state.save(self.session, self.template, self.physical, include_queues=False)
-            except Exception as exc:  # noqa: BLE001 - try again next time
-                logger.warning("state snapshot failed", extra={"error": str(exc)})
+    def _lock_data_dir(self) -> None:
+        handle = open(self.data_dir / "serve.lock", "w")  # noqa: SIM115 - held until stop()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise DataDirectoryInUse(f"another quaywatch serve is using {self.data_dir}") from None
+        self._lock_handle = handle
 
     def _bootstrap_tenancy(self) -> str | None:
-        from quaywatch.tenancy.access import AccessStore, hash_token
-
-        store = AccessStore(aws.table(self.physical.refs["AccessTable"]))
+        access = self.services.access
         token_file = self.data_dir / "admin-token"
+        org_file = self.data_dir / "org-id"
         wanted = os.environ.get("QUAYWATCH_ADMIN_TOKEN")
-        if token_file.exists():
-            org_file = self.data_dir / "org-id"
-            if wanted and org_file.exists():
-                item = aws.table(self.physical.refs["AccessTable"]).get_item(Key={"pk": f"TOKEN#{hash_token(wanted)}"})
-                if "Item" not in item:
-                    store.issue_token(org_file.read_text().strip(), "admin", token=wanted)
+        if token_file.exists() and org_file.exists():
+            if wanted and not access.knows_token(wanted):
+                access.issue_token(org_file.read_text().strip(), "admin", token=wanted)
             return None
-        org_id = store.create_organisation("default")
-        token = store.issue_token(org_id, "admin", token=wanted)
-        (self.data_dir / "org-id").write_text(org_id)
-        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(token + "\n")
+        org_id = org_file.read_text().strip() if org_file.exists() else access.create_organisation("default")
+        _write_durably(org_file, org_id, 0o600)
+        token = access.issue_token(org_id, "admin", token=wanted)
+        _write_durably(token_file, token + "\n", 0o600)
         return token
 
     def _load_advisories(self) -> None:
         from quaywatch.advisories.importer import import_feed
-        from quaywatch.advisories.s3_store import S3StoreCache
         from quaywatch.advisories.store import SqliteAdvisoryStore
 
         local = self.data_dir / "advisories.db"
+        changed = False
         with SqliteAdvisoryStore(local) as store:
             for path in self.advisories:
                 report = import_feed(store, path)
+                changed |= bool(report.changed)
                 logger.info("advisories loaded", extra={"path": str(path), "records": report.records,
                                                          "skipped": len(report.bad)})
-        S3StoreCache(self.session.client("s3"), self.physical.refs["AdvisoryBucket"],
-                     os.environ["QUAYWATCH_ADVISORY_KEY"], self.data_dir / "work").publish(local)
+        if changed or self.services.objects.head(ADVISORY_KEY) is None:
+            self.services.advisories.publish(local)
 
-    def _source_mappings(self) -> list[SourceMapping]:
-        mappings = []
-        for function, resource in self.template.functions().items():
-            for event in resource["Properties"].get("Events", {}).values():
-                if event["Type"] != "SQS":
-                    continue
-                arn = self.template.resolve(event["Properties"]["Queue"], self.physical)
-                queue = next(name for name, attributes in self.physical.attributes.items() if attributes.get("Arn") == arn)
-                mappings.append(SourceMapping(function, self.physical.refs[queue], arn,
-                                              int(event["Properties"].get("BatchSize", 10))))
-        return mappings
+
+def _write_durably(path: Path, text: str, mode: int) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _queue_receive_limits(template: Template) -> dict[str, int]:
+    """The template's work queues (those with a redrive policy) -> their maxReceiveCount."""
+    limits = {}
+    for name, resource in template.of_type("AWS::SQS::Queue").items():
+        redrive = resource.get("Properties", {}).get("RedrivePolicy")
+        if redrive:
+            limits[name] = int(redrive["maxReceiveCount"])
+    return limits
+
+
+def _source_mappings(template: Template) -> list[SourceMapping]:
+    mappings = []
+    for function, resource in template.functions().items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]  # !GetAtt <Queue>.Arn
+            mappings.append(SourceMapping(function, queue, f"arn:aws:sqs:{REGION}:000000000000:{queue}",
+                                          int(event["Properties"].get("BatchSize", 10))))
+    return mappings

@@ -1,7 +1,4 @@
-"""boto3 clients, one per service and process (reused across Lambda invocations).
-
-``AWS_ENDPOINT_URL`` (honoured by boto3 itself) points them at moto in embedded mode.
-"""
+"""boto3 clients, one per service and process (reused across Lambda invocations)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The AWS adapters: the only code that imports boto3 or botocore."""

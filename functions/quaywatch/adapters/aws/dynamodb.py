@@ -1,0 +1,279 @@
+"""The repositories on DynamoDB, with the access patterns of infra/README.md.
+
+- AccessTable: ``TOKEN#<sha256>`` -> principal, ``ORG#<id>`` -> organisation.
+- IntegrationsTable: ``id``; GSI ``by_org`` (org_id, created_at).
+- ProjectsTable: ``id``; GSI ``by_org`` (org_id, repository#tag#platform), ``by_repository``
+  (integration#repository, tag), sparse ``due`` (due_frequency, next_test_at).
+- ImportsTable: (import_id, ``JOB``) counters and (import_id, ``IMAGE#repo:tag``) outcomes,
+  changed together in one transaction; both expire after 90 days (TTL).
+- FindingsTable: (``PROJECT#id``, ``LATEST`` | ``HISTORY#time`` | ``NOTIFIED#hash``) and
+  (``PACKAGE#key``, ``PROJECT#id``), the index an advisory change re-tests from.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from quaywatch.ports import AlreadyExists, Record, StoredTest
+
+IMPORT_RETENTION_SECONDS = 90 * 24 * 3600
+HISTORY_SECONDS = 180 * 24 * 3600
+
+
+def query_all(table: Any, **arguments: Any) -> list[dict[str, Any]]:
+    """Every item of a query, following ``LastEvaluatedKey`` pages."""
+    items: list[dict[str, Any]] = []
+    while True:
+        response = table.query(**arguments)
+        items.extend(response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def _without_none(record: Record) -> Record:
+    return {k: v for k, v in record.items() if v is not None}
+
+
+class DynamoAccessRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def put_organisation(self, org_id: str, record: Record) -> None:
+        self._table.put_item(Item={"pk": f"ORG#{org_id}", **record})
+
+    def get_organisation(self, org_id: str) -> Record | None:
+        item = self._table.get_item(Key={"pk": f"ORG#{org_id}"}).get("Item")
+        return {k: v for k, v in item.items() if k != "pk"} if item else None
+
+    def set_channels(self, org_id: str, channels: list[Record]) -> None:
+        self._table.update_item(Key={"pk": f"ORG#{org_id}"}, UpdateExpression="SET channels = :c",
+                                ExpressionAttributeValues={":c": channels})
+
+    def put_token(self, token_hash: str, record: Record) -> None:
+        self._table.put_item(Item={"pk": f"TOKEN#{token_hash}", **record})
+
+    def get_token(self, token_hash: str) -> Record | None:
+        item = self._table.get_item(Key={"pk": f"TOKEN#{token_hash}"}).get("Item")
+        return {k: v for k, v in item.items() if k != "pk"} if item else None
+
+
+class DynamoIntegrationsRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def create(self, record: Record) -> None:
+        try:
+            self._table.put_item(Item=_without_none(record), ConditionExpression="attribute_not_exists(id)")
+        except ClientError as exc:
+            if _condition_failed(exc):
+                raise AlreadyExists(f"integration {record['id']} exists") from None
+            raise
+
+    def put(self, record: Record) -> None:
+        self._table.put_item(Item=_without_none(record))
+
+    def get(self, integration_id: str) -> Record | None:
+        return self._table.get_item(Key={"id": integration_id}).get("Item")
+
+    def list_by_org(self, org_id: str) -> list[Record]:
+        return query_all(self._table, IndexName="by_org", KeyConditionExpression=Key("org_id").eq(org_id))
+
+    def delete(self, integration_id: str) -> None:
+        self._table.delete_item(Key={"id": integration_id})
+
+
+class DynamoProjectsRepository:
+    """Adds the index keys (``sort_key``, ``integration_repository``, ``due_frequency``) on write."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, project_id: str) -> Record | None:
+        return self._table.get_item(Key={"id": project_id}).get("Item")
+
+    def put(self, record: Record) -> None:
+        item = _without_none(record)
+        item["sort_key"] = f"{record['repository']}#{record['tag']}#{record['platform']}"
+        item["integration_repository"] = f"{record['integration_id']}#{record['repository']}"
+        item.pop("due_frequency", None)
+        if record.get("next_test_at"):
+            item["due_frequency"] = record["test_frequency"]  # sparse: only scheduled projects
+        self._table.put_item(Item=item)
+
+    def delete(self, project_id: str) -> None:
+        self._table.delete_item(Key={"id": project_id})
+
+    def mark_viewed(self, project_id: str) -> None:
+        self._table.update_item(Key={"id": project_id}, UpdateExpression="SET is_new = :f",
+                                ExpressionAttributeValues={":f": False}, ConditionExpression="attribute_exists(id)")
+
+    def list_by_org(self, org_id: str, repository: str | None = None,
+                    integration_id: str | None = None) -> list[Record]:
+        condition = Key("org_id").eq(org_id)
+        if repository:
+            condition &= Key("sort_key").begins_with(f"{repository}#")
+        arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": condition}
+        if integration_id:
+            arguments["FilterExpression"] = Attr("integration_id").eq(integration_id)
+        items = query_all(self._table, **arguments)
+        return [item for item in items if not repository or item["repository"] == repository]
+
+    def due(self, frequency: str, until: str) -> list[str]:
+        items = query_all(self._table, IndexName="due",
+                          KeyConditionExpression=Key("due_frequency").eq(frequency) & Key("next_test_at").lte(until))
+        return [item["id"] for item in items]
+
+    def by_repository(self, integration_id: str, repository: str) -> list[Record]:
+        return query_all(self._table, IndexName="by_repository",
+                         KeyConditionExpression=Key("integration_repository").eq(f"{integration_id}#{repository}"))
+
+
+class DynamoImportsRepository:
+    def __init__(self, table: Any, client: Any) -> None:
+        self._table = table
+        self._client = client
+
+    def create(self, job: Record, images: list[str]) -> None:
+        expires = int(time.time()) + IMPORT_RETENTION_SECONDS
+        import_id = job["import_id"]
+        with self._table.batch_writer() as batch:
+            batch.put_item(Item={**job, "item": "JOB", "succeeded": 0, "failed": 0, "expires_at": expires})
+            for image in images:
+                batch.put_item(Item={"import_id": import_id, "item": f"IMAGE#{image}", "image": image,
+                                     "status": "pending", "at": job["created_at"], "expires_at": expires})
+
+    def complete(self, import_id: str, image: str, outcome: Record) -> bool:
+        values: dict[str, Any] = {":pending": {"S": "pending"}, ":status": {"S": outcome["status"]},
+                                  ":at": {"S": outcome["at"]}}
+        expression = "SET #s = :status, #at = :at"
+        names = {"#s": "status", "#at": "at"}
+        if outcome.get("project_id"):
+            expression += ", project_id = :project"
+            values[":project"] = {"S": outcome["project_id"]}
+        if outcome.get("project_ids"):
+            expression += ", project_ids = :projects"
+            values[":projects"] = {"L": [{"S": pid} for pid in outcome["project_ids"]]}
+        if outcome.get("error"):
+            expression += ", #e = :error"
+            names["#e"] = "error"
+            values[":error"] = {"S": outcome["error"]}
+        counter = "succeeded" if outcome["status"] == "succeeded" else "failed"
+        try:
+            self._client.transact_write_items(TransactItems=[
+                {"Update": {"TableName": self._table.name,
+                            "Key": {"import_id": {"S": import_id}, "item": {"S": f"IMAGE#{image}"}},
+                            "UpdateExpression": expression, "ConditionExpression": "#s = :pending",
+                            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}},
+                {"Update": {"TableName": self._table.name,
+                            "Key": {"import_id": {"S": import_id}, "item": {"S": "JOB"}},
+                            "UpdateExpression": f"ADD {counter} :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            ])
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def image_status(self, import_id: str, image: str) -> str | None:
+        item = self._table.get_item(Key={"import_id": import_id, "item": f"IMAGE#{image}"}).get("Item")
+        return item["status"] if item else None
+
+    def get_job(self, import_id: str) -> Record | None:
+        item = self._table.get_item(Key={"import_id": import_id, "item": "JOB"}).get("Item")
+        if item is None:
+            return None
+        return {**{k: v for k, v in item.items() if k not in ("item", "expires_at")},
+                "total": int(item["total"]), "succeeded": int(item["succeeded"]), "failed": int(item["failed"])}
+
+    def images(self, import_id: str) -> list[Record]:
+        items = query_all(self._table, KeyConditionExpression="import_id = :i AND begins_with(#k, :p)",
+                          ExpressionAttributeNames={"#k": "item"},
+                          ExpressionAttributeValues={":i": import_id, ":p": "IMAGE#"})
+        records = []
+        for item in sorted(items, key=lambda i: i["image"]):
+            record = {k: v for k, v in item.items() if k not in ("import_id", "item", "expires_at")}
+            if "project_ids" in record:
+                record["project_ids"] = list(record["project_ids"])
+            records.append(record)
+        return records
+
+
+class DynamoFindingsRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get_latest(self, project_id: str) -> StoredTest | None:
+        item = self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item")
+        if item is None:
+            return None
+        return StoredTest(tested_at=item["tested_at"], digest=item.get("digest", ""),
+                          inventory=bytes(item["inventory"]), findings=bytes(item["findings"]),
+                          keys=[k for k in item.get("keys", []) if k != "-"], packages=list(item.get("packages", [])))
+
+    def save_test(self, project_id: str, test: StoredTest, history: Record) -> None:
+        previous = self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"},
+                                        ProjectionExpression="packages").get("Item") or {}
+        self._table.put_item(Item={
+            "pk": f"PROJECT#{project_id}", "sk": "LATEST", "tested_at": test.tested_at, "digest": test.digest,
+            "inventory": test.inventory, "findings": test.findings,
+            "keys": test.keys or ["-"],  # DynamoDB refuses empty sets; lists are fine, "-" keeps the shape
+            "packages": test.packages,
+        })
+        self._table.put_item(Item={"pk": f"PROJECT#{project_id}", "sk": f"HISTORY#{test.tested_at}", **history,
+                                   "expires_at": int(time.time()) + HISTORY_SECONDS})
+        old = set(previous.get("packages", []))
+        with self._table.batch_writer() as batch:
+            for package in sorted(set(test.packages) - old):
+                batch.put_item(Item={"pk": f"PACKAGE#{package}", "sk": f"PROJECT#{project_id}"})
+            for package in sorted(old - set(test.packages)):
+                batch.delete_item(Key={"pk": f"PACKAGE#{package}", "sk": f"PROJECT#{project_id}"})
+
+    def history(self, project_id: str) -> list[Record]:
+        items = query_all(self._table, KeyConditionExpression="pk = :p AND begins_with(sk, :h)",
+                          ExpressionAttributeValues={":p": f"PROJECT#{project_id}", ":h": "HISTORY#"})
+        return [{"tested_at": item["sk"].removeprefix("HISTORY#"),
+                 **{k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")}} for item in items]
+
+    def claim_notification(self, project_id: str, fingerprint: str) -> bool:
+        try:
+            self._table.put_item(
+                Item={"pk": f"PROJECT#{project_id}", "sk": f"NOTIFIED#{fingerprint}",
+                      "expires_at": int(time.time()) + HISTORY_SECONDS},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def release_notification(self, project_id: str, fingerprint: str) -> None:
+        self._table.delete_item(Key={"pk": f"PROJECT#{project_id}", "sk": f"NOTIFIED#{fingerprint}"})
+
+    def projects_with(self, packages: list[str]) -> set[str]:
+        found: set[str] = set()
+        for package in packages:
+            items = query_all(self._table, KeyConditionExpression="pk = :p",
+                              ExpressionAttributeValues={":p": f"PACKAGE#{package}"})
+            found.update(item["sk"].removeprefix("PROJECT#") for item in items)
+        return found
+
+    def delete_project(self, project_id: str) -> None:
+        latest = self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item") or {}
+        items = query_all(self._table, KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues={":p": f"PROJECT#{project_id}"}, ProjectionExpression="pk, sk")
+        with self._table.batch_writer() as batch:
+            for item in items:
+                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+            for package in latest.get("packages", []):
+                batch.delete_item(Key={"pk": f"PACKAGE#{package}", "sk": f"PROJECT#{project_id}"})

@@ -1,0 +1,223 @@
+"""The repositories on the local SQLite database (see migrations.py for the tables)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from quaywatch.adapters.local.database import Database
+from quaywatch.ports import AlreadyExists, Record, StoredTest
+
+
+def _dumps(record: Any) -> str:
+    return json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+
+def _without_none(record: Record) -> Record:
+    return {k: v for k, v in record.items() if v is not None}
+
+
+class SqliteAccessRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def put_organisation(self, org_id: str, record: Record) -> None:
+        with self._db.write() as tx:
+            tx.execute("INSERT OR REPLACE INTO organisations VALUES (?, ?)", (org_id, _dumps(record)))
+
+    def get_organisation(self, org_id: str) -> Record | None:
+        row = self._db.read_one("SELECT data FROM organisations WHERE org_id = ?", (org_id,))
+        return json.loads(row["data"]) if row else None
+
+    def set_channels(self, org_id: str, channels: list[Record]) -> None:
+        with self._db.write() as tx:
+            row = tx.execute("SELECT data FROM organisations WHERE org_id = ?", (org_id,)).fetchone()
+            record = json.loads(row["data"]) if row else {}
+            record["channels"] = channels
+            tx.execute("INSERT OR REPLACE INTO organisations VALUES (?, ?)", (org_id, _dumps(record)))
+
+    def put_token(self, token_hash: str, record: Record) -> None:
+        with self._db.write() as tx:
+            tx.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?)", (token_hash, _dumps(record)))
+
+    def get_token(self, token_hash: str) -> Record | None:
+        row = self._db.read_one("SELECT data FROM tokens WHERE token_hash = ?", (token_hash,))
+        return json.loads(row["data"]) if row else None
+
+
+class SqliteIntegrationsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(self, record: Record) -> None:
+        with self._db.write() as tx:
+            if tx.execute("SELECT 1 FROM integrations WHERE id = ?", (record["id"],)).fetchone():
+                raise AlreadyExists(f"integration {record['id']} exists")
+            self._insert(tx, record)
+
+    def put(self, record: Record) -> None:
+        with self._db.write() as tx:
+            self._insert(tx, record)
+
+    @staticmethod
+    def _insert(tx: Any, record: Record) -> None:
+        tx.execute("INSERT OR REPLACE INTO integrations VALUES (?, ?, ?, ?)",
+                   (record["id"], record["org_id"], record["created_at"], _dumps(_without_none(record))))
+
+    def get(self, integration_id: str) -> Record | None:
+        row = self._db.read_one("SELECT data FROM integrations WHERE id = ?", (integration_id,))
+        return json.loads(row["data"]) if row else None
+
+    def list_by_org(self, org_id: str) -> list[Record]:
+        rows = self._db.read("SELECT data FROM integrations WHERE org_id = ? ORDER BY created_at, id", (org_id,))
+        return [json.loads(row["data"]) for row in rows]
+
+    def delete(self, integration_id: str) -> None:
+        with self._db.write() as tx:
+            tx.execute("DELETE FROM integrations WHERE id = ?", (integration_id,))
+
+
+class SqliteProjectsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get(self, project_id: str) -> Record | None:
+        row = self._db.read_one("SELECT data FROM projects WHERE id = ?", (project_id,))
+        return json.loads(row["data"]) if row else None
+
+    def put(self, record: Record) -> None:
+        record = _without_none(record)
+        with self._db.write() as tx:
+            tx.execute("INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                record["id"], record["org_id"], record["integration_id"], record["repository"], record["tag"],
+                record["platform"], record.get("test_frequency"), record.get("next_test_at"), _dumps(record)))
+
+    def delete(self, project_id: str) -> None:
+        with self._db.write() as tx:
+            tx.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+
+    def mark_viewed(self, project_id: str) -> None:
+        with self._db.write() as tx:
+            tx.execute("UPDATE projects SET data = json_set(data, '$.is_new', json('false')) WHERE id = ?",
+                       (project_id,))
+
+    def list_by_org(self, org_id: str, repository: str | None = None,
+                    integration_id: str | None = None) -> list[Record]:
+        sql = "SELECT data FROM projects WHERE org_id = ?"
+        parameters: list[str] = [org_id]
+        if repository:
+            sql += " AND repository = ?"
+            parameters.append(repository)
+        if integration_id:
+            sql += " AND integration_id = ?"
+            parameters.append(integration_id)
+        rows = self._db.read(sql + " ORDER BY repository, tag, platform", tuple(parameters))
+        return [json.loads(row["data"]) for row in rows]
+
+    def due(self, frequency: str, until: str) -> list[str]:
+        rows = self._db.read("SELECT id FROM projects WHERE test_frequency = ? AND next_test_at IS NOT NULL "
+                             "AND next_test_at <= ? ORDER BY next_test_at", (frequency, until))
+        return [row["id"] for row in rows]
+
+    def by_repository(self, integration_id: str, repository: str) -> list[Record]:
+        rows = self._db.read("SELECT data FROM projects WHERE integration_id = ? AND repository = ? ORDER BY tag",
+                             (integration_id, repository))
+        return [json.loads(row["data"]) for row in rows]
+
+
+class SqliteImportsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(self, job: Record, images: list[str]) -> None:
+        with self._db.write() as tx:
+            tx.execute("INSERT INTO import_jobs (import_id, org_id, total, created_at, data) VALUES (?, ?, ?, ?, ?)",
+                       (job["import_id"], job["org_id"], job["total"], job["created_at"], _dumps(job)))
+            tx.executemany("INSERT INTO import_images (import_id, image, status, at) VALUES (?, ?, 'pending', ?)",
+                           [(job["import_id"], image, job["created_at"]) for image in images])
+
+    def complete(self, import_id: str, image: str, outcome: Record) -> bool:
+        counter = "succeeded" if outcome["status"] == "succeeded" else "failed"
+        extra = _without_none({k: outcome.get(k) for k in ("project_id", "project_ids", "error")})
+        with self._db.write() as tx:
+            changed = tx.execute(
+                "UPDATE import_images SET status = ?, at = ?, outcome = ? "
+                "WHERE import_id = ? AND image = ? AND status = 'pending'",
+                (outcome["status"], outcome["at"], _dumps(extra), import_id, image)).rowcount
+            if changed:
+                tx.execute(f"UPDATE import_jobs SET {counter} = {counter} + 1 WHERE import_id = ?", (import_id,))
+        return bool(changed)
+
+    def image_status(self, import_id: str, image: str) -> str | None:
+        row = self._db.read_one("SELECT status FROM import_images WHERE import_id = ? AND image = ?",
+                                (import_id, image))
+        return row["status"] if row else None
+
+    def get_job(self, import_id: str) -> Record | None:
+        row = self._db.read_one("SELECT * FROM import_jobs WHERE import_id = ?", (import_id,))
+        if row is None:
+            return None
+        return {**json.loads(row["data"]), "total": row["total"], "succeeded": row["succeeded"],
+                "failed": row["failed"]}
+
+    def images(self, import_id: str) -> list[Record]:
+        rows = self._db.read("SELECT image, status, at, outcome FROM import_images WHERE import_id = ? "
+                             "ORDER BY image", (import_id,))
+        return [{"image": row["image"], "status": row["status"], "at": row["at"], **json.loads(row["outcome"])}
+                for row in rows]
+
+
+class SqliteFindingsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get_latest(self, project_id: str) -> StoredTest | None:
+        row = self._db.read_one("SELECT * FROM latest_tests WHERE project_id = ?", (project_id,))
+        if row is None:
+            return None
+        return StoredTest(tested_at=row["tested_at"], digest=row["digest"], inventory=bytes(row["inventory"]),
+                          findings=bytes(row["findings"]), keys=json.loads(row["keys"]),
+                          packages=json.loads(row["packages"]))
+
+    def save_test(self, project_id: str, test: StoredTest, history: Record) -> None:
+        with self._db.write() as tx:
+            row = tx.execute("SELECT packages FROM latest_tests WHERE project_id = ?", (project_id,)).fetchone()
+            old = set(json.loads(row["packages"])) if row else set()
+            tx.execute("INSERT OR REPLACE INTO latest_tests VALUES (?, ?, ?, ?, ?, ?, ?)", (
+                project_id, test.tested_at, test.digest, test.inventory, test.findings, _dumps(test.keys),
+                _dumps(test.packages)))
+            tx.execute("INSERT OR REPLACE INTO test_history VALUES (?, ?, ?)",
+                       (project_id, test.tested_at, _dumps(history)))
+            tx.executemany("INSERT OR IGNORE INTO package_index VALUES (?, ?)",
+                           [(package, project_id) for package in sorted(set(test.packages) - old)])
+            tx.executemany("DELETE FROM package_index WHERE package = ? AND project_id = ?",
+                           [(package, project_id) for package in sorted(old - set(test.packages))])
+
+    def history(self, project_id: str) -> list[Record]:
+        rows = self._db.read("SELECT tested_at, data FROM test_history WHERE project_id = ? ORDER BY tested_at",
+                             (project_id,))
+        return [{"tested_at": row["tested_at"], **json.loads(row["data"])} for row in rows]
+
+    def claim_notification(self, project_id: str, fingerprint: str) -> bool:
+        with self._db.write() as tx:
+            return tx.execute("INSERT OR IGNORE INTO notifications VALUES (?, ?, ?)",
+                              (project_id, fingerprint, datetime.now(UTC).isoformat())).rowcount == 1
+
+    def release_notification(self, project_id: str, fingerprint: str) -> None:
+        with self._db.write() as tx:
+            tx.execute("DELETE FROM notifications WHERE project_id = ? AND fingerprint = ?", (project_id, fingerprint))
+
+    def projects_with(self, packages: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(packages), 500):
+            chunk = packages[start : start + 500]
+            rows = self._db.read(f"SELECT DISTINCT project_id FROM package_index WHERE package IN "
+                                 f"({','.join('?' * len(chunk))})", tuple(chunk))
+            found.update(row["project_id"] for row in rows)
+        return found
+
+    def delete_project(self, project_id: str) -> None:
+        with self._db.write() as tx:
+            for table in ("latest_tests", "test_history", "notifications", "package_index"):
+                tx.execute(f"DELETE FROM {table} WHERE project_id = ?", (project_id,))

@@ -1,0 +1,196 @@
+"""The ports: what the domain needs from storage, queues, secrets and events, owned by the
+domain and implemented twice (``adapters/aws``: DynamoDB, SQS, Secrets Manager, S3,
+EventBridge + SNS; ``adapters/local``: one SQLite database and files, for ``quaywatch serve``).
+
+Records cross these ports as plain dictionaries of JSON-compatible values (numbers may come
+back as ``Decimal`` from DynamoDB: callers convert with ``int()``). Each method says what must
+hold atomically; the contract tests in ``tests/contract`` prove both adapters keep it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from quaywatch.errors import QuaywatchError
+
+Record = dict[str, Any]
+
+
+class AlreadyExists(QuaywatchError):
+    """A create-only write found the key taken."""
+
+
+class SecretNotFound(QuaywatchError):
+    """The vault has no secret under that reference."""
+
+
+class ObjectNotFound(QuaywatchError):
+    """The object store has nothing under that key."""
+
+
+class ObjectChanged(QuaywatchError):
+    """The object was replaced between looking at it and reading it (retry later)."""
+
+
+class StorageUnavailable(QuaywatchError):
+    """A store could not be reached (network, throttling): transient, retried by the queue."""
+
+
+# --- repositories -------------------------------------------------------------------------
+
+
+class AccessRepository(Protocol):
+    """Organisations and hashed API tokens (the raw token is never stored)."""
+
+    def put_organisation(self, org_id: str, record: Record) -> None: ...
+    def get_organisation(self, org_id: str) -> Record | None: ...
+    def set_channels(self, org_id: str, channels: list[Record]) -> None: ...
+    def put_token(self, token_hash: str, record: Record) -> None: ...
+    def get_token(self, token_hash: str) -> Record | None: ...
+
+
+class IntegrationsRepository(Protocol):
+    def create(self, record: Record) -> None:
+        """Store a new integration; AlreadyExists if its ``id`` is taken."""
+
+    def put(self, record: Record) -> None: ...
+    def get(self, integration_id: str) -> Record | None: ...
+    def list_by_org(self, org_id: str) -> list[Record]:
+        """The organisation's integrations, oldest first."""
+
+    def delete(self, integration_id: str) -> None: ...
+
+
+class ProjectsRepository(Protocol):
+    """One record per project. ``next_test_at`` (ISO time, or absent) says when the next
+    scheduled test of a ``test_frequency`` is due."""
+
+    def get(self, project_id: str) -> Record | None: ...
+    def put(self, record: Record) -> None: ...
+    def delete(self, project_id: str) -> None: ...
+    def mark_viewed(self, project_id: str) -> None: ...
+    def list_by_org(self, org_id: str, repository: str | None = None,
+                    integration_id: str | None = None) -> list[Record]:
+        """Sorted by repository, tag, platform; ``repository`` matches exactly."""
+
+    def due(self, frequency: str, until: str) -> list[str]:
+        """Ids of the projects of that frequency whose ``next_test_at`` <= ``until``."""
+
+    def by_repository(self, integration_id: str, repository: str) -> list[Record]: ...
+
+
+class ImportsRepository(Protocol):
+    """Import jobs with exactly-once progress counters."""
+
+    def create(self, job: Record, images: list[str]) -> None:
+        """A job (``import_id``, ``org_id``, ``integration_id``, ``total``, ``source``,
+        ``created_at``) with every image ``pending``, counters at zero."""
+
+    def complete(self, import_id: str, image: str, outcome: Record) -> bool:
+        """Atomically: if the image is still pending, write its ``outcome`` (``status``
+        succeeded|failed, ``at``, optional ``project_id``, ``project_ids``, ``error``) and add
+        one to the job's counter of that status. False (and nothing written) otherwise."""
+
+    def image_status(self, import_id: str, image: str) -> str | None: ...
+    def get_job(self, import_id: str) -> Record | None:
+        """The job with integer ``total``, ``succeeded`` and ``failed``."""
+
+    def images(self, import_id: str) -> list[Record]:
+        """Every image's record (``image``, ``status``, ``at``, outcome fields), by image."""
+
+
+@dataclass
+class StoredTest:
+    """A project's latest test as stored: the encoded inventory and findings."""
+
+    tested_at: str
+    digest: str
+    inventory: bytes
+    findings: bytes
+    keys: list[str]
+    packages: list[str]
+
+
+class FindingsRepository(Protocol):
+    def get_latest(self, project_id: str) -> StoredTest | None: ...
+    def save_test(self, project_id: str, test: StoredTest, history: Record) -> None:
+        """Replace the latest test, add a history entry, and bring the package index
+        (package -> projects) in line with ``test.packages``."""
+
+    def history(self, project_id: str) -> list[Record]: ...
+    def claim_notification(self, project_id: str, fingerprint: str) -> bool:
+        """True the first time only (a create-only write): the caller may notify."""
+
+    def release_notification(self, project_id: str, fingerprint: str) -> None: ...
+    def projects_with(self, packages: list[str]) -> set[str]: ...
+    def delete_project(self, project_id: str) -> None: ...
+
+
+# --- queues, secrets, events, objects -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    id: str
+    body: str
+    receive_count: int
+    receipt: str
+    sent_at: float = 0.0
+
+
+class WorkQueue(Protocol):
+    """At-least-once delivery with SQS's semantics: a received message is invisible for the
+    visibility timeout, then delivered again unless acknowledged; after ``max_receives``
+    deliveries it moves to the dead-letter queue instead."""
+
+    def send(self, body: str) -> None: ...
+    def send_many(self, bodies: list[str]) -> None: ...
+    def receive(self, max_messages: int, visibility_timeout: int, wait_seconds: float = 0) -> list[QueueMessage]: ...
+    def ack(self, message: QueueMessage) -> None: ...
+    def retry_later(self, message: QueueMessage, delay_seconds: int) -> None: ...
+    def depth(self) -> int:
+        """Messages waiting or in flight (approximate on SQS)."""
+
+    def dead_letters(self) -> list[str]:
+        """Bodies in the dead-letter queue (for inspection; not consumed)."""
+
+
+class SecretsVault(Protocol):
+    def create(self, name: str, value: Record) -> str:
+        """Store a new secret; returns the reference to keep (an ARN on AWS)."""
+
+    def update(self, reference: str, value: Record) -> None: ...
+    def read(self, reference: str) -> Record:
+        """SecretNotFound when there is none."""
+
+    def delete(self, reference: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """An event for the bus (``detail_type``, ``detail``) with a human summary for the topic."""
+
+    detail_type: str
+    detail: Record
+    summary: str
+    org_id: str
+
+
+class EventPublisher(Protocol):
+    def publish(self, event: DomainEvent) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """Whole objects by key with an opaque version tag (an ETag on S3)."""
+
+    def put_file(self, key: str, source: Path) -> str: ...
+    def head(self, key: str) -> str | None:
+        """The object's version tag, None when absent."""
+
+    def download(self, key: str, target: Path, version: str) -> None:
+        """Write the object to ``target``; ObjectChanged if it is no longer ``version``."""
+
+    def get_bytes(self, key: str) -> bytes | None: ...
+    def put_bytes(self, key: str, data: bytes) -> None: ...

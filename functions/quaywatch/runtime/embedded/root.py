@@ -1,0 +1,46 @@
+"""The composition root of ``serve``: the local adapters on one database in the data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quaywatch.adapters.local.database import Database
+from quaywatch.adapters.local.events import SqliteEventPublisher
+from quaywatch.adapters.local.objects import FileObjectStore
+from quaywatch.adapters.local.queue import SqliteWorkQueue
+from quaywatch.adapters.local.repositories import (
+    SqliteAccessRepository,
+    SqliteFindingsRepository,
+    SqliteImportsRepository,
+    SqliteIntegrationsRepository,
+    SqliteProjectsRepository,
+)
+from quaywatch.adapters.local.vault import FernetVault, load_or_create_key
+from quaywatch.runtime.services import Services
+from quaywatch.runtime.settings import RuntimeSettings
+
+DATABASE_FILE = "quaywatch.db"
+KEY_FILE = "state.key"
+
+
+class LocalServices(Services):
+    """``queues`` maps the template's queue names to their maxReceiveCount."""
+
+    def __init__(self, data_dir: Path, settings: RuntimeSettings, queues: dict[str, int] | None = None) -> None:
+        queues = queues or {"ImportQueue": 5, "RetestQueue": 5}
+        self.settings = settings
+        self.db = Database(data_dir / DATABASE_FILE)
+        self.access_repository = SqliteAccessRepository(self.db)
+        self.integrations_repository = SqliteIntegrationsRepository(self.db)
+        self.projects_repository = SqliteProjectsRepository(self.db)
+        self.imports_repository = SqliteImportsRepository(self.db)
+        self.findings_repository = SqliteFindingsRepository(self.db)
+        self.secrets_vault = FernetVault(self.db, load_or_create_key(data_dir / KEY_FILE))
+        self.queues = {name: SqliteWorkQueue(self.db, name, max_receives) for name, max_receives in queues.items()}
+        self.import_queue = self.queues["ImportQueue"]
+        self.retest_queue = self.queues["RetestQueue"]
+        self.events = SqliteEventPublisher(self.db)
+        self.objects = FileObjectStore(data_dir / "objects")
+
+    def close(self) -> None:
+        self.db.close()

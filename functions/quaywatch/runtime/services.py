@@ -1,0 +1,111 @@
+"""What a composition root provides: the ports (chosen by the subclass: AWS or local) and
+the domain services built on them, once per process.
+
+Handlers and use cases ask ``quaywatch.handlers.wiring.services()`` for this object; the
+Lambda root (``runtime/lambda_root.py``) and ``serve``'s root (``runtime/embedded/root.py``)
+are the only places that pick adapters.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from quaywatch.ports import (
+    AccessRepository,
+    EventPublisher,
+    FindingsRepository,
+    ImportsRepository,
+    IntegrationsRepository,
+    ObjectStore,
+    ProjectsRepository,
+    SecretsVault,
+    WorkQueue,
+)
+from quaywatch.runtime.settings import RuntimeSettings
+
+if TYPE_CHECKING:
+    from quaywatch.advisories.published import PublishedAdvisoryStore
+    from quaywatch.integrations.service import IntegrationService
+    from quaywatch.notifications.publisher import Notifier
+    from quaywatch.projects.findings_store import FindingsStore
+    from quaywatch.projects.imports import ImportStore
+    from quaywatch.projects.store import ProjectStore
+    from quaywatch.projects.testing import ProjectTester
+    from quaywatch.registry.retry import RetryPolicy
+    from quaywatch.tenancy.access import AccessStore
+
+
+class Services:
+    """Subclasses set ``settings`` and provide the ports as attributes or properties."""
+
+    settings: RuntimeSettings
+    access_repository: AccessRepository
+    integrations_repository: IntegrationsRepository
+    projects_repository: ProjectsRepository
+    imports_repository: ImportsRepository
+    findings_repository: FindingsRepository
+    secrets_vault: SecretsVault
+    import_queue: WorkQueue
+    retest_queue: WorkQueue
+    events: EventPublisher
+    objects: ObjectStore
+
+    @cached_property
+    def access(self) -> AccessStore:
+        from quaywatch.tenancy.access import AccessStore
+
+        return AccessStore(self.access_repository)
+
+    @cached_property
+    def integrations(self) -> IntegrationService:
+        from quaywatch.integrations.secrets import SecretStore
+        from quaywatch.integrations.service import IntegrationService
+
+        return IntegrationService(self.integrations_repository, SecretStore(self.secrets_vault),
+                                  self.settings.allow_private_registries)
+
+    @cached_property
+    def projects(self) -> ProjectStore:
+        from quaywatch.projects.store import ProjectStore
+
+        return ProjectStore(self.projects_repository)
+
+    @cached_property
+    def findings(self) -> FindingsStore:
+        from quaywatch.projects.findings_store import FindingsStore
+
+        return FindingsStore(self.findings_repository)
+
+    @cached_property
+    def imports(self) -> ImportStore:
+        from quaywatch.projects.imports import ImportStore
+
+        return ImportStore(self.imports_repository, self.import_queue)
+
+    @cached_property
+    def advisories(self) -> PublishedAdvisoryStore:
+        from quaywatch.advisories.published import PublishedAdvisoryStore
+
+        return PublishedAdvisoryStore(self.objects, self.settings.advisory_key, self.settings.work_dir)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from quaywatch.notifications.publisher import Notifier
+
+        return Notifier(self.events, self.access.channels, allow_private=self.settings.allow_private_registries)
+
+    @cached_property
+    def tester(self) -> ProjectTester:
+        from quaywatch.projects.testing import ProjectTester
+
+        return ProjectTester(self.integrations, self.projects, self.findings, self.advisories, self.notifier,
+                             self.settings.work_dir, retry=self.registry_retry)
+
+    @cached_property
+    def registry_retry(self) -> RetryPolicy:
+        """How workers retry a registry inside one delivery; the queue's redelivery is the
+        outer, slower retry."""
+        from quaywatch.registry.retry import RetryPolicy
+
+        return RetryPolicy.fast() if self.settings.fast_registry_retry else RetryPolicy()

@@ -1,0 +1,65 @@
+"""Settings, read from the environment template.yaml gives each function. Each reader takes
+only the variables it needs: a function that never touches a table never asks for its name."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from quaywatch.errors import QuaywatchError
+
+
+class ConfigurationError(QuaywatchError):
+    """A variable the template should set is missing: a deployment or test-harness bug."""
+
+
+def required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set (see template.yaml)")
+    return value
+
+
+def _words(name: str) -> list[str]:
+    return [word.strip() for word in os.environ.get(name, "").split(",") if word.strip()]
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What the use cases need whatever the runtime (Lambda, ``serve``, tests)."""
+
+    allow_private_registries: bool = False
+    work_dir: Path = Path("/tmp/quaywatch")
+    max_receives: int = 5  # = the queues' maxReceiveCount: the last try records the failure
+    fast_registry_retry: bool = False  # loopback registries in tests: short waits
+    advisory_key: str = "advisories/advisories.db"
+
+    @classmethod
+    def from_environment(cls) -> RuntimeSettings:
+        return cls(
+            allow_private_registries=os.environ.get("QUAYWATCH_ALLOW_PRIVATE_REGISTRIES", "false") == "true",
+            work_dir=Path(os.environ.get("QUAYWATCH_WORK_DIR", "/tmp/quaywatch")),
+            max_receives=int(os.environ.get("QUAYWATCH_MAX_RECEIVES", "5")),
+            fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
+            advisory_key=os.environ.get("QUAYWATCH_ADVISORY_KEY", "advisories/advisories.db"),
+        )
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """Where the advisory sync downloads feeds from (AdvisorySyncFunction only)."""
+
+    osv_base_url: str = "https://osv-vulnerabilities.storage.googleapis.com"
+    osv_ecosystems: tuple[str, ...] = ()
+    alpine_secdb_url: str = "https://secdb.alpinelinux.org"
+    alpine_releases: tuple[str, ...] = ()
+
+    @classmethod
+    def from_environment(cls) -> FeedSettings:
+        return cls(
+            osv_base_url=os.environ.get("QUAYWATCH_OSV_BASE_URL", cls.osv_base_url),
+            osv_ecosystems=tuple(_words("QUAYWATCH_OSV_ECOSYSTEMS")),
+            alpine_secdb_url=os.environ.get("QUAYWATCH_ALPINE_SECDB_URL", cls.alpine_secdb_url),
+            alpine_releases=tuple(_words("QUAYWATCH_ALPINE_RELEASES")),
+        )

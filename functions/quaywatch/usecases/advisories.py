@@ -1,0 +1,39 @@
+"""The advisory sync: fetch changed feeds, publish the store, re-test what they touched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from quaywatch.advisories.sync import copy_store, feed_sources, read_state, state_object, sync_feeds, write_state
+from quaywatch.observability import logger
+from quaywatch.projects.retests import enqueue_retests
+from quaywatch.runtime.services import Services
+from quaywatch.runtime.settings import FeedSettings
+
+
+def sync_advisories(services: Services, feeds: FeedSettings, http: httpx.Client | None = None) -> dict[str, Any]:
+    published = services.advisories
+    published.refresh()
+    work = services.settings.work_dir / "sync"
+    writable = work / "advisories.db"
+    copy_store(published.path, writable)
+    state_key = state_object(services.settings.advisory_key)
+    state = read_state(services.objects, state_key)
+    sources = feed_sources(feeds.osv_base_url, list(feeds.osv_ecosystems), feeds.alpine_secdb_url,
+                           list(feeds.alpine_releases))
+    client = http or httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
+    try:
+        report = sync_feeds(writable, sources, work / "feeds", state, client)
+    finally:
+        if http is None:
+            client.close()
+    if report.downloaded:
+        published.publish(writable)
+    write_state(services.objects, state_key, state)
+    projects = sorted(services.findings.projects_with(report.changed)) if report.changed else []
+    enqueued = enqueue_retests(services.retest_queue, projects, "advisories") if projects else 0
+    logger.info("advisory-driven re-tests enqueued", extra={"count": enqueued})
+    return {"downloaded": report.downloaded, "unchanged": report.unchanged, "failed": report.failed,
+            "records": report.records, "changed_keys": len(report.changed), "retests": enqueued}

@@ -1,0 +1,63 @@
+"""Importing images as projects: starting an import and processing one image of it."""
+
+from __future__ import annotations
+
+from quaywatch.errors import UsageError
+from quaywatch.integrations.catalog import visible_tags
+from quaywatch.observability import logger
+from quaywatch.projects.imports import ImportMessage
+from quaywatch.projects.models import ImportRequest
+from quaywatch.runtime.services import Services
+from quaywatch.tenancy.access import Principal
+from quaywatch.usecases.failures import describe, is_transient
+
+MAX_IMAGES = 2000
+
+
+def start_import(services: Services, caller: Principal, request: ImportRequest) -> str:
+    """Expand whole repositories to their tags, record the job, queue one message per image."""
+    integration = services.integrations.record(caller, request.integration_id)
+    images: list[tuple[str, str]] = []
+    whole = [s.repository for s in request.images if s.tag is None]
+    if whole:  # "no tag" = every tag of the repository, as the registry lists them now
+        with services.integrations.client_for(integration) as client:
+            for repository in whole:
+                images += [(repository, tag) for tag in visible_tags(client, repository)]
+    images += [(s.repository, s.tag) for s in request.images if s.tag is not None]
+    if not images:
+        raise UsageError("the selected repositories have no tags to import")
+    if len(images) > MAX_IMAGES:
+        raise UsageError(f"an import may hold at most {MAX_IMAGES} images; select fewer")
+    return services.imports.start(caller.org_id, integration["id"], images)
+
+
+def process_import_message(services: Services, body: str, receive_count: int) -> None:
+    """Test one image of an import and record its outcome exactly once.
+
+    A permanent failure is recorded at once and the message is done; a transient one is
+    raised so the queue delivers it again, and recorded first on the last allowed delivery.
+    """
+    message = ImportMessage.from_json(body)
+    imports = services.imports
+    logger.append_keys(import_id=message.import_id, image=message.image)
+    if not imports.is_pending(message):  # a redelivery of an image already recorded
+        logger.info("image already recorded; redelivery ignored")
+        return
+    integration = services.integrations.by_id(message.integration_id)
+    if integration is None or integration["org_id"] != message.org_id:
+        imports.complete(message, "failed", error="the integration was deleted")
+        return
+    try:
+        outcome = services.tester.test_image(integration, message.repository, message.tag)
+    except Exception as exc:
+        if not is_transient(exc):
+            imports.complete(message, "failed", error=describe(exc))
+            logger.info("image failed", extra={"error": describe(exc)})
+            return
+        if receive_count >= services.settings.max_receives:
+            imports.complete(message, "failed", error=f"{describe(exc)} (gave up after {receive_count} attempts)")
+        logger.warning("import attempt failed, will retry", extra={"error": describe(exc), "receives": receive_count})
+        raise
+    note = "; ".join(f"{platform}: {reason}" for platform, reason in outcome.failed_platforms.items()) or None
+    imports.complete(message, "succeeded", project_id=outcome.project_ids[0], project_ids=outcome.project_ids,
+                     error=note)

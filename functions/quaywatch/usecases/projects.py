@@ -1,0 +1,41 @@
+"""The projects API's use cases: listing grouped by repository, details, settings, deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quaywatch.projects.models import ProjectUpdate
+from quaywatch.projects.store import public_view
+from quaywatch.runtime.services import Services
+from quaywatch.tenancy.access import Principal
+
+
+def list_projects(services: Services, caller: Principal, repository: str | None,
+                  integration_id: str | None) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in services.projects.list(caller, repository, integration_id):
+        groups.setdefault(item["repository"], []).append(public_view(item))
+    return [{"name": name, "projects": projects} for name, projects in sorted(groups.items())]
+
+
+def project_detail(services: Services, caller: Principal, project_id: str) -> dict[str, Any]:
+    item = services.projects.for_principal(caller, project_id)
+    latest = services.findings.latest(project_id)
+    view = public_view(item)
+    if item.get("is_new"):
+        services.projects.mark_viewed(project_id)  # NEW until first viewed
+    view |= {"os": item.get("os"), "package_count": int(item.get("package_count", 0)),
+             "findings": [f.model_dump(mode="json") for f in latest.findings] if latest else []}
+    return view
+
+
+def update_project(services: Services, caller: Principal, project_id: str, request: ProjectUpdate) -> dict[str, Any]:
+    item = services.projects.for_principal(caller, project_id)
+    return public_view(services.projects.update_settings(item, request.test_frequency, request.active))
+
+
+def delete_project(services: Services, caller: Principal, project_id: str) -> None:
+    """The project and everything kept for it: latest test, history, package index entries."""
+    services.projects.for_principal(caller, project_id)
+    services.projects.delete(project_id)
+    services.findings.delete_project(project_id)

@@ -1,0 +1,60 @@
+"""Re-testing projects: on a schedule, on demand, after an advisory change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quaywatch.observability import logger
+from quaywatch.projects.retests import RetestMessage, due_projects, enqueue_retests
+from quaywatch.projects.testing import ProjectOrphaned
+from quaywatch.runtime.services import Services
+from quaywatch.tenancy.access import Principal
+from quaywatch.usecases.failures import describe, is_transient
+
+
+@dataclass(frozen=True)
+class RetestResult:
+    status: str  # tested | skipped | failed
+    reason: str = ""
+
+
+def enqueue_due_retests(services: Services, frequency: str) -> int:
+    due = due_projects(services.projects, frequency)
+    count = enqueue_retests(services.retest_queue, due, f"schedule:{frequency}")
+    logger.info("re-tests enqueued", extra={"frequency": frequency, "count": count})
+    return count
+
+
+def request_retest(services: Services, caller: Principal, project_id: str) -> None:
+    services.projects.for_principal(caller, project_id)
+    enqueue_retests(services.retest_queue, [project_id], "on_demand")
+
+
+def retest_project(services: Services, body: str, receive_count: int) -> RetestResult:
+    """A new digest behind the tag means a full scan, the same digest a re-match of the
+    stored inventory; new findings are notified once. Deleted projects are skipped, inactive
+    ones too unless asked for on demand. Transient failures are raised for redelivery."""
+    message = RetestMessage.from_json(body)
+    logger.append_keys(project_id=message.project_id, reason=message.reason)
+    project = services.projects.get(message.project_id)
+    if project is None:
+        logger.info("project deleted; nothing to re-test")
+        return RetestResult("skipped", "deleted")
+    if not project.get("active", True) and message.reason != "on_demand":
+        logger.info("project inactive; skipped")
+        return RetestResult("skipped", "inactive")
+    try:
+        outcome = services.tester.retest(project)
+    except ProjectOrphaned as exc:
+        logger.warning("cannot re-test", extra={"error": describe(exc)})
+        return RetestResult("failed", describe(exc))
+    except Exception as exc:
+        if is_transient(exc):
+            logger.warning("re-test attempt failed, will retry", extra={
+                "error": describe(exc), "receives": receive_count, "max_receives": services.settings.max_receives})
+            raise
+        logger.warning("re-test failed", extra={"error": describe(exc)})  # the tag is gone, credentials revoked...
+        return RetestResult("failed", describe(exc))
+    logger.info("re-tested", extra={"scanned": outcome.scanned, "findings": outcome.findings,
+                                    "new": len(outcome.new_findings), "notified": outcome.notified})
+    return RetestResult("tested")

@@ -1,0 +1,157 @@
+"""Contract: the repositories (access, integrations, projects, imports, findings)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from quaywatch.ports import AlreadyExists, StoredTest
+
+
+def _project(project_id: str, repository: str, tag: str, **extra) -> dict:
+    return {"id": project_id, "org_id": extra.pop("org_id", "org-1"), "integration_id": extra.pop("integration_id", "int-1"),
+            "repository": repository, "tag": tag, "platform": "linux/amd64", "test_frequency": "daily",
+            "active": True, "is_new": True, **extra}
+
+
+def test_access_tokens_and_organisations(adapters) -> None:
+    repository = adapters.access_repository
+    repository.put_organisation("org-1", {"name": "acme", "created_at": "2026-01-01T00:00:00+00:00", "channels": []})
+    repository.put_token("hash-1", {"org_id": "org-1", "user_id": "u1", "role": "admin"})
+    assert repository.get_token("hash-1")["role"] == "admin"
+    assert repository.get_token("nope") is None
+    repository.set_channels("org-1", [{"type": "slack", "url": "https://hooks.example/x"}])
+    organisation = repository.get_organisation("org-1")
+    assert organisation["name"] == "acme" and organisation["channels"][0]["type"] == "slack"
+    assert repository.get_organisation("org-2") is None
+
+
+def test_integrations_create_once_list_by_org_oldest_first(adapters) -> None:
+    repository = adapters.integrations_repository
+    for number, created in ((2, "2026-01-02"), (1, "2026-01-01")):
+        repository.create({"id": f"i{number}", "org_id": "org-1", "created_at": created, "url": "https://q",
+                           "auto_import": False, "repository_count": 3})
+    repository.create({"id": "other", "org_id": "org-2", "created_at": "2026-01-01", "url": "https://q"})
+    with pytest.raises(AlreadyExists):
+        repository.create({"id": "i1", "org_id": "org-1", "created_at": "2026-02-01", "url": "https://evil"})
+    assert [i["id"] for i in repository.list_by_org("org-1")] == ["i1", "i2"]
+    assert repository.get("i1")["url"] == "https://q" and int(repository.get("i1")["repository_count"]) == 3
+    repository.put({**repository.get("i1"), "status": "error"})
+    assert repository.get("i1")["status"] == "error"
+    repository.delete("i1")
+    assert repository.get("i1") is None and [i["id"] for i in repository.list_by_org("org-1")] == ["i2"]
+
+
+def test_projects_listing_due_and_by_repository(adapters) -> None:
+    repository = adapters.projects_repository
+    repository.put(_project("p1", "acme/web", "2.0", next_test_at="2026-01-02T00:00:00+00:00"))
+    repository.put(_project("p2", "acme/web", "1.0", next_test_at="2026-01-05T00:00:00+00:00"))
+    repository.put(_project("p3", "acme/api", "1", test_frequency="weekly", next_test_at="2026-01-01T00:00:00+00:00"))
+    repository.put(_project("p4", "acme/web-old", "1", integration_id="int-2", test_frequency="never"))
+    repository.put(_project("p5", "acme/web", "1.0", org_id="org-2"))
+    assert [p["id"] for p in repository.list_by_org("org-1")] == ["p3", "p2", "p1", "p4"]
+    assert [p["id"] for p in repository.list_by_org("org-1", repository="acme/web")] == ["p2", "p1"]
+    assert [p["id"] for p in repository.list_by_org("org-1", integration_id="int-2")] == ["p4"]
+    assert sorted(repository.due("daily", "2026-01-03T00:00:00+00:00")) == ["p1"]
+    assert repository.due("weekly", "2026-01-03T00:00:00+00:00") == ["p3"]
+    assert {p["tag"] for p in repository.by_repository("int-1", "acme/web")} == {"1.0", "2.0"}
+    repository.mark_viewed("p1")
+    assert repository.get("p1")["is_new"] is False
+    unscheduled = {k: v for k, v in repository.get("p1").items() if k != "next_test_at"}
+    repository.put(unscheduled)  # no longer due once its schedule is gone
+    assert repository.due("daily", "2026-01-03T00:00:00+00:00") == []
+    repository.delete("p1")
+    assert repository.get("p1") is None
+
+
+def test_import_progress_counts_each_image_exactly_once(adapters) -> None:
+    repository = adapters.imports_repository
+    images = [f"acme/web:{n}" for n in range(6)]
+    repository.create({"import_id": "imp", "org_id": "org-1", "integration_id": "int-1", "total": 6,
+                       "source": "api", "created_at": "2026-01-01T00:00:00+00:00"}, images)
+    job = repository.get_job("imp")
+    assert (job["total"], job["succeeded"], job["failed"], job["org_id"]) == (6, 0, 0, "org-1")
+    assert repository.image_status("imp", "acme/web:0") == "pending"
+    results: list[bool] = []
+
+    def complete(image: str, status: str) -> None:
+        results.append(repository.complete("imp", image, {"status": status, "at": "2026-01-01T00:01:00+00:00",
+                                                          "project_id": "p-" + image[-1]}))
+
+    # every image completed three times: a redelivery storm. Concurrently on the local
+    # adapter; in turn on moto, whose transactions are not isolated between threads (real
+    # DynamoDB's are: TransactWriteItems is serializable).
+    threads = [threading.Thread(target=complete, args=(image, "failed" if image.endswith("5") else "succeeded"))
+               for image in images for _ in range(3)]
+    for thread in threads:
+        thread.start()
+        if adapters.kind == "aws":
+            thread.join()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 6 and results.count(False) == 12
+    job = repository.get_job("imp")
+    assert (job["succeeded"], job["failed"]) == (5, 1)
+    log = repository.images("imp")
+    assert [e["image"] for e in log] == images and log[0]["project_id"] == "p-0"
+    assert repository.complete("imp", "acme/web:0", {"status": "failed", "at": "x", "error": "late"}) is False
+    assert repository.images("imp")[0]["status"] == "succeeded" and "error" not in repository.images("imp")[0]
+    repository.complete("imp2", "none", {"status": "failed", "at": "x"})  # unknown import: nothing written
+    assert repository.get_job("imp2") is None
+
+
+def test_import_outcome_fields_round_trip(adapters) -> None:
+    repository = adapters.imports_repository
+    repository.create({"import_id": "i", "org_id": "o", "integration_id": "n", "total": 1, "source": "webhook",
+                       "created_at": "2026-01-01T00:00:00+00:00"}, ["a/b:1"])
+    assert repository.complete("i", "a/b:1", {"status": "succeeded", "at": "t", "project_id": "p1",
+                                              "project_ids": ["p1", "p2"], "error": "linux/s390x: gone"})
+    (entry,) = repository.images("i")
+    assert (entry["project_ids"], entry["error"]) == (["p1", "p2"], "linux/s390x: gone")
+    assert repository.get_job("i")["source"] == "webhook"
+
+
+def _test(packages: list[str], tested_at: str, digest: str = "sha256:1") -> StoredTest:
+    return StoredTest(tested_at=tested_at, digest=digest, inventory=b"\x1f\x8binventory", findings=b"findings",
+                      keys=["CVE-1|musl|1|lib/apk/db/installed"], packages=packages)
+
+
+def test_findings_latest_history_and_package_index(adapters) -> None:
+    repository = adapters.findings_repository
+    assert repository.get_latest("p1") is None
+    repository.save_test("p1", _test(["Alpine#v3.10#musl", "PyPI##django"], "2026-01-01T00:00:00+00:00"),
+                         {"digest": "sha256:1", "findings": 1, "new": []})
+    repository.save_test("p2", _test(["Alpine#v3.10#musl"], "2026-01-01T00:00:00+00:00"),
+                         {"digest": "sha256:1", "findings": 1, "new": []})
+    latest = repository.get_latest("p1")
+    assert latest.inventory == b"\x1f\x8binventory" and latest.keys == ["CVE-1|musl|1|lib/apk/db/installed"]
+    assert repository.projects_with(["Alpine#v3.10#musl"]) == {"p1", "p2"}
+    assert repository.projects_with(["PyPI##django", "npm##x"]) == {"p1"}
+    repository.save_test("p1", _test(["Alpine#v3.10#busybox"], "2026-01-02T00:00:00+00:00", "sha256:2"),
+                         {"digest": "sha256:2", "findings": 0, "new": ["k"]})
+    assert repository.projects_with(["PyPI##django"]) == set()  # the package left the image
+    assert repository.projects_with(["Alpine#v3.10#busybox"]) == {"p1"}
+    assert repository.get_latest("p1").digest == "sha256:2"
+    history = repository.history("p1")
+    assert [h["tested_at"] for h in sorted(history, key=lambda h: h["tested_at"])] == [
+        "2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00"]
+    repository.delete_project("p1")
+    assert repository.get_latest("p1") is None and repository.history("p1") == []
+    assert repository.projects_with(["Alpine#v3.10#busybox", "Alpine#v3.10#musl"]) == {"p2"}
+
+
+def test_an_empty_test_keeps_its_shape(adapters) -> None:
+    repository = adapters.findings_repository
+    repository.save_test("p", StoredTest("2026-01-01T00:00:00+00:00", "sha256:0", b"i", b"f", [], []),
+                         {"findings": 0, "new": []})
+    latest = repository.get_latest("p")
+    assert (latest.keys, latest.packages) == ([], [])
+
+
+def test_notification_claimed_once_until_released(adapters) -> None:
+    repository = adapters.findings_repository
+    assert repository.claim_notification("p1", "abc") is True
+    assert repository.claim_notification("p1", "abc") is False
+    assert repository.claim_notification("p2", "abc") is True
+    repository.release_notification("p1", "abc")
+    assert repository.claim_notification("p1", "abc") is True
