@@ -25,6 +25,7 @@ def test_invisible_while_in_flight_then_redelivered(adapters) -> None:
     queue = adapters.import_queue
     queue.send("job")
     (first,) = queue.receive(1, visibility_timeout=1)
+    assert first.body == "job"
     assert queue.receive(1, visibility_timeout=1) == []  # in flight: nobody else gets it
     assert queue.depth() == 1  # but it is not lost
     time.sleep(1.3)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from quaywatch.advisories.importer import import_feed
 from quaywatch.adapters.aws.s3 import S3ObjectStore
+from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.advisories.store import SqliteAdvisoryStore
 

@@ -21,9 +21,9 @@ from quaywatch.adapters.aws import clients
 from quaywatch.adapters.aws.dynamodb import DynamoAccessRepository
 from quaywatch.adapters.aws.provision import provision
 from quaywatch.handlers import wiring
-from quaywatch.runtime.lambda_root import AwsServices
 from quaywatch.runtime.embedded.functions import LambdaContext
 from quaywatch.runtime.events import api_gateway_event, sqs_event
+from quaywatch.runtime.lambda_root import AwsServices
 from quaywatch.runtime.template import PhysicalIds, Template
 from quaywatch.tenancy.access import AccessStore
 

@@ -22,14 +22,14 @@ from pathlib import Path
 import httpx
 from quaywatch.observability import logger
 from quaywatch.projects.store import SEVERITIES
-from quaywatch.runtime.embedded.server import EmbeddedServer, free_port
+from quaywatch.runtime.embedded.server import EmbeddedServer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tests.support import fixtures
 from tests.support.images import executable
-from tests.support.registry_process import find_registry_binary
+from tests.support.registry_process import find_registry_binary, free_port
 from tests.support.shared_data import ADVISORIES
 from tests.support.stack import ROBOT, running_stack
 

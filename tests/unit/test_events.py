@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent, SQSEvent
 from quaywatch.handlers.retest_scheduler import ScheduleInput
-from quaywatch.usecases.webhooks import RepoPush
 from quaywatch.integrations.models import IntegrationCreate
 from quaywatch.projects.imports import ImportMessage
 from quaywatch.projects.models import ImportRequest
+from quaywatch.usecases.webhooks import RepoPush
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 ALL = sorted(EVENTS.glob("*.json"))

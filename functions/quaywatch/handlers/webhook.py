@@ -12,7 +12,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from quaywatch.handlers.api import create_app, error, json_response
 from quaywatch.handlers.wiring import services
 from quaywatch.observability import logger
-from quaywatch.usecases.webhooks import InvalidNotification, MalformedNotification, WebhookRejected, handle_push
+from quaywatch.usecases.webhooks import (
+    InvalidNotification,
+    MalformedNotification,
+    WebhookRejected,
+    handle_push,
+)
 
 app = create_app()
 

@@ -6,7 +6,14 @@ from typing import Any
 
 import httpx
 
-from quaywatch.advisories.sync import copy_store, feed_sources, read_state, state_object, sync_feeds, write_state
+from quaywatch.advisories.sync import (
+    copy_store,
+    feed_sources,
+    read_state,
+    state_object,
+    sync_feeds,
+    write_state,
+)
 from quaywatch.observability import logger
 from quaywatch.projects.retests import enqueue_retests
 from quaywatch.runtime.services import Services

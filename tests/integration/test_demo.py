@@ -1,0 +1,22 @@
+"""The README's first command: ``make demo`` runs this module; ``--exit`` stops after the
+summary instead of serving until Ctrl-C."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.registry_process import free_port
+
+pytestmark = [pytest.mark.registry, pytest.mark.slow]
+
+
+def test_demo_imports_scans_and_summarises(registry_stack) -> None:  # the fixture: fail loudly without docker-registry
+    result = subprocess.run([sys.executable, "-m", "tests.support.demo", "--exit", "--port", str(free_port())],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for image in ("acme/alpine:3.10", "acme/app:1.0", "acme/debian:bookworm", "acme/ubi:9"):
+        assert image in result.stdout
+    assert "console: http://127.0.0.1:" in result.stdout and "admin token" in result.stdout
