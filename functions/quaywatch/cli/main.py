@@ -15,13 +15,9 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-# Two optional imports of httpx that this process never uses are marked absent (an import of
-# them raises ImportError, which both libraries expect) before httpx loads: httpcore looks for
-# the trio async library (~80 ms where it is installed; every command here is synchronous), and
-# httpx loads its own command-line client, which pulls in rich and pygments (~40 ms) even for
-# output formats that draw nothing.
-sys.modules.setdefault("trio", None)  # type: ignore[assignment]
-sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+from quaywatch.lean_imports import skip_unused_optional_imports
+
+skip_unused_optional_imports()  # before httpx loads
 
 import click
 import orjson

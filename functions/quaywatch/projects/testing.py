@@ -22,6 +22,7 @@ from quaywatch.matching.matcher import match_inventory
 from quaywatch.matching.models import Finding
 from quaywatch.notifications.publisher import Notifier
 from quaywatch.observability import logger
+from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.findings_store import FindingsStore, finding_key
 from quaywatch.projects.identity import project_id
 from quaywatch.projects.store import SEVERITIES, ProjectStore
@@ -139,7 +140,3 @@ class ImageTestResult:
     @property
     def project_ids(self) -> list[str]:
         return [o.project_id for o in self.outcomes]
-
-
-class ProjectOrphaned(Exception):
-    """A project whose integration no longer exists (it cannot be tested)."""

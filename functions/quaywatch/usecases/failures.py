@@ -18,8 +18,8 @@ TRANSIENT = (RegistryUnavailableError, RateLimitedError, StorageUnavailable, Sto
 
 
 def is_transient(error: BaseException) -> bool:
+    from quaywatch.projects.errors import ProjectOrphaned
     from quaywatch.projects.imports import MalformedMessage
-    from quaywatch.projects.testing import ProjectOrphaned
 
     if isinstance(error, TRANSIENT):
         return True

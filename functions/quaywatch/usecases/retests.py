@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quaywatch.observability import logger
+from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.retests import RetestMessage, due_projects, enqueue_retests
-from quaywatch.projects.testing import ProjectOrphaned
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 from quaywatch.usecases.failures import describe, is_transient

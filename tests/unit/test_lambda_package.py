@@ -1,0 +1,65 @@
+"""The Lambda package (``functions/`` plus ``functions/requirements.txt``, as ``sam build``
+makes it) holds what the handlers need and nothing of the CLI or the tests."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from quaywatch.runtime.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_REQUIREMENTS = ROOT / "functions" / "requirements.txt"
+NOT_IN_LAMBDA = {"click", "rich", "pygments", "moto", "pytest", "tests", "cryptography", "croniter", "boto3"}
+
+
+def _pins(lines: list[str]) -> dict[str, str]:
+    pins = {}
+    for line in lines:
+        match = re.match(r"^\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;#]+)", line)
+        if match:
+            pins[match[1].lower()] = match[2]
+    return pins
+
+
+def test_lambda_requirements_pin_what_pyproject_pins() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = _pins(project["dependencies"])
+    lambda_pins = _pins(LAMBDA_REQUIREMENTS.read_text().splitlines())
+    assert lambda_pins, "functions/requirements.txt pins nothing"
+    for name, version in lambda_pins.items():
+        assert declared.get(name) == version, f"{name}: {version} in functions/requirements.txt, {declared.get(name)} in pyproject"
+    assert not set(lambda_pins) & NOT_IN_LAMBDA
+    assert "moto" not in " ".join(project["dependencies"])  # a test extra only
+
+
+def build_lambda_package(target: Path) -> Path:
+    """What ``sam build`` puts in the zip: the requirements (no bytecode) and our package."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check",
+                    "--target", str(target), "-r", str(LAMBDA_REQUIREMENTS)], check=True, capture_output=True)
+    shutil.copytree(ROOT / "functions" / "quaywatch", target / "quaywatch",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    return target
+
+
+@pytest.mark.slow
+def test_every_handler_imports_from_the_package_alone(tmp_path) -> None:
+    package = build_lambda_package(tmp_path / "package")
+    handlers = sorted({f["Properties"]["Handler"].rsplit(".", 1)[0] for f in Template.load().functions().values()})
+    probe = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(package)!r})\n"
+        f"for name in {handlers!r}:\n"
+        "    __import__(name)\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    # -I: no environment, no user site; -S: no site-packages. Only the stdlib and the package.
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "quaywatch" in loaded and not loaded & NOT_IN_LAMBDA, loaded & NOT_IN_LAMBDA
