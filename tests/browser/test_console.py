@@ -4,7 +4,6 @@ A screenshot of the project page is kept in tests/artifacts/."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -25,9 +24,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 def browser():
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run must install it")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+        pytest.fail("chromium is not installed: `make setup` (or apt-get install chromium) first")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -147,7 +147,7 @@ def test_language_packages_python_npm_java(stack):
 def test_go_binary_build_info(stack):
     binary = fixtures.go_binary()
     if binary is None:
-        pytest.skip("Go toolchain not installed (apt-get install golang-go)")
+        pytest.fail("the Go toolchain is not installed: `make setup` (or apt-get install golang-go) first")
     stack.pusher.push_image("acme/goapp", "1", [{"usr/local/bin/hello": executable(binary)}])
     inventory = scan(stack, "acme/goapp:1")
     found = {(p.namespace, p.name, p.version) for p in inventory.packages}
