@@ -20,7 +20,7 @@ from quaywatch.image import decompress
 from quaywatch.image.errors import LayerRejectedError
 from quaywatch.image.layer import analyze_layer
 from quaywatch.image.limits import ScanLimits
-from quaywatch.image.tarstream import ByteFeed, TarStream
+from quaywatch.image.tarstream import ByteFeed, SkipRule, TarStream
 from quaywatch.inventory.analyzers import default_analyzers
 from quaywatch.inventory.analyzers.index import AnalyzerIndex
 
@@ -123,7 +123,7 @@ def test_limits_are_applied_to_skipped_entries_too(small_chunks) -> None:
 def test_unwanted_entries_are_skipped_in_c_and_still_counted() -> None:
     blob = _tar([(f"usr/lib/lib{n}.so", tarfile.REGTYPE, 100, 0o644) for n in range(50)]
                 + [("etc/os-release", tarfile.REGTYPE, 0, 0o644)], tarfile.PAX_FORMAT)
-    stream = TarStream(ByteFeed(iter([blob])), "sha256:t", 1 << 30, AnalyzerIndex(ANALYZERS).skip_rule())
+    stream = TarStream(ByteFeed(iter([blob])), "sha256:t", 1 << 30, SkipRule(AnalyzerIndex(ANALYZERS).wanted))
     yielded = [entry.name for entry, _ in stream.entries()]
     assert yielded == ["etc/os-release"] and stream.skipped == 50
     assert analyze_layer("sha256:t", iter([blob]), ANALYZERS, ScanLimits()).file_count == 51

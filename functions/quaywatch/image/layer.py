@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from quaywatch.image.decompress import StreamStats, decompressed_chunks
 from quaywatch.image.errors import LayerRejectedError
 from quaywatch.image.limits import ScanLimits
-from quaywatch.image.tarstream import HARDLINK, ByteFeed, EntryReader, TarEntry, TarStream
+from quaywatch.image.tarstream import HARDLINK, ByteFeed, EntryReader, SkipRule, TarEntry, TarStream
 from quaywatch.inventory.analyzers.base import Analyzer, AnalyzerError
 from quaywatch.inventory.analyzers.index import AnalyzerIndex
 from quaywatch.inventory.models import FileFindings, LayerAnalysis
@@ -55,7 +55,7 @@ def analyze_layer(
     feed = ByteFeed(decompressed_chunks(chunks, limits, digest, stats))
     result = LayerAnalysis(digest=digest)
     index = AnalyzerIndex(analyzers)
-    stream = TarStream(feed, digest, limits.max_member_bytes, index.skip_rule() if accelerated else None)
+    stream = TarStream(feed, digest, limits.max_member_bytes, SkipRule(index.wanted) if accelerated else None)
     visited = 0
     try:
         for entry, reader in stream.entries():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from quaywatch.image.tarstream import SkipRule
 from quaywatch.inventory.analyzers.base import Analyzer, Interest
 
 
@@ -29,9 +28,11 @@ class AnalyzerIndex:
         )
         self._always = len(declared) < len(self._analyzers)
 
-    def skip_rule(self) -> SkipRule:
-        """What the tar walker may step over without asking: files outside every interest."""
-        return SkipRule(None if self._always else self._union)
+    @property
+    def wanted(self) -> Interest | None:
+        """Files some analyzer may want (None: any file, an analyzer declared no interest).
+        The tar walker may step over everything else without asking."""
+        return None if self._always else self._union
 
     def candidates(self, directory: str, base: str, executable: bool) -> Sequence[Analyzer]:
         """The analyzers, in offer order, whose interest covers this file (``wants`` decides)."""
