@@ -150,3 +150,16 @@ def test_local_store_import_status_and_default_use(stack, tmp_path):
 def test_missing_advisory_path_is_a_usage_error(tmp_path):
     result = run(["advisories", "import", str(tmp_path / "nope")], tmp_path=tmp_path)
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_sles_image_matched_against_suse_module_records(stack, tmp_path):
+    """SLE BCI images were inventoried but not matched ("OS packages not matched"); SUSE's
+    per-module OSV records now reach them through the service-pack release."""
+    stack.pusher.push_image("acme/bci", "15.5", [fixtures.sles_base()])
+    result = run(["scan", f"{stack.host}/acme/bci:15.5", "--plain-http", "--format", "json",
+                  "--advisories", str(FIXTURES / "suse-osv")], env=ROBOT_ENV, tmp_path=tmp_path)
+    found = findings_of(result)
+    finding = found[("CVE-2023-5678", "libopenssl3")]
+    assert (finding["ecosystem"], finding["release"], finding["fixed_version"]) == ("SUSE", "15.5", "3.0.8-150500.5.20.1")
+    assert set(found) == {("CVE-2023-5678", "libopenssl3")}  # bash has no record
+    assert "not matched" not in result.stderr

@@ -185,6 +185,36 @@ def test_rhel_by_binary_name_with_epoch_and_cvss(store) -> None:
     assert match_inventory(image(rhel, patched), store).findings == []
 
 
+@pytest.mark.parametrize(
+    ("os", "installed", "fixed"),
+    [
+        (OperatingSystem(id="sles", version_id="15.5"), "3.0.8-150500.5.14.1", "3.0.8-150500.5.20.1"),
+        (OperatingSystem(id="sles", version_id="15.4"), "3.0.1-150400.4.30.1", "3.0.1-150400.4.40.1"),
+        (OperatingSystem(id="opensuse-leap", version_id="15.5"), "3.0.8-150500.5.14.1", "3.0.8-150500.5.20.1"),
+    ],
+)
+def test_suse_by_binary_name_in_the_service_pack_release(store, os, installed, fixed) -> None:
+    """SUSE files advisories per module and support phase; the image's VERSION_ID names the
+    service pack, and that is the release every product string of it is reduced to."""
+    import_feed(store, FIXTURES / "suse-osv")
+    libssl = Package(type="rpm", name="libopenssl3", version=installed, source_name="openssl-3",
+                     path="usr/lib/sysimage/rpm/Packages.db")
+    report = match_inventory(image(os, libssl), store)
+    (finding,) = report.findings
+    assert (finding.id, finding.fixed_version, finding.origin) == ("CVE-2023-5678", fixed, "os")
+    assert not report.warnings
+    assert match_inventory(image(os, dataclasses.replace(libssl, version=fixed)), store).findings == []
+
+
+def test_suse_releases_do_not_leak_into_each_other(store) -> None:
+    import_feed(store, FIXTURES / "suse-osv")
+    sp3 = OperatingSystem(id="sles", version_id="15.3")  # no record for SP3: no finding, no guess
+    libssl = Package(type="rpm", name="libopenssl3", version="3.0.1-1", path="usr/lib/sysimage/rpm/Packages.db")
+    assert match_inventory(image(sp3, libssl), store).findings == []
+    micro = OperatingSystem(id="sle-micro", version_id="5.5")
+    assert match_inventory(image(micro, libssl), store).findings == []
+
+
 def test_alpine_by_origin_in_the_repositories_release(store) -> None:
     import_feed(store, ADVISORIES / "alpine-secdb")
     alpine = OperatingSystem(id="alpine", version_id="3.10.2")

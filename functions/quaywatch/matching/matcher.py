@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from quaywatch.advisories.ecosystems import DISTRO_ECOSYSTEMS, PackageKey, image_distro, package_key
 from quaywatch.advisories.models import FixStatus
 from quaywatch.advisories.store import AdvisoryMeta, AdvisoryStore, StoredAffected
+from quaywatch.distros import feed_authority
 from quaywatch.inventory.models import Inventory, Package
 from quaywatch.matching.models import Finding, MatchReport
 from quaywatch.matching.ranges import Verdict, evaluate
@@ -27,8 +28,6 @@ from quaywatch.matching.severity import score_finding
 from quaywatch.versions import InvalidVersionError, scheme_for
 
 _CVE = re.compile(r"^CVE-\d{4}-\d+$")
-# Which feed decides when several speak about the same vulnerability and package.
-_AUTHORITY = {"debian-tracker": 2, "alpine-secdb": 2, "osv": 1}
 
 
 @dataclass
@@ -101,8 +100,8 @@ def _findings(
         groups[_vulnerability_id(candidate.stored.advisory_id, meta)].append(candidate)
     findings = []
     for vulnerability_id, group in groups.items():
-        top = max(_AUTHORITY.get(c.stored.source, 0) for c in group)
-        deciding = [c for c in group if _AUTHORITY.get(c.stored.source, 0) == top]
+        top = max(feed_authority(c.stored.source) for c in group)
+        deciding = [c for c in group if feed_authority(c.stored.source) == top]
         affected = [c for c in deciding if c.verdict.affected]
         if not affected:
             continue  # the deciding feed says this package is fixed or never affected

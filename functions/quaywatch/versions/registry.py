@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quaywatch import distros
 from quaywatch.versions.apk import ApkScheme
 from quaywatch.versions.base import VersionScheme
 from quaywatch.versions.dpkg import DpkgScheme
@@ -13,16 +14,10 @@ from quaywatch.versions.semver import SemverScheme
 DPKG, RPM, APK = DpkgScheme(), RpmScheme(), ApkScheme()
 PEP440, SEMVER, MAVEN = Pep440Scheme(), SemverScheme(), MavenScheme()
 
-# OSV ecosystem names (without release) -> the scheme of their ECOSYSTEM ranges.
+_BY_NAME: dict[str, VersionScheme] = {"dpkg": DPKG, "rpm": RPM, "apk": APK}
+# Ecosystems without a distribution module -> the scheme of their ECOSYSTEM ranges; the
+# distributions say theirs (``quaywatch.distros``).
 _BY_ECOSYSTEM: dict[str, VersionScheme] = {
-    "Debian": DPKG,
-    "Ubuntu": DPKG,
-    "Alpine": APK,
-    "Red Hat": RPM,
-    "AlmaLinux": RPM,
-    "Rocky Linux": RPM,
-    "SUSE": RPM,
-    "openSUSE": RPM,
     "Mageia": RPM,
     "PyPI": PEP440,
     "npm": SEMVER,
@@ -35,4 +30,7 @@ def scheme_for(ecosystem: str, range_type: str = "ECOSYSTEM") -> VersionScheme |
     """The scheme for an OSV ecosystem, or None when quaywatch cannot order its versions."""
     if range_type == "SEMVER":
         return SEMVER
+    distribution = distros.by_ecosystem(ecosystem)
+    if distribution is not None:
+        return _BY_NAME[distribution.version_scheme]
     return _BY_ECOSYSTEM.get(ecosystem)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from quaywatch.advisories.ecosystems import debian_release
 from quaywatch.advisories.formats.errors import InvalidRecordError
 from quaywatch.advisories.models import Advisory, AffectedPackage, Event, FixStatus, Range
+from quaywatch.distros.debian import release_of_codename
 
 SOURCE = "debian-tracker"
 
@@ -40,7 +40,7 @@ def parse_debian_tracker(document: dict, bad: list[str]) -> list[Advisory]:
                 bad.append(f"{source_package}/{issue_id}: no releases")
                 continue
             for codename, state in issue["releases"].items():
-                release = debian_release(codename)
+                release = release_of_codename(codename)
                 if release is None or not isinstance(state, dict):
                     continue  # sid and unknown codenames are not releases images run
                 affected = _affected(source_package, release, state)

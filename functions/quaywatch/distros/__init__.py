@@ -1,0 +1,45 @@
+"""One module per distribution family; this registry is how the rest of quaywatch finds them
+(by an image's os-release ID, or by the OSV ecosystem name of an advisory)."""
+
+from __future__ import annotations
+
+from quaywatch.distros.alpine import Alpine
+from quaywatch.distros.base import Distribution
+from quaywatch.distros.debian import Debian
+from quaywatch.distros.rhel import AlmaLinux, RedHat, RockyLinux
+from quaywatch.distros.suse import OpenSuse, Suse
+from quaywatch.distros.ubuntu import Ubuntu
+from quaywatch.inventory.models import OperatingSystem
+
+DISTRIBUTIONS: tuple[Distribution, ...] = (
+    Debian(), Ubuntu(), Alpine(), RedHat(), AlmaLinux(), RockyLinux(), Suse(), OpenSuse(),
+)
+_BY_OS_ID = {os_id: d for d in DISTRIBUTIONS for os_id in d.os_release_ids}
+_BY_ECOSYSTEM = {d.ecosystem: d for d in DISTRIBUTIONS}
+ECOSYSTEMS = frozenset(_BY_ECOSYSTEM)
+
+
+def by_ecosystem(name: str) -> Distribution | None:
+    return _BY_ECOSYSTEM.get(name)
+
+
+def for_image(os: OperatingSystem | None) -> tuple[Distribution, str] | None:
+    """The distribution and release an image's OS packages are matched in, or None."""
+    if os is None:
+        return None
+    distribution = _BY_OS_ID.get(os.id)
+    if distribution is None:
+        return None
+    release = distribution.release(os)
+    return (distribution, release) if release else None
+
+
+def feed_authority(source: str) -> int:
+    """Which feed decides when several speak of one vulnerability and package: a
+    distribution's own feed (2) over OSV (1) over anything else."""
+    if any(source in d.own_feeds for d in DISTRIBUTIONS):
+        return 2
+    return 1 if source == "osv" else 0
+
+
+__all__ = ["DISTRIBUTIONS", "ECOSYSTEMS", "Distribution", "by_ecosystem", "feed_authority", "for_image"]

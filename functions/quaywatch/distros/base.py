@@ -1,0 +1,51 @@
+"""What every distribution module declares, so that matching, version look-up and feed
+priority read it instead of naming distributions themselves."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from quaywatch.inventory.models import OperatingSystem, Package
+
+
+class Distribution:
+    """One distribution family: how its images are recognised, where its packages are looked
+    up (ecosystem and release, as OSV names them), by which name, with which version rules,
+    and which feeds decide for it."""
+
+    ecosystem: ClassVar[str]  # OSV ecosystem name, without its release ("Debian", "SUSE")
+    os_release_ids: ClassVar[frozenset[str]]  # os-release ID values of its images
+    package_type: ClassVar[str]  # the purl type of its packages: deb, apk, rpm
+    keyed_by: ClassVar[str]  # "source", "origin" or "binary": which package name the feeds use
+    version_scheme: ClassVar[str]  # dpkg, apk or rpm (quaywatch.versions)
+    own_feeds: ClassVar[frozenset[str]] = frozenset()  # feeds that decide over OSV for its packages
+
+    def release(self, os: OperatingSystem) -> str | None:
+        """The release an image's packages are matched in, from its os-release facts."""
+        version = os.version_id or ""
+        return version.split(".")[0] or None
+
+    def osv_release(self, qualifier: list[str]) -> str:
+        """The release of an OSV ecosystem string's qualifier (``Debian:12`` -> ["12"])."""
+        return qualifier[0].split(".")[0] if qualifier else ""
+
+    def lookup_name(self, package: Package) -> str:
+        if self.keyed_by in ("source", "origin"):
+            return package.source_name or package.name
+        return package.name
+
+    def lookup_version(self, package: Package) -> str:
+        if self.keyed_by == "source":
+            return package.source_version or package.version
+        return package.version
+
+
+class RpmDistribution(Distribution):
+    """RPM distributions: binary package names, versions with the epoch when there is one."""
+
+    package_type = "rpm"
+    keyed_by = "binary"
+    version_scheme = "rpm"
+
+    def lookup_version(self, package: Package) -> str:
+        return f"{package.epoch}:{package.version}" if package.epoch else package.version
