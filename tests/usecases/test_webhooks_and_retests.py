@@ -1,0 +1,106 @@
+"""handle_push, retest_project, enqueue_due_retests, delete_project."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from quaywatch.registry.errors import AuthenticationError, RateLimitedError
+from quaywatch.tenancy.access import hash_token
+from quaywatch.usecases.projects import delete_project
+from quaywatch.usecases.retests import enqueue_due_retests, retest_project
+from quaywatch.usecases.webhooks import (
+    InvalidNotification,
+    MalformedNotification,
+    WebhookRejected,
+    handle_push,
+)
+
+
+@pytest.fixture
+def hooked(services, integration) -> dict:
+    integration["webhook_token_hash"] = hash_token("s3cret-token")
+    services.integrations_repository.put(integration)
+    return integration
+
+
+def _project(services, integration, tag: str, **extra) -> dict:
+    return services.projects.record_test(
+        project_id=f"p-{tag}", org_id=integration["org_id"], integration_id=integration["id"], repository="acme/web",
+        tag=tag, platform="linux/amd64", digest="sha256:1", os_name="Alpine", package_count=1,
+        issue_counts={}, finding_count=0, tested_at=datetime.now(UTC) - extra.pop("age", timedelta(0)))
+
+
+def _push(tags: list[str]) -> str:
+    return json.dumps({"repository": "acme/web", "updated_tags": tags, "namespace": "acme", "name": "web"})
+
+
+def test_push_reimports_monitored_tags_only_once_each(services, hooked) -> None:
+    _project(services, hooked, "1.0")
+    outcome = handle_push(services, hooked["id"], "s3cret-token", _push(["1.0", "1.0", "2.0"]))
+    assert outcome.imports == 1 and outcome.import_id
+    (message,) = services.import_queue.receive(10, visibility_timeout=60)
+    assert json.loads(message.body)["tag"] == "1.0"
+
+
+def test_push_with_auto_import_takes_new_tags(services, hooked) -> None:
+    services.integrations_repository.put({**hooked, "auto_import": True})
+    assert handle_push(services, hooked["id"], "s3cret-token", _push(["3.0", "4.0"])).imports == 2
+
+
+@pytest.mark.parametrize(("integration_id", "token"), [("int-1", "wrong"), ("nope", "s3cret-token")])
+def test_wrong_token_and_unknown_integration_look_alike(services, hooked, integration_id, token) -> None:
+    with pytest.raises(WebhookRejected):
+        handle_push(services, integration_id, token, _push(["1.0"]))
+    assert services.import_queue.depth() == 0
+
+
+def test_bodies_that_are_not_pushes(services, hooked) -> None:
+    with pytest.raises(MalformedNotification):
+        handle_push(services, hooked["id"], "s3cret-token", "{not json")
+    with pytest.raises(InvalidNotification):
+        handle_push(services, hooked["id"], "s3cret-token", json.dumps({"repository": "", "updated_tags": ["x"]}))
+    assert handle_push(services, hooked["id"], "s3cret-token", json.dumps({"build_id": 1})).imports == 0
+
+
+def test_retest_skips_deleted_and_inactive_projects(services, integration) -> None:
+    assert retest_project(services, json.dumps({"project_id": "gone", "reason": "schedule:daily"}), 1).reason == "deleted"
+    project = _project(services, integration, "1.0")
+    services.projects.update_settings(project, None, False)
+    assert retest_project(services, json.dumps({"project_id": "p-1.0", "reason": "schedule:daily"}), 1).reason == "inactive"
+    assert retest_project(services, json.dumps({"project_id": "p-1.0", "reason": "on_demand"}), 1).status == "tested"
+    assert services.tester.calls == [("retest", "p-1.0")]
+
+
+def test_retest_retries_transient_and_records_permanent_failures(services, integration) -> None:
+    _project(services, integration, "1.0")
+    body = json.dumps({"project_id": "p-1.0", "reason": "advisories"})
+    services.tester.script = [RateLimitedError("429"), AuthenticationError("robot token revoked")]
+    with pytest.raises(RateLimitedError):
+        retest_project(services, body, 1)
+    result = retest_project(services, body, 2)
+    assert (result.status, result.reason) == ("failed", "robot token revoked")
+
+
+def test_due_projects_are_enqueued_by_frequency(services, integration) -> None:
+    _project(services, integration, "old", age=timedelta(days=2))
+    _project(services, integration, "fresh")
+    weekly = _project(services, integration, "weekly", age=timedelta(days=2))
+    services.projects.update_settings(weekly, "weekly", None)
+    assert enqueue_due_retests(services, "daily") == 1
+    (message,) = services.retest_queue.receive(10, visibility_timeout=60)
+    assert json.loads(message.body) == {"project_id": "p-old", "reason": "schedule:daily"}
+    assert enqueue_due_retests(services, "weekly") == 0
+
+
+def test_delete_project_removes_what_was_kept_for_it(services, admin, integration) -> None:
+    from quaywatch.ports import StoredTest
+
+    _project(services, integration, "1.0")
+    services.findings_repository.save_test("p-1.0", StoredTest("t", "sha256:1", b"i", b"f", [], ["Alpine#v3.10#musl"]),
+                                           {"findings": 0, "new": []})
+    delete_project(services, admin, "p-1.0")
+    assert services.projects.get("p-1.0") is None
+    assert services.findings_repository.get_latest("p-1.0") is None
+    assert services.findings_repository.projects_with(["Alpine#v3.10#musl"]) == set()
