@@ -102,6 +102,10 @@ class Database:
                                     (version, name, datetime.now(UTC).isoformat(timespec="seconds")))
         return len(MIGRATIONS)
 
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file (before the file is moved or copied alone)."""
+        self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def counts(self) -> dict[str, int]:
         """What the database holds, for the start-up line of ``serve``."""
         tables = {"integrations": "integrations", "projects": "projects", "imports": "import_jobs",

@@ -26,10 +26,11 @@ KEY_FILE = "state.key"
 class LocalServices(Services):
     """``queues`` maps the template's queue names to their maxReceiveCount."""
 
-    def __init__(self, data_dir: Path, settings: RuntimeSettings, queues: dict[str, int] | None = None) -> None:
+    def __init__(self, data_dir: Path, settings: RuntimeSettings, queues: dict[str, int] | None = None,
+                 database_file: str = DATABASE_FILE) -> None:
         queues = queues or {"ImportQueue": 5, "RetestQueue": 5}
         self.settings = settings
-        self.db = Database(data_dir / DATABASE_FILE)
+        self.db = Database(data_dir / database_file)
         self.access_repository = SqliteAccessRepository(self.db)
         self.integrations_repository = SqliteIntegrationsRepository(self.db)
         self.projects_repository = SqliteProjectsRepository(self.db)
