@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from quaywatch.adapters.local.database import Database
 from quaywatch.adapters.local.events import SqliteEventPublisher
+from quaywatch.adapters.local.legacy_snapshot import (
+    has_legacy_snapshot,
+    import_legacy_snapshot,
+    retire_snapshot,
+)
 from quaywatch.adapters.local.objects import FileObjectStore
 from quaywatch.adapters.local.queue import SqliteWorkQueue
 from quaywatch.adapters.local.repositories import (
@@ -16,6 +22,7 @@ from quaywatch.adapters.local.repositories import (
     SqliteProjectsRepository,
 )
 from quaywatch.adapters.local.vault import FernetVault, load_or_create_key
+from quaywatch.observability import logger
 from quaywatch.runtime.services import Services
 from quaywatch.runtime.settings import RuntimeSettings
 
@@ -45,3 +52,24 @@ class LocalServices(Services):
 
     def close(self) -> None:
         self.db.close()
+
+
+def upgrade_legacy_data_dir(data_dir: Path, settings: RuntimeSettings, queues: dict[str, int]) -> dict[str, int]:
+    """A data directory of the moto-based serve: its snapshot becomes the database, built
+    under another name and renamed into place only when complete (an interrupted upgrade is
+    done again at the next start)."""
+    if not has_legacy_snapshot(data_dir) or (data_dir / DATABASE_FILE).exists():
+        return {}
+    partial = data_dir / f"{DATABASE_FILE}.upgrading"
+    for leftover in data_dir.glob(f"{partial.name}*"):
+        leftover.unlink()
+    upgrading = LocalServices(data_dir, settings, queues, database_file=partial.name)
+    try:
+        counts = import_legacy_snapshot(data_dir, upgrading)
+        upgrading.db.checkpoint()
+    finally:
+        upgrading.close()
+    os.replace(partial, data_dir / DATABASE_FILE)
+    kept = retire_snapshot(data_dir)
+    logger.info("old snapshot imported", extra={"counts": counts, "kept_in": str(kept)})
+    return {"upgraded_items": counts["items"]}

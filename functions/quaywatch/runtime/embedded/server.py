@@ -20,7 +20,7 @@ from quaywatch.observability import logger
 from quaywatch.runtime.embedded.functions import Functions
 from quaywatch.runtime.embedded.gateway import make_gateway
 from quaywatch.runtime.embedded.pollers import Poller, SourceMapping
-from quaywatch.runtime.embedded.root import DATABASE_FILE, LocalServices
+from quaywatch.runtime.embedded.root import LocalServices, upgrade_legacy_data_dir
 from quaywatch.runtime.embedded.scheduler import Scheduler, schedules
 from quaywatch.runtime.settings import RuntimeSettings
 from quaywatch.runtime.template import Template
@@ -62,7 +62,7 @@ class EmbeddedServer:
         settings = RuntimeSettings(
             allow_private_registries=True, work_dir=self.data_dir / "work", max_receives=max(queues.values()),
             fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast", advisory_key=ADVISORY_KEY)
-        upgraded = self._upgrade_legacy_snapshot(settings, queues)
+        upgraded = upgrade_legacy_data_dir(self.data_dir, settings, queues)
         self.services = LocalServices(self.data_dir, settings, queues)
         wiring.install(self.services)
         redelivered = sum(queue.release_in_flight() for queue in self.services.queues.values())
@@ -117,31 +117,6 @@ class EmbeddedServer:
             return 404, {"error": {"code": "not_found", "message": f"no schedule {name}; schedules: {names}"}}
         result = self.functions.invoke(entry.function, entry.payload)
         return 200, {"schedule": entry.name, "result": result}
-
-    def _upgrade_legacy_snapshot(self, settings: RuntimeSettings, queues: dict[str, int]) -> dict[str, int]:
-        """A data directory of the moto-based serve: its snapshot becomes the database, built
-        under another name and renamed into place only when complete."""
-        from quaywatch.adapters.local.legacy_snapshot import (
-            has_legacy_snapshot,
-            import_legacy_snapshot,
-            retire_snapshot,
-        )
-
-        if not has_legacy_snapshot(self.data_dir) or (self.data_dir / DATABASE_FILE).exists():
-            return {}
-        partial = self.data_dir / f"{DATABASE_FILE}.upgrading"
-        for leftover in self.data_dir.glob(f"{partial.name}*"):
-            leftover.unlink()
-        upgrading = LocalServices(self.data_dir, settings, queues, database_file=partial.name)
-        try:
-            counts = import_legacy_snapshot(self.data_dir, upgrading)
-            upgrading.db.checkpoint()
-        finally:
-            upgrading.close()
-        os.replace(partial, self.data_dir / DATABASE_FILE)
-        kept = retire_snapshot(self.data_dir)
-        logger.info("old snapshot imported", extra={"counts": counts, "kept_in": str(kept)})
-        return {"upgraded_items": counts["items"]}
 
     def _lock_data_dir(self) -> None:
         handle = open(self.data_dir / "serve.lock", "w")  # noqa: SIM115 - held until stop()
