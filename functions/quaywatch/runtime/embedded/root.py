@@ -21,6 +21,7 @@ from quaywatch.adapters.local.repositories import (
     SqliteIntegrationsRepository,
     SqliteProjectsRepository,
 )
+from quaywatch.adapters.local.retention import prune_expired
 from quaywatch.adapters.local.vault import FernetVault, load_or_create_key
 from quaywatch.observability import logger
 from quaywatch.runtime.services import Services
@@ -49,6 +50,12 @@ class LocalServices(Services):
         self.retest_queue = self.queues["RetestQueue"]
         self.events = SqliteEventPublisher(self.db)
         self.objects = FileObjectStore(data_dir / "objects")
+
+    def prune_expired(self) -> dict[str, int]:
+        """Drop what has outlived its retention (as DynamoDB TTL and SQS do when deployed)."""
+        removed = prune_expired(self.db)
+        logger.info("expired records removed", extra=removed)
+        return removed
 
     def close(self) -> None:
         self.db.close()

@@ -66,6 +66,7 @@ class EmbeddedServer:
         self.services = LocalServices(self.data_dir, settings, queues)
         wiring.install(self.services)
         redelivered = sum(queue.release_in_flight() for queue in self.services.queues.values())
+        self.services.prune_expired()
         restored = {**self.services.db.counts(), "redelivered": redelivered, **upgraded}
         token = self._bootstrap_tenancy()
         if self.advisories:

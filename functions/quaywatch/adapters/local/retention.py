@@ -1,0 +1,27 @@
+"""What DynamoDB's TTL and SQS's retention do for the deployed stack, done at ``serve``'s
+start: import logs go after 90 days, test history and notification claims after 180, dead
+letters after 14 days (SQS's longest retention)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from quaywatch.adapters.local.database import Database
+
+IMPORT_LOG_DAYS = 90
+HISTORY_DAYS = 180
+DEAD_LETTER_DAYS = 14
+
+
+def prune_expired(db: Database, now: datetime | None = None) -> dict[str, int]:
+    now = now or datetime.now(UTC)
+    imports_before = (now - timedelta(days=IMPORT_LOG_DAYS)).isoformat(timespec="seconds")
+    history_before = (now - timedelta(days=HISTORY_DAYS)).isoformat(timespec="seconds")
+    dead_before = (now - timedelta(days=DEAD_LETTER_DAYS)).timestamp()
+    with db.write() as tx:
+        return {
+            "imports": tx.execute("DELETE FROM import_jobs WHERE created_at < ?", (imports_before,)).rowcount,
+            "history": tx.execute("DELETE FROM test_history WHERE tested_at < ?", (history_before,)).rowcount,
+            "notifications": tx.execute("DELETE FROM notifications WHERE claimed_at < ?", (history_before,)).rowcount,
+            "dead_letters": tx.execute("DELETE FROM dead_letters WHERE dead_at < ?", (dead_before,)).rowcount,
+        }

@@ -1,0 +1,35 @@
+"""The local store forgets what the deployed stack's TTLs forget, and nothing younger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from quaywatch.adapters.local.retention import prune_expired
+from quaywatch.ports import StoredTest
+from quaywatch.runtime.embedded.root import LocalServices
+from quaywatch.runtime.settings import RuntimeSettings
+
+
+def test_expired_logs_history_claims_and_dead_letters_go(tmp_path) -> None:
+    services = LocalServices(tmp_path / "data", RuntimeSettings(work_dir=tmp_path / "work"))
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    for import_id, age in (("old", 91), ("recent", 89)):
+        created = (now - timedelta(days=age)).isoformat(timespec="seconds")
+        services.imports_repository.create({"import_id": import_id, "org_id": "o", "integration_id": "i", "total": 1,
+                                            "source": "api", "created_at": created}, ["a/b:1"])
+    for tested, age in (("t-old", 181), ("t-new", 10)):
+        moment = (now - timedelta(days=age)).isoformat(timespec="seconds")
+        services.findings_repository.save_test("p", StoredTest(moment, "sha256:1", b"i", b"f", [], []), {"n": tested})
+    services.retest_queue.send("poison")
+    for _ in range(6):
+        services.retest_queue.receive(1, visibility_timeout=0)
+    assert services.retest_queue.dead_letters() == ["poison"]
+
+    removed = prune_expired(services.db, now)
+    assert removed["imports"] == 1 and removed["history"] == 1 and removed["dead_letters"] == 0
+    assert services.imports_repository.get_job("old") is None and services.imports_repository.images("old") == []
+    assert services.imports_repository.get_job("recent") is not None
+    assert [h["n"] for h in services.findings_repository.history("p")] == ["t-new"]
+    assert services.findings_repository.get_latest("p") is not None  # the latest test is never pruned
+    assert prune_expired(services.db, datetime.now(UTC) + timedelta(days=15))["dead_letters"] == 1
+    services.close()
