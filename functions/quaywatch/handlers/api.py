@@ -32,7 +32,8 @@ def json_response(status: int, body: Any) -> Response:
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     """Resolve the bearer token to a principal (401 when missing or unknown)."""
     event = app.current_event
-    logger.append_keys(request_id=(event.request_context.request_id if event.request_context else None))
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(request_id=(event.request_context.request_id if event.request_context else None))
     authorization = event.headers.get("Authorization") or event.headers.get("authorization")
     app.append_context(principal=services().access.authenticate(authorization))
     return next_middleware(app)

@@ -39,7 +39,8 @@ def process_import_message(services: Services, body: str, receive_count: int) ->
     """
     message = ImportMessage.from_json(body)
     imports = services.imports
-    logger.append_keys(import_id=message.import_id, image=message.image)
+    logger.thread_safe_clear_keys()  # this thread's keys only: serve runs workers side by side
+    logger.thread_safe_append_keys(import_id=message.import_id, image=message.image)
     if not imports.is_pending(message):  # a redelivery of an image already recorded
         logger.info("image already recorded; redelivery ignored")
         return

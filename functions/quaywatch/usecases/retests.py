@@ -35,7 +35,8 @@ def retest_project(services: Services, body: str, receive_count: int) -> RetestR
     stored inventory; new findings are notified once. Deleted projects are skipped, inactive
     ones too unless asked for on demand. Transient failures are raised for redelivery."""
     message = RetestMessage.from_json(body)
-    logger.append_keys(project_id=message.project_id, reason=message.reason)
+    logger.thread_safe_clear_keys()  # this thread's keys only: serve runs workers side by side
+    logger.thread_safe_append_keys(project_id=message.project_id, reason=message.reason)
     project = services.projects.get(message.project_id)
     if project is None:
         logger.info("project deleted; nothing to re-test")
