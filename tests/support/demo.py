@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"local registry with Quay-style robot auth at {stack.host}; robot {ROBOT.username}")
         port = options.port if _port_free(options.port) else free_port()
         server = EmbeddedServer(Path(tmp) / "server", port=port, advisories=FEEDS)
-        console.print("starting quaywatch (embedded AWS, API, workers) and loading the advisory feeds ...")
+        console.print("starting quaywatch (API, workers and schedules on the local store) and loading the advisory feeds ...")
         started = server.start()
         try:
             api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=120)
