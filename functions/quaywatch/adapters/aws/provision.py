@@ -1,4 +1,4 @@
-"""Create the stateful resources of template.yaml with boto3 (moto in tests and embedded mode).
+"""Create the stateful resources of template.yaml with boto3 (on moto, in the tests).
 
 Covered: DynamoDB tables (keys, GSIs, TTL), SQS queues (dead-letter queues first, redrive
 policies, visibility timeouts), SNS topics, EventBridge buses, S3 buckets. Functions, the
