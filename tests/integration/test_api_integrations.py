@@ -4,6 +4,8 @@ Secrets Manager and DynamoDB on moto (resources from template.yaml)."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.conftest import ROBOT
@@ -127,14 +129,23 @@ def test_openapi_document_lists_the_routes(cloud):
     assert "IntegrationCreate" in reply.body["components"]["schemas"]
 
 
-def test_notification_channels_are_admin_only_and_checked(registry):
+def test_notification_channels_are_admin_only_and_checked(registry, monkeypatch):
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):  # no DNS on this machine: the hook's name answers a public address
+        if host == "hooks.slack.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
     with running_cloud({"AllowPrivateRegistries": "false"}) as cloud:
-        body = {"channels": [{"type": "slack", "url": "https://hooks.slack.invalid/services/T000/B000/XXXX"}]}
+        body = {"channels": [{"type": "slack", "url": "https://hooks.slack.example/services/T000/B000/XXXX"}]}
         assert cloud.api("PUT", "/organisation/channels", body, token="member").status == 403
         assert cloud.api("PUT", "/organisation/channels", body).body == body
         assert cloud.api("GET", "/organisation/channels").body == body
         assert cloud.api("GET", "/organisation/channels", token="other").body == {"channels": []}
-        for url in ("http://hooks.example.com/x", "https://127.0.0.1/hook", "https://169.254.169.254/latest"):
+        for url in ("http://hooks.example.com/x", "https://127.0.0.1/hook", "https://169.254.169.254/latest",
+                    "https://does-not-resolve.invalid/hook", "http://[::1"):
             reply = cloud.api("PUT", "/organisation/channels", {"channels": [{"type": "webhook", "url": url}]})
             assert reply.status == 400, (url, reply)
         assert cloud.api("PUT", "/organisation/channels", {"channels": [{"type": "email", "url": "https://x.invalid/"}]}).status == 422

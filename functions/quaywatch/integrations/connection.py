@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.integrations.secrets import RegistrySecret
 from quaywatch.integrations.url_policy import check_host, parse_registry_url, url_guard
+from quaywatch.outbound import AddressPolicy
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.errors import (
     AuthenticationError,
@@ -51,7 +52,8 @@ def registry_client(
             with os.fdopen(fd, "w") as handle:
                 handle.write(secret.ca_bundle)
         with RegistryClient(host, Credentials(username, secret.token), plain_http=plain_http,
-                            ca_bundle=bundle_path, retry=retry, url_guard=url_guard(allow_private)) as client:
+                            ca_bundle=bundle_path, retry=retry, url_guard=url_guard(allow_private),
+                            policy=AddressPolicy(allow_private)) as client:
             yield client
     finally:
         if bundle_path:

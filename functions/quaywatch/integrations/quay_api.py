@@ -10,6 +10,7 @@ import httpx
 
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.url_policy import url_guard
+from quaywatch.outbound import AddressPolicy, pinned_client
 
 PAGE_SIZE = 100
 
@@ -22,8 +23,8 @@ class QuayApi:
     def __init__(self, base_url: str, oauth_token: str, allow_private: bool, verify: Any = True) -> None:
         self._base = base_url.rstrip("/")
         self._guard = url_guard(allow_private)
-        self._http = httpx.Client(headers={"Authorization": f"Bearer {oauth_token}"}, timeout=20.0,
-                                  follow_redirects=False, verify=verify)
+        self._http = pinned_client(AddressPolicy(allow_private), verify, timeout=20.0, follow_redirects=False,
+                                   headers={"Authorization": f"Bearer {oauth_token}"})
 
     def close(self) -> None:
         self._http.close()

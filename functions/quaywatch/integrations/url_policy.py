@@ -1,58 +1,61 @@
-"""A user-supplied registry URL is untrusted input (SPEC section 5): unless the deployment
-allows private registries, refuse loopback, link-local, private and reserved addresses, and
-check again on every connection and redirect (``RegistryClient.url_guard``)."""
+"""A user-supplied registry or channel URL is untrusted input (SPEC section 5). These checks
+give an early, plain answer when a URL is saved; the enforcement is at connect time, for every
+request, in ``quaywatch.outbound`` (a name may resolve differently by then)."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from quaywatch.errors import UsageError
+from quaywatch.outbound import AddressPolicy, BlockedAddressError
 
-
-class BlockedAddressError(UsageError):
-    """The registry host resolves to an address this deployment may not reach."""
+__all__ = ["BlockedAddressError", "check_host", "check_notification_url", "parse_registry_url", "url_guard"]
 
 
 def parse_registry_url(url: str) -> tuple[str, bool]:
     """``https://quay.example.com:8443`` -> (``quay.example.com:8443``, plain_http=False)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(url.strip())
+        hostname, port = parts.hostname, parts.port
+    except ValueError as exc:  # a port out of range, an unclosed IPv6 bracket ...
+        raise UsageError(f"url is not a valid URL: {exc}") from None
+    if parts.scheme not in ("https", "http") or not hostname:
         raise UsageError("url must be an https:// URL of the registry, e.g. https://quay.io")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise UsageError("url must be the registry's base URL, without path, query or credentials")
-    host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-    if ":" in parts.hostname and parts.port is None:
-        host = f"[{parts.hostname}]"
-    return host, parts.scheme == "http"
+    name = f"[{hostname}]" if ":" in hostname else hostname
+    return (name if port is None else f"{name}:{port}"), parts.scheme == "http"
+
+
+def _split(host: str) -> tuple[str, int]:
+    parts = urlsplit(f"//{host}")
+    try:
+        return parts.hostname or host, parts.port or 443
+    except ValueError as exc:
+        raise UsageError(f"{host} is not a valid host: {exc}") from None
 
 
 def check_host(host: str, allow_private: bool) -> None:
-    """Resolve ``host`` (``name[:port]``) and refuse non-public addresses unless allowed."""
+    """Resolve ``host`` (``name[:port]``, IPv6 in brackets) and refuse what the policy refuses;
+    a name that does not resolve is refused too."""
     if allow_private:
-        return
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host.strip("[]")
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
-    except socket.gaierror:
-        return  # unresolvable: the connection itself will fail with a clear error
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global:
-            raise BlockedAddressError(
-                f"registry host {name} resolves to {ip}, a private, loopback or link-local address; "
-                "this deployment does not allow private registries (AllowPrivateRegistries)"
-            )
+        return  # every connection is still pinned and checked (metadata addresses stay out)
+    name, port = _split(host)
+    AddressPolicy(allow_private).resolve(name, port)
 
 
-def url_guard(allow_private: bool):
-    """A ``RegistryClient`` hook checking every URL it is about to fetch (redirects too)."""
+def url_guard(allow_private: bool) -> Callable[[str], None]:
+    """A ``RegistryClient`` hook checking every URL it is about to fetch (redirects too), for a
+    clear error before connecting; the connection itself is pinned as well."""
 
     def guard(url: str) -> None:
-        parts = urlsplit(url)
-        if parts.hostname:
-            check_host(parts.hostname, allow_private)
+        try:
+            hostname = urlsplit(url).hostname
+        except ValueError as exc:
+            raise UsageError(f"the registry sent an invalid URL: {exc}") from None
+        if hostname:
+            check_host(f"[{hostname}]" if ":" in hostname else hostname, allow_private)
 
     return guard
 
@@ -60,7 +63,13 @@ def url_guard(allow_private: bool):
 def check_notification_url(url: str, allow_private: bool) -> None:
     """Notification channels are user-supplied URLs too: https only (http where private
     addresses are allowed), never an internal address unless the deployment allows it."""
-    parts = urlsplit(url)
-    if not parts.hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_private):
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"the channel URL is not a valid URL: {exc}") from None
+    if not hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_private):
         raise UsageError("a notification channel needs an https:// URL")
-    check_host(parts.hostname, allow_private)
+    name = f"[{hostname}]" if ":" in hostname else hostname
+    check_host(name if port is None else f"{name}:{port}", allow_private)

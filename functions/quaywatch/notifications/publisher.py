@@ -17,6 +17,7 @@ from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.url_policy import check_notification_url
 from quaywatch.matching.models import Finding
 from quaywatch.observability import logger
+from quaywatch.outbound import AddressPolicy, pinned_client
 from quaywatch.ports import DomainEvent, EventPublisher
 
 DETAIL_TYPE = "quaywatch.NewIssuesFound"
@@ -52,8 +53,9 @@ class Notifier:
         body: dict[str, Any] = {"text": summary} if channel.get("type") == "slack" else {"detail-type": DETAIL_TYPE,
                                                                                          "detail": detail}
         try:
-            check_notification_url(channel["url"], self._allow_private)  # again: DNS may have changed
-            httpx.post(channel["url"], json=body, timeout=5.0, follow_redirects=False).raise_for_status()
+            check_notification_url(channel["url"], self._allow_private)
+            with pinned_client(AddressPolicy(self._allow_private), timeout=5.0, follow_redirects=False) as client:
+                client.post(channel["url"], json=body).raise_for_status()  # connects only where the policy allows
         except (httpx.HTTPError, KeyError, QuaywatchError) as exc:
             logger.warning("notification channel failed", extra={"channel_type": channel.get("type"),
                                                                   "error": type(exc).__name__})

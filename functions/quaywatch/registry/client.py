@@ -23,6 +23,7 @@ import httpx
 import stamina
 
 from quaywatch.observability import logger
+from quaywatch.outbound import AddressPolicy, pinned_client
 from quaywatch.registry.challenge import Challenge, parse_challenge
 from quaywatch.registry.errors import (
     AuthenticationError,
@@ -86,7 +87,10 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         max_concurrency: int = 4,
         url_guard: UrlGuard | None = None,
+        policy: AddressPolicy | None = None,
     ) -> None:
+        """``policy``: connect only to addresses it allows, checked at connect time (integrations
+        of the service); None connects anywhere (the CLI scanning the user's own registries)."""
         self.registry = registry
         self.base_url = f"{'http' if plain_http else 'https'}://{registry}"
         self._credentials = credentials
@@ -97,7 +101,10 @@ class RegistryClient:
             verify = ssl.create_default_context(cafile=ca_bundle)
         timeout = httpx.Timeout(self._retry.timeout, connect=min(10.0, self._retry.timeout))
         limits = httpx.Limits(max_connections=max_concurrency * 2, max_keepalive_connections=max_concurrency)
-        self._http = httpx.Client(verify=verify, timeout=timeout, limits=limits, follow_redirects=False)
+        if policy is None:
+            self._http = httpx.Client(verify=verify, timeout=timeout, limits=limits, follow_redirects=False)
+        else:
+            self._http = pinned_client(policy, verify, timeout=timeout, limits=limits, follow_redirects=False)
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._tokens: dict[str, str] = {}
         self._tokens_lock = threading.Lock()

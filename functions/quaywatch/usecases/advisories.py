@@ -15,6 +15,7 @@ from quaywatch.advisories.sync import (
     write_state,
 )
 from quaywatch.observability import logger
+from quaywatch.outbound import AddressPolicy, pinned_client
 from quaywatch.projects.retests import enqueue_retests
 from quaywatch.runtime.services import Services
 from quaywatch.runtime.settings import FeedSettings
@@ -30,7 +31,8 @@ def sync_advisories(services: Services, feeds: FeedSettings, http: httpx.Client 
     state = read_state(services.objects, state_key)
     sources = feed_sources(feeds.osv_base_url, list(feeds.osv_ecosystems), feeds.alpine_secdb_url,
                            list(feeds.alpine_releases))
-    client = http or httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
+    client = http or pinned_client(AddressPolicy(services.settings.allow_private_registries),
+                                   timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
     try:
         report = sync_feeds(writable, sources, work / "feeds", state, client)
     finally:

@@ -1,0 +1,150 @@
+"""Every request quaywatch makes on behalf of a user-supplied URL goes through here: the
+registry, its blob redirects and token realm, ``Link`` pages, Quay's API, notification
+channels, the feed sync.
+
+The address is decided once, at connect time: the name is resolved, *every* address it
+resolves to is checked against the policy, and the socket is opened to exactly that checked
+address. TLS still verifies the certificate for the name (httpcore hands the original host to
+``start_tls`` as the server name), so a DNS answer that changes between a check and a connect
+(rebinding) cannot steer a request, or the robot's credentials, to an internal service.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpcore
+import httpx
+
+from quaywatch.errors import UsageError
+
+Resolver = Callable[..., list[tuple[Any, ...]]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Cloud metadata services: never reachable, whatever the deployment allows.
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
+    "169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::23", "100.100.100.200"))
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_6TO4 = ipaddress.ip_network("2002::/16")
+
+
+class BlockedAddressError(UsageError):
+    """A host resolves to an address this deployment may not reach (or does not resolve)."""
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inside an IPv4-mapped, NAT64 or 6to4 IPv6 address."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if any(address in network for network in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _6TO4:
+        return address.sixtofour
+    return None
+
+
+def system_resolver(host: str, port: int, **hints: Any) -> list[tuple[Any, ...]]:
+    """getaddrinfo, looked up at call time (tests replace ``socket.getaddrinfo``)."""
+    return socket.getaddrinfo(host, port, **hints)
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """``allow_private``: loopback and private networks may be reached (``serve`` on your own
+    machine, or a stack deployed with AllowPrivateRegistries). ``resolver`` is getaddrinfo's
+    signature (tests give one that answers differently on each call)."""
+
+    allow_private: bool = False
+    resolver: Resolver = field(default=system_resolver, compare=False, repr=False)
+
+    def refusal(self, address: IPAddress) -> str | None:
+        """Why this address may not be reached, or None."""
+        inner = embedded_ipv4(address)
+        for candidate in (address, inner) if inner is not None else (address,):
+            if candidate in METADATA_ADDRESSES:
+                return "a cloud metadata address"
+            if candidate.is_unspecified or candidate.is_multicast:
+                return "an unspecified or multicast address"
+            if self.allow_private:
+                continue
+            if candidate.is_loopback:
+                return "a loopback address"
+            if candidate.is_link_local:
+                return "a link-local address"
+            if isinstance(candidate, ipaddress.IPv4Address) and candidate in _CGNAT:
+                return "a carrier-grade NAT address"
+            if candidate.is_private or candidate.is_reserved or not candidate.is_global:
+                return "a private or reserved address"
+        return None
+
+    def resolve(self, host: str, port: int) -> list[IPAddress]:
+        """Every address of ``host``, each checked; BlockedAddressError if any is refused."""
+        try:
+            literal = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+            addresses = [literal]
+        except ValueError:
+            try:
+                infos = self.resolver(host, port, type=socket.SOCK_STREAM)
+            except (socket.gaierror, UnicodeError, OSError) as exc:
+                raise BlockedAddressError(f"{host} does not resolve ({exc}); it cannot be reached") from None
+            addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
+        if not addresses:
+            raise BlockedAddressError(f"{host} does not resolve; it cannot be reached")
+        for address in addresses:
+            why = self.refusal(address)
+            if why is not None:
+                subject = str(address) if len(addresses) == 1 and host.strip("[]") == str(address) else (
+                    f"{host} resolves to {address}, which")
+                raise BlockedAddressError(
+                    f"{subject} is {why}; this deployment does not allow it"
+                    + ("" if self.allow_private else " (private registries are off: AllowPrivateRegistries)"))
+        return addresses
+
+
+class PinnedBackend(httpcore.NetworkBackend):
+    """httpcore's synchronous backend, connecting only to addresses the policy checked."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        addresses = self._policy.resolve(host, port)
+        failure: Exception | None = None
+        for address in addresses:  # each one checked; the first that answers is used
+            try:
+                return self._inner.connect_tcp(str(address), port, timeout=timeout, local_address=local_address,
+                                               socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        raise BlockedAddressError("unix sockets are not reachable from here")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def pinned_transport(policy: AddressPolicy, verify: ssl.SSLContext | bool = True,
+                     limits: httpx.Limits | None = None) -> httpx.HTTPTransport:
+    """An httpx transport whose every connection goes through ``PinnedBackend``. Proxies from
+    the environment are ignored: they would connect on our behalf, out of the policy's sight."""
+    transport = httpx.HTTPTransport(verify=verify, limits=limits or httpx.Limits(), trust_env=False)
+    transport._pool._network_backend = PinnedBackend(policy)  # httpx offers no argument for it
+    return transport
+
+
+def pinned_client(policy: AddressPolicy, verify: ssl.SSLContext | bool = True, **options: Any) -> httpx.Client:
+    limits = options.pop("limits", None)
+    return httpx.Client(transport=pinned_transport(policy, verify, limits), trust_env=False, **options)
