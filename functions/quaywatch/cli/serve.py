@@ -17,12 +17,20 @@ import click
               help="Where state lives (default ~/.local/share/quaywatch/server).")
 @click.option("--advisories", "advisory_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Advisory feeds to load at start (files, directories, zips; repeatable).")
-def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Path, ...]) -> None:
+@click.option("--deny-private-registries", is_flag=True,
+              help="Refuse registries and channels on loopback or private addresses, as the deployed stack does.")
+@click.option("--public-url", default=None, metavar="URL",
+              help="The URL others reach this server at, for the webhook URLs it hands out (default http://HOST:PORT).")
+def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Path, ...],
+          deny_private_registries: bool, public_url: str | None) -> None:
     """Run quaywatch on this machine: the API, the console, the workers and the schedules."""
     _forbid_aws_sdk()
     from quaywatch.runtime.embedded.server import EmbeddedServer, default_data_dir
 
-    server = EmbeddedServer(data_dir or default_data_dir(), host, port, list(advisory_paths))
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--public-url")
+    server = EmbeddedServer(data_dir or default_data_dir(), host, port, list(advisory_paths),
+                            allow_private_registries=not deny_private_registries, public_url=public_url)
     started = server.start()
     click.echo(f"quaywatch is serving on {started.url}  (console: {started.url}/)")
     click.echo(f"data directory: {server.data_dir}")

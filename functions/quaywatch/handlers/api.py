@@ -6,6 +6,7 @@ principal is in the resolver's context (``caller(app)``)."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -16,8 +17,11 @@ from quaywatch.api_errors import NotFound
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.handlers.wiring import services
 from quaywatch.integrations.connection import ConnectionTestFailed
+from quaywatch.integrations.quay_api import QuayApiError
 from quaywatch.integrations.service import IntegrationNotFound
 from quaywatch.observability import logger
+from quaywatch.registry.errors import AuthenticationError, NotFoundError, RegistryError
+from quaywatch.runtime.settings import ConfigurationError
 from quaywatch.tenancy.access import AuthenticationFailed, Forbidden, Principal
 
 
@@ -44,6 +48,9 @@ def admin_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
     return next_middleware(app)
 
 
+MAX_BODY_BYTES = 256 << 10  # the largest real body, an integration with a CA bundle, is ~70 KiB
+MAX_JSON_DEPTH = 32
+
 MEMBER = [authenticated]
 ADMIN = [authenticated, admin_only]
 
@@ -53,6 +60,75 @@ def caller(app: APIGatewayRestResolver) -> Principal:
     if principal is None:  # a route without MEMBER/ADMIN asked for a caller: a bug of ours
         raise AuthenticationFailed("this route does not authenticate")
     return principal
+
+
+def internal_error(exc: BaseException) -> Response:
+    """A fault of ours: logged with its trace, answered with the request id and nothing of
+    its type or message (which can name internals)."""
+    request_id = uuid.uuid4().hex
+    logger.exception("request failed", extra={"error_id": request_id, "type": type(exc).__name__})
+    return error(500, "internal", f"quaywatch could not complete this request (error id {request_id}); "
+                                  "the operator's logs have the details")
+
+
+def preflight(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse what must not reach a parser: a body over the limit (413) and JSON that is not
+    JSON, nests deeper than MAX_JSON_DEPTH or holds an absurd number (400). None: go on."""
+    body = event.get("body")
+    if not body:
+        return None
+    if event.get("isBase64Encoded"):
+        return _reply(415, "unsupported_media_type", "send the body as JSON text")
+    if len(body) > MAX_BODY_BYTES:
+        return _reply(413, "too_large", f"the request body is over {MAX_BODY_BYTES // 1024} KiB")
+    depth = _json_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        return _reply(400, "malformed_json", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return _reply(400, "malformed_json", "the request body is not valid JSON")
+    return None
+
+
+def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """What each API handler runs: the preflight, then the resolver; never an exception."""
+    try:
+        refused = preflight(event)
+        return refused or app.resolve(event, context)
+    except Exception as exc:  # noqa: BLE001 - the last line: a 500 with an id, not a traceback
+        response = internal_error(exc)
+        return {"statusCode": response.status_code, "headers": {"Content-Type": "application/json"},
+                "body": response.body, "isBase64Encoded": False}
+
+
+def _reply(status: int, code: str, message: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"error": {"code": code, "message": message}}), "isBase64Encoded": False}
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, outside strings (cheap: no parsing)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def create_app() -> APIGatewayRestResolver:
@@ -90,10 +166,20 @@ def create_app() -> APIGatewayRestResolver:
     def usage(exc: UsageError) -> Response:
         return error(400, "invalid_request", str(exc))
 
-    @app.exception_handler(QuaywatchError)
-    def failure(exc: QuaywatchError) -> Response:
-        logger.error("request failed", extra={"error": str(exc), "type": type(exc).__name__})
+    @app.exception_handler(AuthenticationError)
+    @app.exception_handler(NotFoundError)
+    def registry_refused(exc: RegistryError) -> Response:
+        return error(422, "registry_refused", str(exc))
+
+    @app.exception_handler(RegistryError)
+    @app.exception_handler(QuayApiError)
+    def upstream(exc: QuaywatchError) -> Response:
+        logger.warning("registry failed", extra={"error": str(exc)})
         return error(502, "upstream_failure", str(exc))
+
+    @app.exception_handler(Exception)
+    def internal(exc: Exception) -> Response:
+        return internal_error(exc)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():
@@ -105,12 +191,14 @@ def create_app() -> APIGatewayRestResolver:
 
 
 def api_base_url(app: APIGatewayRestResolver) -> str:
-    """The public base URL of this API, for the webhook URLs we hand out."""
-    event = app.current_event
-    headers = event.headers
-    context = event.request_context
-    host = (context.domain_name if context else None) or headers.get("Host") or headers.get("host") or "localhost"
-    scheme = headers.get("X-Forwarded-Proto") or headers.get("x-forwarded-proto") or "https"
-    stage = context.stage if context else None
-    prefix = f"/{stage}" if stage and stage != "$default" and not headers.get("X-Quaywatch-No-Stage") else ""
-    return f"{scheme}://{host}{prefix}"
+    """The public base URL of this API, for the webhook URLs we hand out: the configured one
+    (``serve --public-url``, QUAYWATCH_PUBLIC_URL), else the stage URL API Gateway reports.
+    Never the request's Host or X-Forwarded-* headers: a client chooses those."""
+    configured = services().settings.public_url
+    if configured:
+        return configured.rstrip("/")
+    context = app.current_event.request_context
+    if context is None or not context.domain_name:
+        raise ConfigurationError("no public URL is configured and API Gateway gave no domain (QUAYWATCH_PUBLIC_URL)")
+    prefix = f"/{context.stage}" if context.stage and context.stage != "$default" else ""
+    return f"https://{context.domain_name}{prefix}"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from quaywatch.handlers.api import MEMBER, caller, create_app
+from quaywatch.handlers.api import MEMBER, caller, create_app, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.integrations.catalog import browse_images
 from quaywatch.observability import logger
@@ -25,4 +25,4 @@ def images(integration_id: str, search: Annotated[str | None, Query(max_length=2
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
-from quaywatch.handlers.api import MEMBER, caller, create_app, json_response
+from quaywatch.handlers.api import MEMBER, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.observability import logger
 from quaywatch.projects.models import ImportRequest
@@ -33,4 +33,4 @@ def import_log(import_id: str):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

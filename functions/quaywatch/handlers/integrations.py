@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict
 
-from quaywatch.handlers.api import ADMIN, api_base_url, caller, create_app, json_response
+from quaywatch.handlers.api import ADMIN, api_base_url, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, IntegrationUpdate
 from quaywatch.observability import logger
@@ -82,4 +82,4 @@ def put_channels(request: Annotated[ChannelsUpdate, Body()]):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from quaywatch.handlers.api import create_app, error, json_response
+from quaywatch.handlers.api import create_app, error, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.observability import logger
 from quaywatch.usecases.webhooks import (
@@ -40,4 +40,4 @@ def quay_webhook(integration_id: str, token: str):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

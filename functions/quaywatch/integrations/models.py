@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+import ssl
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class IntegrationCreate(BaseModel):
@@ -15,6 +17,20 @@ class IntegrationCreate(BaseModel):
     oauth_token: SecretStr | None = Field(None, max_length=4096)
     ca_bundle: str | None = Field(None, max_length=65536, description="PEM CA certificates for a self-hosted Quay")
     auto_import: bool = False
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _pem_certificates(cls, value: str | None) -> str | None:
+        """Refused here, in plain words, rather than when the first connection loads it."""
+        if value is None or not value.strip():
+            return None
+        if "-----BEGIN CERTIFICATE-----" not in value:
+            raise ValueError("must be PEM certificates (-----BEGIN CERTIFICATE----- ...)")
+        try:
+            ssl.create_default_context(cadata=value)
+        except (ssl.SSLError, ValueError):
+            raise ValueError("is not a readable PEM certificate bundle: a certificate in it does not parse") from None
+        return value
 
 
 class IntegrationUpdate(BaseModel):

@@ -4,6 +4,8 @@ request, in ``quaywatch.outbound`` (a name may resolve differently by then)."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -11,6 +13,30 @@ from quaywatch.errors import UsageError
 from quaywatch.outbound import AddressPolicy, BlockedAddressError
 
 __all__ = ["BlockedAddressError", "check_host", "check_notification_url", "parse_registry_url", "url_guard"]
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _check_hostname(hostname: str, what: str) -> None:
+    """A DNS name of valid labels (punycode ones decodable), or an IP literal."""
+    try:
+        ipaddress.ip_address(hostname)
+        return
+    except ValueError:
+        pass
+    try:
+        ascii_name = hostname.encode("idna").decode("ascii")
+        labels = ascii_name.rstrip(".").split(".")
+        for label in labels:
+            if not _LABEL.match(label):
+                raise UsageError(f"{what} has an invalid host name label {label[:70]!r}")
+            if label.startswith("xn--"):
+                label.encode("ascii").decode("idna")
+    except UnicodeError as exc:
+        raise UsageError(f"{what} has an invalid host name: {exc}") from None
+    if len(ascii_name) > 253:
+        raise UsageError(f"{what} has a host name over 253 characters")
 
 
 def parse_registry_url(url: str) -> tuple[str, bool]:
@@ -22,6 +48,7 @@ def parse_registry_url(url: str) -> tuple[str, bool]:
         raise UsageError(f"url is not a valid URL: {exc}") from None
     if parts.scheme not in ("https", "http") or not hostname:
         raise UsageError("url must be an https:// URL of the registry, e.g. https://quay.io")
+    _check_hostname(hostname, "url")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise UsageError("url must be the registry's base URL, without path, query or credentials")
     name = f"[{hostname}]" if ":" in hostname else hostname
@@ -71,5 +98,6 @@ def check_notification_url(url: str, allow_private: bool) -> None:
         raise UsageError(f"the channel URL is not a valid URL: {exc}") from None
     if not hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_private):
         raise UsageError("a notification channel needs an https:// URL")
+    _check_hostname(hostname, "the channel URL")
     name = f"[{hostname}]" if ":" in hostname else hostname
     check_host(name if port is None else f"{name}:{port}", allow_private)

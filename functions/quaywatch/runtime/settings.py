@@ -34,6 +34,7 @@ class RuntimeSettings:
     max_receives: int = 5  # = the queues' maxReceiveCount: the last try records the failure
     fast_registry_retry: bool = False  # loopback registries in tests: short waits
     advisory_key: str = "advisories/advisories.db"
+    public_url: str | None = None  # the API's base URL for the webhook URLs we hand out
 
     @classmethod
     def from_environment(cls) -> RuntimeSettings:
@@ -43,6 +44,7 @@ class RuntimeSettings:
             max_receives=int(os.environ.get("QUAYWATCH_MAX_RECEIVES", "5")),
             fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
             advisory_key=os.environ.get("QUAYWATCH_ADVISORY_KEY", "advisories/advisories.db"),
+            public_url=os.environ.get("QUAYWATCH_PUBLIC_URL") or None,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,7 +22,8 @@ from quaywatch.runtime.events import api_gateway_event
 from quaywatch.runtime.template import Template
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
-MAX_BODY = 4 << 20
+MAX_BODY = 4 << 20  # the handlers refuse more than 256 KiB themselves; this bounds the read
+READ_TIMEOUT_SECONDS = 30
 
 
 class Routes:
@@ -47,12 +49,16 @@ class Routes:
 
 
 def make_gateway(host: str, port: int, template: Template, functions: Functions,
-                 run_schedule: Callable[[str, str | None], Any]) -> ThreadingHTTPServer:
+                 run_schedule: Callable[[str, str | None], Any],
+                 public_host: Callable[[], str]) -> ThreadingHTTPServer:
+    """``public_host``: the host (and port) of the configured public URL, given to the handlers
+    as API Gateway's domain name; the request's own Host header is never used for it."""
     routes = Routes(template)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "quaywatch"
         protocol_version = "HTTP/1.1"
+        timeout = READ_TIMEOUT_SECONDS  # a client that stops sending does not hold a thread
 
         def do_GET(self) -> None:
             self._handle("GET")
@@ -72,13 +78,55 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
         def log_message(self, *args: object) -> None:
             pass
 
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """The standard library's own refusals (unknown method, bad request line, headers
+            too long) as our JSON errors; an unknown method is a 405, not a 501."""
+            if code == 501:
+                code, message = 405, f"method {self.command} is not allowed"
+            self.close_connection = True
+            try:
+                self._reply(code, {"error": {"code": "bad_request" if code == 400 else "method_not_allowed"
+                                             if code == 405 else "refused", "message": message or "refused"}})
+            except OSError:
+                pass
+
         def _handle(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                self._route(method)
+            except (TimeoutError, ConnectionError):
+                self.close_connection = True  # the client went away or stalled: nothing to answer
+            except Exception:  # noqa: BLE001 - a fault of ours: a 500 with an id, never a trace or a type
+                error_id = uuid.uuid4().hex
+                logger.exception("gateway failed", extra={"error_id": error_id, "path": self.path[:200]})
+                self._reply(500, {"error": {"code": "internal", "message": f"internal error (error id {error_id})"}})
+
+        def _body(self) -> str | None | tuple[int, str, str]:
+            """The request body, or (status, code, message) when its framing is refused."""
+            if self.headers.get("Transfer-Encoding"):
+                return 411, "length_required", "send the body with a Content-Length, not chunked"
+            declared = self.headers.get("Content-Length")
+            if declared is None or declared == "":
+                return None
+            if not declared.isdigit():
+                return 400, "bad_request", "Content-Length must be a non-negative integer"
+            length = int(declared)
             if length > MAX_BODY:
-                self._reply(413, {"error": {"code": "too_large", "message": "request body too large"}})
+                return 413, "too_large", "request body too large"
+            data = self.rfile.read(length) if length else b""
+            if len(data) < length:
+                return 400, "bad_request", "the body is shorter than its Content-Length"
+            try:
+                return data.decode("utf-8") if data else None
+            except UnicodeDecodeError:
+                return 400, "bad_request", "the body is not UTF-8 text"
+
+        def _route(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            body = self._body()
+            if isinstance(body, tuple):
+                self.close_connection = True
+                self._reply(body[0], {"error": {"code": body[1], "message": body[2]}})
                 return
-            body = self.rfile.read(length).decode("utf-8", "replace") if length else None
             if method == "POST" and parts.path.startswith("/_embedded/schedules/"):
                 name = parts.path.rsplit("/", 1)[1]
                 status, result = run_schedule(name, self.headers.get("Authorization"))
@@ -96,15 +144,9 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
             function, resource, parameters = matched
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             headers = {k: v for k, v in self.headers.items()}
-            headers.setdefault("X-Forwarded-Proto", "http")
             event = api_gateway_event(method, parts.path, resource, parameters, headers, query, body, "$default",
-                                      self.headers.get("Host", f"{host}:{port}"), self.client_address[0])
-            try:
-                result = functions.invoke(function, event)
-            except Exception as exc:  # noqa: BLE001 - a handler bug is a 500, not a dead server
-                logger.exception("handler failed", extra={"function": function})
-                self._reply(500, {"error": {"code": "internal", "message": type(exc).__name__}})
-                return
+                                      public_host(), self.client_address[0])
+            result = functions.invoke(function, event)
             headers_out = {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
             headers_out.update(result.get("headers") or {})
             self._send(result["statusCode"], (result.get("body") or "").encode(), headers_out)
@@ -129,6 +171,8 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
                 if name.lower() != "content-length":
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
 

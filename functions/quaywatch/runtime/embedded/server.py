@@ -8,11 +8,13 @@ migrated, messages that were in flight when a previous process died are made vis
 from __future__ import annotations
 
 import fcntl
+import hmac
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from quaywatch.errors import QuaywatchError
 from quaywatch.handlers import wiring
@@ -47,21 +49,33 @@ class Started:
 
 class EmbeddedServer:
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 8080,
-                 advisories: list[Path] | None = None) -> None:
+                 advisories: list[Path] | None = None, *, allow_private_registries: bool = True,
+                 public_url: str | None = None) -> None:
+        """``allow_private_registries``: True on your own machine (the default); False applies
+        the deployed stack's policy. ``public_url``: the base of the webhook URLs handed out
+        (default ``http://HOST:PORT`` of this server)."""
         self.data_dir = data_dir
         self.host = host
         self.port = port
         self.advisories = advisories or []
+        self.allow_private_registries = allow_private_registries
+        self.public_url = public_url.rstrip("/") if public_url else None
         self._lock_handle: Any = None
 
     def start(self) -> Started:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock_data_dir()
-        self.template = Template.load(parameters={"AllowPrivateRegistries": "true"})  # the user's own machine
+        allow = "true" if self.allow_private_registries else "false"
+        self.template = Template.load(parameters={"AllowPrivateRegistries": allow})
         queues = _queue_receive_limits(self.template)
+        self.functions = Functions(self.template)
+        self._gateway = make_gateway(self.host, self.port, self.template, self.functions, self.run_schedule,
+                                     lambda: urlsplit(self.url_for_webhooks).netloc)
+        self.port = self._gateway.server_address[1]
         settings = RuntimeSettings(
-            allow_private_registries=True, work_dir=self.data_dir / "work", max_receives=max(queues.values()),
-            fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast", advisory_key=ADVISORY_KEY)
+            allow_private_registries=self.allow_private_registries, work_dir=self.data_dir / "work",
+            max_receives=max(queues.values()), fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
+            advisory_key=ADVISORY_KEY, public_url=self.url_for_webhooks)
         upgraded = upgrade_legacy_data_dir(self.data_dir, settings, queues)
         self.services = LocalServices(self.data_dir, settings, queues)
         wiring.install(self.services)
@@ -71,13 +85,10 @@ class EmbeddedServer:
         token = self._bootstrap_tenancy()
         if self.advisories:
             self._load_advisories()
-        self.functions = Functions(self.template)
         self._pollers = [Poller(self.services.queues[m.queue], self.functions, m, REGION)
                          for m in _source_mappings(self.template)]
         self.scheduler = Scheduler(schedules(self.template),
                                    lambda entry: self.functions.invoke(entry.function, entry.payload))
-        self._gateway = make_gateway(self.host, self.port, self.template, self.functions, self.run_schedule)
-        self.port = self._gateway.server_address[1]
         for poller in self._pollers:
             poller.start()
         self.scheduler.start()
@@ -88,6 +99,10 @@ class EmbeddedServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def url_for_webhooks(self) -> str:
+        return self.public_url or self.url
 
     def stop(self) -> None:
         """Stop taking work and finish the batches in hand; queued messages stay queued."""
@@ -103,14 +118,19 @@ class EmbeddedServer:
         logger.info("embedded server stopped")
 
     def run_schedule(self, name: str, authorization: str | None) -> tuple[int, Any]:
+        """Fire a schedule now: the schedules serve every organisation, so only the operator
+        (the server's own admin token, in DIR/admin-token) may."""
         from quaywatch.tenancy.access import AuthenticationFailed
 
         try:
             principal = self.services.access.authenticate(authorization)
         except AuthenticationFailed as exc:
             return 401, {"error": {"code": "unauthenticated", "message": str(exc)}}
-        if principal.role != "admin":
-            return 403, {"error": {"code": "forbidden", "message": "this needs an organisation admin"}}
+        operator = (self.data_dir / "admin-token").read_text().strip()
+        presented = (authorization or "").removeprefix("Bearer ").strip()
+        if principal.role != "admin" or not hmac.compare_digest(presented.encode(), operator.encode()):
+            return 403, {"error": {"code": "forbidden", "message": "only the server's operator (its admin token) "
+                                                                    "may fire schedules"}}
         try:
             entry = self.scheduler.find(name)
         except KeyError:
