@@ -77,8 +77,10 @@ def preflight(event: dict[str, Any]) -> dict[str, Any] | None:
     body = event.get("body")
     if not body:
         return None
-    if event.get("isBase64Encoded"):
-        return _reply(415, "unsupported_media_type", "send the body as JSON text")
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    media_type = (headers.get("content-type") or "application/json").split(";", 1)[0].strip().lower()
+    if event.get("isBase64Encoded") or not (media_type == "application/json" or media_type.endswith("+json")):
+        return _reply(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)")
     if len(body) > MAX_BODY_BYTES:
         return _reply(413, "too_large", f"the request body is over {MAX_BODY_BYTES // 1024} KiB")
     depth = _json_depth(body)

@@ -58,6 +58,7 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
     class Handler(BaseHTTPRequestHandler):
         server_version = "quaywatch"
         protocol_version = "HTTP/1.1"
+        default_request_version = "HTTP/1.1"  # a garbled request line still gets a status line back
         timeout = READ_TIMEOUT_SECONDS  # a client that stops sending does not hold a thread
 
         def do_GET(self) -> None:
@@ -121,6 +122,10 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
                 return 400, "bad_request", "the body is not UTF-8 text"
 
         def _route(self, method: str) -> None:
+            if any(ord(char) < 0x20 or ord(char) == 0x7F for char in self.path):
+                self.close_connection = True
+                self._reply(400, {"error": {"code": "bad_request", "message": "the path holds control characters"}})
+                return
             parts = urlsplit(self.path)
             body = self._body()
             if isinstance(body, tuple):
