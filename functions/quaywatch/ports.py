@@ -100,6 +100,17 @@ class ImportsRepository(Protocol):
     def images(self, import_id: str) -> list[Record]:
         """Every image's record (``image``, ``status``, ``at``, outcome fields), by image."""
 
+    def claim_push(self, integration_id: str, image: str, import_id: str, now: float, hold_seconds: int) -> str:
+        """Atomically: unless another import holds ``image`` of this integration (its claim not
+        yet expired), record ``import_id`` as the holder until ``now + hold_seconds``. Returns
+        the holder: ``import_id`` when this call won."""
+
+    def release_push(self, integration_id: str, image: str, import_id: str) -> None:
+        """Give a claim back (only if ``import_id`` still holds it)."""
+
+    def count_push(self, integration_id: str, window_start: int) -> int:
+        """Atomically count one more notification in this window; returns the count so far."""
+
 
 @dataclass
 class StoredTest:

@@ -155,3 +155,21 @@ def test_notification_claimed_once_until_released(adapters) -> None:
     assert repository.claim_notification("p2", "abc") is True
     repository.release_notification("p1", "abc")
     assert repository.claim_notification("p1", "abc") is True
+
+
+def test_push_claims_hold_for_their_window_then_lapse(adapters) -> None:
+    repository = adapters.imports_repository
+    assert repository.claim_push("int-1", "acme/web:1.0", "imp-a", now=1000.0, hold_seconds=300) == "imp-a"
+    assert repository.claim_push("int-1", "acme/web:1.0", "imp-b", now=1100.0, hold_seconds=300) == "imp-a"
+    assert repository.claim_push("int-2", "acme/web:1.0", "imp-c", now=1100.0, hold_seconds=300) == "imp-c"
+    assert repository.claim_push("int-1", "acme/web:1.0", "imp-d", now=1301.0, hold_seconds=300) == "imp-d"
+    repository.release_push("int-1", "acme/web:1.0", "imp-a")  # not the holder any more: nothing changes
+    assert repository.claim_push("int-1", "acme/web:1.0", "imp-e", now=1302.0, hold_seconds=300) == "imp-d"
+    repository.release_push("int-1", "acme/web:1.0", "imp-d")
+    assert repository.claim_push("int-1", "acme/web:1.0", "imp-f", now=1303.0, hold_seconds=300) == "imp-f"
+
+
+def test_push_counts_per_integration_and_window(adapters) -> None:
+    repository = adapters.imports_repository
+    assert [repository.count_push("int-1", 600) for _ in range(3)] == [1, 2, 3]
+    assert repository.count_push("int-1", 660) == 1 and repository.count_push("int-2", 600) == 1

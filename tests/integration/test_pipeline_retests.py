@@ -180,6 +180,15 @@ def test_quay_repo_push_reimports_monitored_tags(cloud, stack, imported):
                             token=None)
     assert other_event.status == 202 and other_event.body["imports"] == 0
 
+    replays = [cloud.api("POST", webhook_path, payload, token=None) for _ in range(5)]
+    assert all(r.status == 202 and r.body["imports"] == 0 and r.body["import_id"] == reply.body["import_id"]
+               for r in replays)  # the same push again within the window: the first import answers
+    assert cloud.queue_depth("ImportQueue") == 0
     cloud.api("PATCH", f"/integrations/{integration['id']}", {"auto_import": True})
     auto = cloud.api("POST", webhook_path, payload, token=None)
-    assert auto.body["imports"] == 2
+    assert auto.body["imports"] == 1  # 9.9 is new now; 1.0 is still held by the first import
+    hostile = cloud.api("POST", webhook_path, {"repository": "heldout/web/../../v2/_catalog",
+                                               "updated_tags": ["1"]}, token=None)
+    assert hostile.status == 422
+    huge = cloud.api("POST", webhook_path, raw_body=json.dumps({**payload, "padding": "x" * (70 << 10)}), token=None)
+    assert huge.status == 413

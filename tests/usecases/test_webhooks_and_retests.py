@@ -44,6 +44,49 @@ def test_push_reimports_monitored_tags_only_once_each(services, hooked) -> None:
     assert json.loads(message.body)["tag"] == "1.0"
 
 
+def test_replays_start_one_import_and_answer_with_its_id(services, hooked) -> None:
+    _project(services, hooked, "1.0")
+    first = handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"]))
+    replays = [handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"])) for _ in range(5)]
+    assert {(r.imports, r.import_id, r.replayed) for r in replays} == {(0, first.import_id, True)}
+    assert services.import_queue.depth() == 1
+
+
+def test_a_push_after_the_window_imports_again(services, hooked, monkeypatch) -> None:
+    import time
+
+    from quaywatch.usecases import webhooks
+
+    _project(services, hooked, "1.0")
+    first = handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"]))
+    later = time.time() + webhooks.REPLAY_WINDOW_SECONDS + 1
+    monkeypatch.setattr(webhooks.time, "time", lambda: later)
+    again = handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"]))
+    assert again.imports == 1 and again.import_id != first.import_id
+
+
+def test_a_flood_is_rate_limited(services, hooked, monkeypatch) -> None:
+    from quaywatch.usecases import webhooks
+
+    monkeypatch.setattr(webhooks, "MAX_NOTIFICATIONS_PER_WINDOW", 10)
+    for _ in range(10):
+        handle_push(services, hooked["id"], "s3cret-token", json.dumps({"build_id": 1}))
+    with pytest.raises(webhooks.TooManyNotifications):
+        handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"]))
+
+
+@pytest.mark.parametrize("payload", [
+    {"repository": "heldout/web/../../v2/_catalog", "updated_tags": ["1.0"]},
+    {"repository": "acme/web", "updated_tags": ["../../x"]},
+    {"repository": "acme/web", "updated_tags": ["a" * 129]},
+    {"repository": "ACME/web", "updated_tags": ["1"]},
+])
+def test_pushes_are_validated_like_imports(services, hooked, payload) -> None:
+    with pytest.raises(InvalidNotification):
+        handle_push(services, hooked["id"], "s3cret-token", json.dumps(payload))
+    assert services.import_queue.depth() == 0
+
+
 def test_push_with_auto_import_takes_new_tags(services, hooked) -> None:
     services.integrations_repository.put({**hooked, "auto_import": True})
     assert handle_push(services, hooked["id"], "s3cret-token", _push(["3.0", "4.0"])).imports == 2

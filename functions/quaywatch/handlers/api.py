@@ -71,7 +71,7 @@ def internal_error(exc: BaseException) -> Response:
                                   "the operator's logs have the details")
 
 
-def preflight(event: dict[str, Any]) -> dict[str, Any] | None:
+def preflight(event: dict[str, Any], max_body_bytes: int = 0) -> dict[str, Any] | None:
     """Refuse what must not reach a parser: a body over the limit (413) and JSON that is not
     JSON, nests deeper than MAX_JSON_DEPTH or holds an absurd number (400). None: go on."""
     body = event.get("body")
@@ -81,8 +81,9 @@ def preflight(event: dict[str, Any]) -> dict[str, Any] | None:
     media_type = (headers.get("content-type") or "application/json").split(";", 1)[0].strip().lower()
     if event.get("isBase64Encoded") or not (media_type == "application/json" or media_type.endswith("+json")):
         return _reply(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)")
-    if len(body) > MAX_BODY_BYTES:
-        return _reply(413, "too_large", f"the request body is over {MAX_BODY_BYTES // 1024} KiB")
+    limit = max_body_bytes or MAX_BODY_BYTES
+    if len(body) > limit:
+        return _reply(413, "too_large", f"the request body is over {limit // 1024} KiB")
     depth = _json_depth(body)
     if depth > MAX_JSON_DEPTH:
         return _reply(400, "malformed_json", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
@@ -93,10 +94,11 @@ def preflight(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any,
+            max_body_bytes: int = 0) -> dict[str, Any]:
     """What each API handler runs: the preflight, then the resolver; never an exception."""
     try:
-        refused = preflight(event)
+        refused = preflight(event, max_body_bytes)
         return refused or app.resolve(event, context)
     except Exception as exc:  # noqa: BLE001 - the last line: a 500 with an id, not a traceback
         response = internal_error(exc)

@@ -15,11 +15,13 @@ from quaywatch.observability import logger
 from quaywatch.usecases.webhooks import (
     InvalidNotification,
     MalformedNotification,
+    TooManyNotifications,
     WebhookRejected,
     handle_push,
 )
 
 app = create_app()
+MAX_NOTIFICATION_BYTES = 64 << 10  # Quay's repo_push is well under 2 KiB
 
 
 @app.post("/webhooks/quay/<integration_id>/<token>")
@@ -32,12 +34,16 @@ def quay_webhook(integration_id: str, token: str):
         return error(400, "malformed_json", str(exc))
     except InvalidNotification as exc:
         return error(422, "invalid_request", str(exc))
+    except TooManyNotifications as exc:
+        return error(429, "rate_limited", str(exc))
     body: dict[str, Any] = {"accepted": True, "imports": outcome.imports}
     if outcome.import_id:
         body["import_id"] = outcome.import_id
+    if outcome.replayed:
+        body["replayed"] = True
     return json_response(202, body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
-    return resolve(app, event, context)
+    return resolve(app, event, context, max_body_bytes=MAX_NOTIFICATION_BYTES)

@@ -55,9 +55,10 @@ class ImportStore:
         self._repository = repository
         self._queue = queue
 
-    def start(self, org_id: str, integration_id: str, images: list[tuple[str, str]], source: str = "api") -> str:
+    def start(self, org_id: str, integration_id: str, images: list[tuple[str, str]], source: str = "api",
+              import_id: str | None = None) -> str:
         """Record the job and its images (committed first), then enqueue one message per image."""
-        import_id = uuid.uuid4().hex
+        import_id = import_id or uuid.uuid4().hex
         unique = list(dict.fromkeys(images))
         self._repository.create({"import_id": import_id, "org_id": org_id, "integration_id": integration_id,
                                  "total": len(unique), "source": source, "created_at": _now()},

@@ -6,12 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The distribution spec's grammar: path components of lowercase alphanumerics joined by
+# separators (no "..", no leading "/"), and tags of at most 128 word characters, dots and dashes.
+REPOSITORY_PATTERN = r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
 
 class ImageSelection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    repository: str = Field(min_length=1, max_length=255, pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
-    tag: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    repository: str = Field(min_length=1, max_length=255, pattern=REPOSITORY_PATTERN)
+    tag: str | None = Field(None, min_length=1, max_length=128, pattern=TAG_PATTERN)
 
 
 class ImportRequest(BaseModel):

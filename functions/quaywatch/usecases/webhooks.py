@@ -8,12 +8,16 @@ pushed tags are hints: the worker resolves each against the registry itself.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.observability import logger
+from quaywatch.projects.models import REPOSITORY_PATTERN, TAG_PATTERN
 from quaywatch.runtime.services import Services
 
 
@@ -29,23 +33,41 @@ class InvalidNotification(UsageError):
     """A ``repo_push`` whose fields are not what Quay sends."""
 
 
+class TooManyNotifications(QuaywatchError):
+    """More notifications for one integration than the rate limit allows (a 429)."""
+
+
 class RepoPush(BaseModel):
+    """The fields of Quay's ``repo_push`` we act on, validated as ``POST /imports`` validates."""
+
     model_config = ConfigDict(extra="allow")
 
-    repository: str = Field(min_length=1, max_length=255)
-    updated_tags: list[str] = Field(default_factory=list, max_length=1000)
+    repository: str = Field(min_length=1, max_length=255, pattern=REPOSITORY_PATTERN)
+    updated_tags: list[Annotated[str, Field(min_length=1, max_length=128, pattern=TAG_PATTERN)]] = Field(
+        default_factory=list, max_length=100)
 
 
 @dataclass(frozen=True)
 class PushOutcome:
     imports: int
     import_id: str | None = None
+    replayed: bool = False  # every tag was already being imported: ``import_id`` is that import
+
+
+REPLAY_WINDOW_SECONDS = 300  # a push of the same tag again within this time is a replay
+RATE_WINDOW_SECONDS = 60
+MAX_NOTIFICATIONS_PER_WINDOW = 120  # per integration; Quay sends one per push
 
 
 def handle_push(services: Services, integration_id: str, token: str, body: str | None) -> PushOutcome:
     integration = services.integrations.verify_webhook(integration_id, token)
     if integration is None:
         raise WebhookRejected("not found")
+    now = time.time()
+    window = int(now) // RATE_WINDOW_SECONDS * RATE_WINDOW_SECONDS
+    if services.imports_repository.count_push(integration_id, window) > MAX_NOTIFICATIONS_PER_WINDOW:
+        raise TooManyNotifications(f"more than {MAX_NOTIFICATIONS_PER_WINDOW} notifications a minute for this "
+                                   "integration; try again later")
     try:
         payload = json.loads(body or "")
     except ValueError:
@@ -61,10 +83,29 @@ def handle_push(services: Services, integration_id: str, token: str, body: str |
         raise InvalidNotification(str(exc.errors()[0]["msg"])) from None
     monitored = services.projects.monitored_tags(integration_id, push.repository)
     tags = [t for t in dict.fromkeys(push.updated_tags) if t in monitored or integration.get("auto_import")]
-    logger.info("repo_push received", extra={"integration_id": integration_id, "repository": push.repository,
-                                              "pushed": len(push.updated_tags), "importing": len(tags)})
     if not tags:
+        logger.info("repo_push received", extra={"integration_id": integration_id, "repository": push.repository,
+                                                  "pushed": len(push.updated_tags), "importing": 0})
         return PushOutcome(0)
-    import_id = services.imports.start(integration["org_id"], integration_id,
-                                       [(push.repository, tag) for tag in tags], source="webhook")
-    return PushOutcome(len(tags), import_id)
+    import_id = uuid.uuid4().hex
+    won, held_by = [], None
+    for tag in tags:  # a replay of a push finds its tags held by the import the first one started
+        holder = services.imports_repository.claim_push(integration_id, f"{push.repository}:{tag}", import_id, now,
+                                                        REPLAY_WINDOW_SECONDS)
+        if holder == import_id:
+            won.append(tag)
+        else:
+            held_by = held_by or holder
+    logger.info("repo_push received", extra={"integration_id": integration_id, "repository": push.repository,
+                                              "pushed": len(push.updated_tags), "importing": len(won),
+                                              "replayed": len(tags) - len(won)})
+    if not won:
+        return PushOutcome(0, held_by, replayed=True)
+    try:
+        services.imports.start(integration["org_id"], integration_id, [(push.repository, tag) for tag in won],
+                               source="webhook", import_id=import_id)
+    except Exception:
+        for tag in won:  # nothing started: the next delivery may try again
+            services.imports_repository.release_push(integration_id, f"{push.repository}:{tag}", import_id)
+        raise
+    return PushOutcome(len(won), import_id)

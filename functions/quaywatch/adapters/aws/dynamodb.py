@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -206,6 +207,37 @@ class DynamoImportsRepository:
                 record["project_ids"] = list(record["project_ids"])
             records.append(record)
         return records
+
+
+    def claim_push(self, integration_id: str, image: str, import_id: str, now: float, hold_seconds: int) -> str:
+        key = {"import_id": f"PUSH#{integration_id}#{image}", "item": "CLAIM"}
+        try:
+            self._table.put_item(
+                Item={**key, "holder": import_id, "claim_expires": Decimal(str(now + hold_seconds)),
+                      "expires_at": int(now) + hold_seconds + 3600},
+                ConditionExpression="attribute_not_exists(import_id) OR claim_expires <= :now",
+                ExpressionAttributeValues={":now": Decimal(str(now))})
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+            held = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            return held["holder"] if held else import_id
+        return import_id
+
+    def release_push(self, integration_id: str, image: str, import_id: str) -> None:
+        try:
+            self._table.delete_item(Key={"import_id": f"PUSH#{integration_id}#{image}", "item": "CLAIM"},
+                                    ConditionExpression="holder = :me", ExpressionAttributeValues={":me": import_id})
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+
+    def count_push(self, integration_id: str, window_start: int) -> int:
+        response = self._table.update_item(
+            Key={"import_id": f"PUSHRATE#{integration_id}", "item": f"WINDOW#{window_start}"},
+            UpdateExpression="ADD hits :one SET expires_at = :expires",
+            ExpressionAttributeValues={":one": 1, ":expires": window_start + 3600}, ReturnValues="UPDATED_NEW")
+        return int(response["Attributes"]["hits"])
 
 
 class DynamoFindingsRepository:

@@ -48,6 +48,16 @@ CREATE TABLE events (
     detail TEXT NOT NULL, published_at TEXT NOT NULL)
 """
 
+WEBHOOK_GUARDS = """
+CREATE TABLE push_claims (
+    integration_id TEXT NOT NULL, image TEXT NOT NULL, import_id TEXT NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (integration_id, image));
+CREATE TABLE push_counts (
+    integration_id TEXT NOT NULL, window_start INTEGER NOT NULL, hits INTEGER NOT NULL,
+    PRIMARY KEY (integration_id, window_start))
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("initial schema", INITIAL),
+    ("webhook replay claims and rate counters", WEBHOOK_GUARDS),
 ]

@@ -168,6 +168,29 @@ class SqliteImportsRepository:
                 for row in rows]
 
 
+    def claim_push(self, integration_id: str, image: str, import_id: str, now: float, hold_seconds: int) -> str:
+        with self._db.write() as tx:
+            tx.execute("INSERT INTO push_claims VALUES (?, ?, ?, ?) ON CONFLICT (integration_id, image) DO UPDATE "
+                       "SET import_id = excluded.import_id, expires_at = excluded.expires_at "
+                       "WHERE push_claims.expires_at <= ?",
+                       (integration_id, image, import_id, now + hold_seconds, now))
+            row = tx.execute("SELECT import_id FROM push_claims WHERE integration_id = ? AND image = ?",
+                             (integration_id, image)).fetchone()
+        return row["import_id"]
+
+    def release_push(self, integration_id: str, image: str, import_id: str) -> None:
+        with self._db.write() as tx:
+            tx.execute("DELETE FROM push_claims WHERE integration_id = ? AND image = ? AND import_id = ?",
+                       (integration_id, image, import_id))
+
+    def count_push(self, integration_id: str, window_start: int) -> int:
+        with self._db.write() as tx:
+            tx.execute("INSERT INTO push_counts VALUES (?, ?, 1) ON CONFLICT (integration_id, window_start) "
+                       "DO UPDATE SET hits = hits + 1", (integration_id, window_start))
+            return tx.execute("SELECT hits FROM push_counts WHERE integration_id = ? AND window_start = ?",
+                              (integration_id, window_start)).fetchone()["hits"]
+
+
 class SqliteFindingsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
