@@ -69,7 +69,7 @@ def decompressed_chunks(
     if first.startswith(GZIP_MAGIC):
         output = _gunzip(source)
     elif first.startswith(ZSTD_MAGIC):
-        output = _unzstd(source)
+        output = _unzstd(source, limits.max_zstd_window_bytes)
     elif first.startswith((b"PK\x03\x04", b"BZh", b"\xfd7zXZ")):
         raise UnsupportedLayerError(f"layer {digest} is neither a tar archive nor gzip- or zstd-compressed")
     else:
@@ -137,8 +137,10 @@ def _gunzip(source: Iterator[bytes]) -> Iterator[bytes]:
         raise LayerRejectedError("layer is truncated: its gzip stream ends early")
 
 
-def _unzstd(source: Iterator[bytes]) -> Iterator[bytes]:
-    reader = zstandard.ZstdDecompressor(max_window_size=1 << 31).stream_reader(
+def _unzstd(source: Iterator[bytes], max_window: int) -> Iterator[bytes]:
+    """A frame asking for a larger window than ``max_window`` is refused (the window is memory
+    the decompressor must hold: up to 2 GiB by the format, more than a worker has)."""
+    reader = zstandard.ZstdDecompressor(max_window_size=max_window).stream_reader(
         _IterFile(source), read_size=SLICE, read_across_frames=True, closefd=False
     )
     try:

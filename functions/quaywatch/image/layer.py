@@ -55,17 +55,21 @@ def analyze_layer(
     feed = ByteFeed(decompressed_chunks(chunks, limits, digest, stats))
     result = LayerAnalysis(digest=digest)
     index = AnalyzerIndex(analyzers)
-    stream = TarStream(feed, digest, limits.max_member_bytes, SkipRule(index.wanted) if accelerated else None)
-    visited = 0
+    stream = TarStream(feed, digest, limits.max_member_bytes, SkipRule(index.wanted) if accelerated else None,
+                       max_extension_bytes=limits.max_extension_bytes, max_path_bytes=limits.max_path_bytes)
+    visited = kept_name_bytes = 0
     try:
         for entry, reader in stream.entries():
             visited += 1
-            _check_member_count(visited + stream.skipped, digest, limits)
-            _visit(entry, reader, digest, index, limits, result)
+            _check_member_count(visited + stream.skipped + stream.extension_headers, digest, limits)
+            kept_name_bytes += _visit(entry, reader, digest, index, limits, result)
+            if kept_name_bytes > limits.max_kept_metadata_bytes:
+                raise LayerRejectedError(f"layer {digest} names more than {limits.max_kept_metadata_bytes >> 20} MiB "
+                                         "of paths to keep (limit max_kept_metadata_bytes)")
     except EOFError:
         raise LayerRejectedError(f"layer {digest} is truncated") from None
     result.file_count = visited + stream.skipped
-    _check_member_count(result.file_count, digest, limits)
+    _check_member_count(result.file_count + stream.extension_headers, digest, limits)
     _name_application_packages(result)
     # Read past the end-of-archive marker so the whole blob is consumed and its digest
     # gets verified by the registry stream.
@@ -96,24 +100,26 @@ def _visit(
     index: AnalyzerIndex,
     limits: ScanLimits,
     result: LayerAnalysis,
-) -> None:
+) -> int:
+    """Hand the entry to the analyzer that wants it; returns the bytes of names it kept."""
     path = normalise_member_path(entry.name, digest)
     if not path:
-        return
+        return 0
     directory, _, base = path.rpartition("/")
     if base.startswith(WHITEOUT_PREFIX):
         if base == OPAQUE_MARKER:
             result.opaque_dirs.append(directory)
         else:
             result.whiteouts.append(posixpath.join(directory, base[len(WHITEOUT_PREFIX) :]))
-        return
+        return len(path)
     if entry.kind == HARDLINK:
         target = normalise_member_path(entry.linkname, digest)
         if target in result.files:
             result.files[path] = copy.deepcopy(result.files[target])
-        return
+            return len(path)
+        return 0
     if not entry.is_regular:
-        return
+        return 0
     executable = bool(entry.mode & 0o111)
     for analyzer in index.candidates(directory, base, executable):
         if not analyzer.wants(path, executable):
@@ -127,7 +133,9 @@ def _visit(
         findings = _run(analyzer, reader, path, entry.size, digest)
         if findings is not None:
             result.files[path] = findings
+            return len(path)
         break
+    return 0
 
 
 def _run(analyzer: Analyzer, reader: EntryReader, path: str, size: int, digest: str) -> FileFindings | None:

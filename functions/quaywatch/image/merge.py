@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from quaywatch.image.errors import LayerRejectedError
 from quaywatch.inventory.models import FileFindings, LayerAnalysis
 
 
@@ -22,27 +23,40 @@ class MergedFile:
     findings: FileFindings
 
 
-def merge_layers(layers: Iterable[LayerAnalysis]) -> dict[str, MergedFile]:
-    """Apply the layers bottom to top; returns the surviving findings by path."""
+def merge_layers(layers: Iterable[LayerAnalysis], max_metadata_bytes: int | None = None) -> dict[str, MergedFile]:
+    """Apply the layers bottom to top; returns the surviving findings by path.
+
+    A path is removed by a whiteout of itself or of one of its directories, and by an opaque
+    marker in one of its directories: each surviving path is checked against two sets, one
+    look-up per directory level, so merging costs files x depth, never files x whiteouts.
+    ``max_metadata_bytes`` bounds the names all layers together ask to keep (hostile images).
+    """
     view: dict[str, MergedFile] = {}
+    kept = 0
     for layer in layers:
-        removed = [_prefix(p) for p in layer.opaque_dirs] + list(layer.whiteouts)
-        if removed:
-            for path in list(view):
-                if any(_is_under(path, target) for target in removed):
-                    del view[path]
+        kept += sum(map(len, layer.files)) + sum(map(len, layer.whiteouts)) + sum(map(len, layer.opaque_dirs))
+        if max_metadata_bytes is not None and kept > max_metadata_bytes:
+            raise LayerRejectedError(f"the image's layers name more than {max_metadata_bytes >> 20} MiB of paths "
+                                     f"to keep (at layer {layer.digest}; limit max_image_metadata_bytes)")
+        whiteouts = {path.strip("/") for path in layer.whiteouts}
+        opaque = {directory.strip("/") for directory in layer.opaque_dirs}
+        if whiteouts or opaque:
+            for path in [p for p in view if _removed(p, whiteouts, opaque)]:
+                del view[path]
         for path, findings in layer.files.items():
             view[path] = MergedFile(path=path, layer=layer.digest, findings=findings)
     return view
 
 
-def _prefix(directory: str) -> str:
-    return directory.rstrip("/") + "/" if directory else ""
-
-
-def _is_under(path: str, target: str) -> bool:
-    """Whether ``path`` is ``target`` or inside it; a target ending in ``/`` (an opaque
-    directory) matches only what is inside."""
-    if target.endswith("/") or target == "":
-        return path.startswith(target)
-    return path == target or path.startswith(target + "/")
+def _removed(path: str, whiteouts: set[str], opaque: set[str]) -> bool:
+    """Whether a lower layer's ``path`` is hidden by this layer's whiteouts or opaque dirs:
+    a whiteout hides the path itself and everything under it, an opaque directory only what
+    is under it (the root's marker, directory "", hides everything)."""
+    if path in whiteouts:
+        return True
+    directory = path
+    while "/" in directory:
+        directory = directory.rsplit("/", 1)[0]
+        if directory in whiteouts or directory in opaque:
+            return True
+    return "" in opaque

@@ -13,6 +13,7 @@ so results and refusals are the same with it and without it (tests/unit/test_tar
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -162,10 +163,15 @@ class TarStream:
     yielded at all; ``skipped`` counts them.
     """
 
-    def __init__(self, feed: ByteFeed, digest: str, max_member_bytes: int, skip: SkipRule | None = None) -> None:
+    def __init__(self, feed: ByteFeed, digest: str, max_member_bytes: int, skip: SkipRule | None = None,
+                 *, max_extension_bytes: int = 16 << 20, max_path_bytes: int = 4096) -> None:
         self._feed = feed
         self._digest = digest
         self._max_member = max_member_bytes
+        self._max_extension_bytes = max_extension_bytes
+        self._max_path = max_path_bytes
+        self.extension_headers = 0  # PAX and GNU headers: they count as members too
+        self.extension_bytes = 0
         self._current: EntryReader | None = None
         self._padding = 0
         self._skip_arguments = _skip_arguments(skip) if skip is not None and _skip_boring is not None else None
@@ -186,7 +192,7 @@ class TarStream:
             if entry.kind in (b"x", b"L", b"K", b"g"):
                 data = self._meta(entry)
                 if entry.kind == b"x":
-                    overrides.update(_pax_records(data))
+                    overrides.update(_pax_records(data, self._digest))
                 elif entry.kind == b"L":
                     overrides["path"] = _text(data.split(b"\0", 1)[0])
                 elif entry.kind == b"K":
@@ -198,6 +204,10 @@ class TarStream:
                 if "size" in overrides:
                     entry.size = self._check_size(int(overrides["size"]), entry.name)
                 overrides = {}
+            if len(entry.name) > self._max_path or len(entry.linkname) > self._max_path:
+                raise LayerRejectedError(
+                    f"layer {self._digest} has an entry name of {max(len(entry.name), len(entry.linkname))} "
+                    f"characters (limit {self._max_path})")
             data_size = entry.size if entry.kind not in (DIRECTORY, SYMLINK, HARDLINK) else 0
             self._current = EntryReader(self._feed, data_size)
             self._padding = -data_size % BLOCK
@@ -234,6 +244,11 @@ class TarStream:
     def _meta(self, entry: TarEntry) -> bytes:
         if entry.size > _MAX_META:
             raise LayerRejectedError(f"layer {self._digest} has an oversized tar extended header")
+        self.extension_headers += 1
+        self.extension_bytes += entry.size
+        if self.extension_bytes > self._max_extension_bytes:
+            raise LayerRejectedError(f"layer {self._digest} holds more than {self._max_extension_bytes >> 20} MiB "
+                                     "of tar extension headers (limit max_extension_bytes)")
         data = self._feed.take(entry.size)
         if len(data) < entry.size:
             raise LayerRejectedError(f"layer {self._digest} is truncated")
@@ -312,21 +327,33 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _pax_records(data: bytes) -> dict[str, str]:
+# PAX keywords whose values are numbers (POSIX pax, "pax Extended Header"): a value that is
+# not one refuses the layer, as GNU tar and libarchive refuse it.
+_PAX_INTEGER = re.compile(r"^[0-9]{1,20}$")
+_PAX_TIME = re.compile(r"^-?[0-9]{1,20}(?:\.[0-9]{1,9})?$")
+_PAX_NUMERIC = {"size": _PAX_INTEGER, "uid": _PAX_INTEGER, "gid": _PAX_INTEGER,
+                "mtime": _PAX_TIME, "atime": _PAX_TIME, "ctime": _PAX_TIME}
+
+
+def _pax_records(data: bytes, digest: str = "") -> dict[str, str]:
     records: dict[str, str] = {}
     position = 0
     while position < len(data):
         space = data.find(b" ", position)
         if space < 0:
             break
-        try:
-            length = int(data[position:space])
-        except ValueError:
-            raise LayerRejectedError("corrupt PAX header") from None
-        if length <= 0:
-            raise LayerRejectedError("corrupt PAX header")
+        length_text = data[position:space]
+        if not length_text.isdigit():
+            raise LayerRejectedError(f"layer {digest} has a corrupt PAX header (record length)")
+        length = int(length_text)
+        if length <= space - position or position + length > len(data):
+            raise LayerRejectedError(f"layer {digest} has a corrupt PAX header (record length)")
         record = data[space + 1 : position + length - 1]
         key, _, value = record.partition(b"=")
-        records[_text(key)] = _text(value)
+        name, text = _text(key), _text(value)
+        pattern = _PAX_NUMERIC.get(name)
+        if pattern is not None and not pattern.match(text):
+            raise LayerRejectedError(f"layer {digest} has a PAX {name} that is not a number: {text[:40]!r}")
+        records[name] = text
         position += length
     return records

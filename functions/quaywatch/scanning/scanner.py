@@ -133,7 +133,7 @@ class ImageScanner:
             platform=str(resolved.platform),
             layers=[layer.digest for layer in resolved.manifest.layers],
         )
-        inventory = assemble_inventory(summary, merge_layers(layers))
+        inventory = assemble_inventory(summary, merge_layers(layers, self.options.limits.max_image_metadata_bytes))
         logger.info(
             "scanned image",
             extra={
