@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -30,6 +33,11 @@ import httpx
 from tests.support.tokens import TokenServer
 
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that reset or time out on purpose (fault tests) are not errors of the front
 
 
 @dataclass
@@ -60,10 +68,11 @@ class QuayFront:
         self.tamper_manifests = False
         self.tamper_blobs = False
         self.faults: list[Fault] = []
+        self.fault_ratio = 0.0
         self.stats = FrontStats()
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=60)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._blob_server = ThreadingHTTPServer(("127.0.0.1", 0), self._blob_handler())
         self._blob_server.daemon_threads = True
@@ -95,18 +104,33 @@ class QuayFront:
             self.tamper_manifests = False
             self.tamper_blobs = False
             self.faults = []
+            self.fault_ratio = 0.0
             self.stats = FrontStats()
 
     def inject(self, pattern: str, status: int, times: int) -> None:
         with self._lock:
             self.faults.append(Fault(re.compile(pattern), status, times))
 
-    def _take_fault(self, path: str) -> int | None:
+    def random_faults(self, ratio: float, seed: int = 1, stall_seconds: float = 1.5) -> None:
+        """From now on, each request under /v2/ fails with probability ``ratio``, by turns a 429
+        without Retry-After, a 503, a connection reset, or a stall of ``stall_seconds`` that
+        ends in a reset (0: off)."""
+        with self._lock:
+            self.fault_ratio = ratio
+            self._random = random.Random(seed)
+            self.stall_seconds = stall_seconds
+            self.injected: dict[str, int] = {"429": 0, "503": 0, "reset": 0, "stall": 0}
+
+    def _take_fault(self, path: str) -> int | str | None:
         with self._lock:
             for fault in self.faults:
                 if fault.remaining > 0 and fault.pattern.search(path):
                     fault.remaining -= 1
                     return fault.status
+            if self.fault_ratio and path.startswith("/v2/") and self._random.random() < self.fault_ratio:
+                kind = self._random.choice(("429", "503", "reset", "stall"))
+                self.injected[kind] += 1
+                return int(kind) if kind.isdigit() else kind
         return None
 
     def _upstream_token(self, scope_repo: str | None) -> str:
@@ -147,6 +171,12 @@ class QuayFront:
                 with front._lock:
                     front.stats.requests.append((self.command, self.path))
                 status = front._take_fault(path)
+                if status in ("reset", "stall"):
+                    if status == "stall":
+                        time.sleep(front.stall_seconds)
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)  # no answer at all
+                    return
                 if status is not None:
                     self._json(status, {"errors": [{"code": "INJECTED", "message": f"injected {status}"}]})
                     return

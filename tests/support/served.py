@@ -16,15 +16,16 @@ from tests.support.shared_data import ADVISORIES
 
 
 class Served:
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("QUAYWATCH_", "AWS_"))}
         environment["QUAYWATCH_LOG_LEVEL"] = "WARNING"
+        environment.update(env or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "quaywatch.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir),
-             "--advisories", str(ADVISORIES / "alpine-secdb")],
+             "--advisories", str(ADVISORIES / "alpine-secdb"), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
         self.output: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -21,8 +21,10 @@ import click
               help="Refuse registries and channels on loopback or private addresses, as the deployed stack does.")
 @click.option("--public-url", default=None, metavar="URL",
               help="The URL others reach this server at, for the webhook URLs it hands out (default http://HOST:PORT).")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Worker threads per queue (images imported and re-tested side by side).")
 def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Path, ...],
-          deny_private_registries: bool, public_url: str | None) -> None:
+          deny_private_registries: bool, public_url: str | None, workers: int) -> None:
     """Run quaywatch on this machine: the API, the console, the workers and the schedules."""
     _forbid_aws_sdk()
     from quaywatch.runtime.embedded.server import EmbeddedServer, default_data_dir
@@ -30,7 +32,8 @@ def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Pat
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise click.BadParameter("must be an http:// or https:// URL", param_hint="--public-url")
     server = EmbeddedServer(data_dir or default_data_dir(), host, port, list(advisory_paths),
-                            allow_private_registries=not deny_private_registries, public_url=public_url)
+                            allow_private_registries=not deny_private_registries, public_url=public_url,
+                            workers=workers)
     started = server.start()
     click.echo(f"quaywatch is serving on {started.url}  (console: {started.url}/)")
     click.echo(f"data directory: {server.data_dir}")

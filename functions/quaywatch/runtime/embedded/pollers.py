@@ -1,25 +1,37 @@
-"""Queue pollers: the Lambda event-source mappings of the template, on a thread each.
+"""Queue pollers: the template's SQS event-source mappings, run on one machine.
 
-Each poller receives up to its batch size from its work queue, hands the function a real SQS
-batch event, acknowledges the messages the function did not report as failed, and makes
-failed ones visible again after a short back-off (the real queue would wait out its
-visibility timeout). Receive counts grow with every delivery, so a message that keeps failing
-moves to the dead-letter table, as the redrive policy does in AWS. Stopping waits for the
-batch in hand; a killed process leaves its batch to be delivered again at the next start.
+A poller keeps ``concurrency`` worker threads on its queue, as Lambda keeps several
+containers on a busy queue. Each thread receives up to the batch size, runs the function's
+use case on every message (the same one the Lambda handler calls: ``process_import_message``,
+``retest_project``), acknowledges what succeeded and makes failures visible again after a
+short back-off (the real queue would wait out its visibility timeout). Receive counts grow
+with every delivery, so a message that keeps failing moves to the dead-letter table, as the
+redrive policy does in AWS. Stopping waits for the messages in hand; a killed process leaves
+them to be delivered again at the next start.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from quaywatch.observability import logger
 from quaywatch.ports import QueueMessage, WorkQueue
-from quaywatch.runtime.embedded.functions import Functions
-from quaywatch.runtime.events import sqs_event
 
 RETRY_BACKOFF_SECONDS = 5
 VISIBILITY_TIMEOUT_SECONDS = 330  # above the workers' 300 s timeout
+
+UseCase = Callable[[Any, str, int], Any]
+
+
+def use_cases() -> dict[str, UseCase]:
+    """The use case behind each queue-driven function of template.yaml."""
+    from quaywatch.usecases.imports import process_import_message
+    from quaywatch.usecases.retests import retest_project
+
+    return {"ImportWorkerFunction": process_import_message, "RetestWorkerFunction": retest_project}
 
 
 @dataclass
@@ -31,52 +43,44 @@ class SourceMapping:
 
 
 class Poller:
-    def __init__(self, queue: WorkQueue, functions: Functions, mapping: SourceMapping, region: str) -> None:
+    def __init__(self, queue: WorkQueue, services: Any, mapping: SourceMapping, use_case: UseCase,
+                 concurrency: int = 1) -> None:
         self._queue = queue
-        self._functions = functions
+        self._services = services
         self.mapping = mapping
-        self._region = region
+        self._use_case = use_case
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"poller-{mapping.function}", daemon=True)
+        self._threads = [threading.Thread(target=self._run, name=f"poller-{mapping.function}-{n}", daemon=True)
+                         for n in range(concurrency)]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=VISIBILITY_TIMEOUT_SECONDS)
+        for thread in self._threads:
+            thread.join(timeout=VISIBILITY_TIMEOUT_SECONDS)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                messages = self._queue.receive(self.mapping.batch_size, VISIBILITY_TIMEOUT_SECONDS, wait_seconds=1)
+                # One message per thread at a time: a slow image (a stalled registry, retries)
+                # holds up only itself, never the rest of a batch behind it.
+                messages = self._queue.receive(1, VISIBILITY_TIMEOUT_SECONDS, wait_seconds=1)
             except Exception as exc:  # noqa: BLE001 - a busy database: keep polling
                 logger.warning("poll failed", extra={"function": self.mapping.function, "error": str(exc)})
                 self._stop.wait(1)
                 continue
-            if messages:
-                self._deliver(messages)
+            for message in messages:
+                self._deliver(message)
 
-    def _deliver(self, messages: list[QueueMessage]) -> None:
-        event = sqs_event([_as_sqs(m) for m in messages], self.mapping.queue_arn, self._region)
+    def _deliver(self, message: QueueMessage) -> None:
         try:
-            response = self._functions.invoke(self.mapping.function, event) or {}
-            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        except Exception as exc:  # noqa: BLE001 - an invocation error returns the whole batch
-            logger.error("worker invocation failed", extra={"function": self.mapping.function, "error": str(exc)})
-            failed = {m.id for m in messages}
-        for message in messages:
-            if message.id in failed:
-                self._queue.retry_later(message, RETRY_BACKOFF_SECONDS)
-            else:
-                self._queue.ack(message)
-
-
-def _as_sqs(message: QueueMessage) -> dict:
-    """A message as SQS's ReceiveMessage returns it (what ``sqs_event`` expects)."""
-    import hashlib
-
-    return {"MessageId": message.id, "ReceiptHandle": message.receipt, "Body": message.body,
-            "MD5OfBody": hashlib.md5(message.body.encode(), usedforsecurity=False).hexdigest(),
-            "Attributes": {"ApproximateReceiveCount": str(message.receive_count),
-                           "SentTimestamp": str(int(message.sent_at * 1000))}}
+            self._use_case(self._services, message.body, message.receive_count)
+        except Exception as exc:  # noqa: BLE001 - the use case raised to ask for a redelivery
+            logger.warning("message will be delivered again", extra={
+                "function": self.mapping.function, "receives": message.receive_count, "error": str(exc)})
+            self._queue.retry_later(message, RETRY_BACKOFF_SECONDS)
+            return
+        self._queue.ack(message)

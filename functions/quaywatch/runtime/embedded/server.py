@@ -21,7 +21,7 @@ from quaywatch.handlers import wiring
 from quaywatch.observability import logger
 from quaywatch.runtime.embedded.functions import Functions
 from quaywatch.runtime.embedded.gateway import make_gateway
-from quaywatch.runtime.embedded.pollers import Poller, SourceMapping
+from quaywatch.runtime.embedded.pollers import Poller, SourceMapping, use_cases
 from quaywatch.runtime.embedded.root import LocalServices, upgrade_legacy_data_dir
 from quaywatch.runtime.embedded.scheduler import Scheduler, schedules
 from quaywatch.runtime.settings import RuntimeSettings
@@ -50,7 +50,7 @@ class Started:
 class EmbeddedServer:
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 8080,
                  advisories: list[Path] | None = None, *, allow_private_registries: bool = True,
-                 public_url: str | None = None) -> None:
+                 public_url: str | None = None, workers: int = 4) -> None:
         """``allow_private_registries``: True on your own machine (the default); False applies
         the deployed stack's policy. ``public_url``: the base of the webhook URLs handed out
         (default ``http://HOST:PORT`` of this server)."""
@@ -60,6 +60,7 @@ class EmbeddedServer:
         self.advisories = advisories or []
         self.allow_private_registries = allow_private_registries
         self.public_url = public_url.rstrip("/") if public_url else None
+        self.workers = workers  # threads per queue, as Lambda runs several containers on a busy queue
         self._lock_handle: Any = None
 
     def start(self) -> Started:
@@ -85,8 +86,9 @@ class EmbeddedServer:
         token = self._bootstrap_tenancy()
         if self.advisories:
             self._load_advisories()
-        self._pollers = [Poller(self.services.queues[m.queue], self.functions, m, REGION)
-                         for m in _source_mappings(self.template)]
+        handlers = use_cases()
+        self._pollers = [Poller(self.services.queues[m.queue], self.services, m, handlers[m.function],
+                                concurrency=self.workers) for m in _source_mappings(self.template)]
         self.scheduler = Scheduler(schedules(self.template),
                                    lambda entry: self.functions.invoke(entry.function, entry.payload))
         for poller in self._pollers:
