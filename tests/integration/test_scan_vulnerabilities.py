@@ -163,3 +163,46 @@ def test_sles_image_matched_against_suse_module_records(stack, tmp_path):
     assert (finding["ecosystem"], finding["release"], finding["fixed_version"]) == ("SUSE", "15.5", "3.0.8-150500.5.20.1")
     assert set(found) == {("CVE-2023-5678", "libopenssl3")}  # bash has no record
     assert "not matched" not in result.stderr
+
+
+def test_ignore_file_triage_in_every_format(stack, tmp_path):
+    """`scan --ignore-file`: ignored findings are marked in JSON, left out of the table (and
+    counted), kept in CycloneDX with an analysis and in SARIF as suppressed, skipped by
+    --fail-on; a rule past its date no longer applies and the CLI says so."""
+    from sarif_pydantic import Sarif
+
+    stack.pusher.push_image("acme/ubi", "9", [fixtures.ubi_base()])
+    ref = f"{stack.host}/acme/ubi:9"
+    feed = ["--advisories", str(FIXTURES / "rhel-osv")]
+    rules = tmp_path / "ignores.yaml"
+    rules.write_text("ignores:\n"
+                     "  - id: RHSA-2024:9333\n"  # an alias of CVE-2024-5535: aliases match too
+                     "    package: openssl-libs\n"
+                     "    reason: SSL_select_next_proto is never called by our services\n"
+                     "    expires: 2999-12-31\n"
+                     "  - id: CVE-2000-0001\n"
+                     "    reason: an old rule\n"
+                     "    expires: 2001-01-01\n")
+    scan = lambda *extra: run(["scan", ref, "--plain-http", *feed, "--ignore-file", str(rules), *extra],
+                              env=ROBOT_ENV, tmp_path=tmp_path)
+    as_json = scan("--format", "json", "--fail-on", "high")
+    assert as_json.returncode == 0, as_json.stderr  # the only high finding is ignored
+    (finding,) = json.loads(as_json.stdout)["findings"]
+    assert finding["ignored"] == {"reason": "SSL_select_next_proto is never called by our services",
+                                  "expires": "2999-12-31"}
+    assert "the ignore of CVE-2000-0001 expired on 2001-01-01; it no longer applies" in as_json.stderr
+    table = scan()
+    assert "Vulnerabilities: 0" in table.stdout and "1 ignored" in table.stdout and "CVE-2024-5535" not in table.stdout
+    bom = scan("--format", "cyclonedx")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom.stdout) is None
+    (vulnerability,) = json.loads(bom.stdout)["vulnerabilities"]
+    assert vulnerability["analysis"]["state"] == "in_triage" and "until 2999-12-31" in vulnerability["analysis"]["detail"]
+    sarif = json.loads(scan("--format", "sarif").stdout)
+    Sarif.model_validate(sarif)
+    assert sarif["runs"][0]["results"][0]["suppressions"][0]["kind"] == "external"
+    rules.write_text("ignores:\n  - id: CVE-2024-5535\n    reason: accepted\n    expires: 2001-01-01\n")
+    lapsed = scan("--format", "json", "--fail-on", "high")
+    assert lapsed.returncode == 1 and "ignored" not in json.loads(lapsed.stdout)["findings"][0]
+    rules.write_text("ignores:\n  - id: CVE-2024-5535\n")
+    broken = scan()
+    assert broken.returncode == 2 and "ignores.0.reason: Field required" in broken.stderr

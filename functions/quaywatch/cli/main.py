@@ -99,6 +99,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Exit 1 when a finding of this severity or higher exists (for CI pipelines).",
 )
 @click.option(
+    "--ignore-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="YAML file of findings to ignore: `ignores: [{id, package?, reason, expires?}]`.",
+)
+@click.option(
     "--progress/--no-progress", "show_progress", default=None,
     help="Draw a progress bar on stderr (default: when stderr is a terminal).",
 )
@@ -114,6 +118,7 @@ def scan(
     no_cache: bool,
     advisory_paths: tuple[Path, ...],
     fail_on: str | None,
+    ignore_file: Path | None,
     show_progress: bool | None,
 ) -> None:
     """Inventory the packages in image REF (host[:port]/namespace/repo:tag or @sha256:...)
@@ -141,15 +146,30 @@ def scan(
             from quaywatch.matching.matcher import match_inventory
 
             report = match_inventory(inventory, store)
+    if ignore_file is not None:
+        _triage(report, ignore_file)
     _print_scan(inventory, report, output_format)
     if report is not None and fail_on:
         from quaywatch.matching.severity import RANK, parse_level
 
         threshold = RANK[parse_level(fail_on)]
-        failing = [f for f in report.findings if RANK[f.severity] >= threshold]
+        failing = [f for f in report.findings if f.ignored is None and RANK[f.severity] >= threshold]
         if failing:
             click.echo(f"quaywatch: {len(failing)} finding(s) at or above {fail_on.lower()}", err=True)
             sys.exit(1)
+
+
+def _triage(report: MatchReport | None, path: Path) -> None:
+    """Apply an ignore file; say on stderr which rules have lapsed (they no longer apply)."""
+    from quaywatch.matching.ignores import apply_ignores, load_ignore_file
+
+    rules = load_ignore_file(path)
+    if report is None:
+        raise UsageError("--ignore-file needs advisories: pass --advisories or run `quaywatch advisories import`")
+    result = apply_ignores(report.findings, rules)
+    for rule in result.expired:
+        click.echo(f"quaywatch: the ignore of {rule.describe()} expired on {rule.expires}; it no longer applies",
+                   err=True)
 
 
 def _progress_bar(show: bool | None) -> AbstractContextManager[LayerProgressBar | None]:
@@ -190,7 +210,7 @@ def _print_scan(inventory: Inventory, report: MatchReport | None, output_format:
     if output_format == "json":
         document = to_document(inventory)
         if report is not None:
-            document["findings"] = [f.model_dump(mode="json") for f in report.findings]
+            document["findings"] = [f.document() for f in report.findings]
             document["match_warnings"] = report.warnings
         _echo_json(document)
     elif output_format == "cyclonedx":

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from quaywatch.advisories.models import FixStatus
+
+
+class IgnoredBy(BaseModel):
+    """Why a finding is ignored (triage) and until when; it leaves counts and ``--fail-on``."""
+
+    reason: str
+    expires: date | None = None
 
 
 class Finding(BaseModel):
@@ -29,6 +39,14 @@ class Finding(BaseModel):
     path: str = Field(description="the file that declared the package (package database or manifest)")
     layer: str | None = None
     advisories: list[str] = Field(default_factory=list, description="source:id of every advisory merged here")
+    ignored: IgnoredBy | None = Field(None, description="set when an ignore rule applies to this finding")
+
+    def document(self) -> dict[str, Any]:
+        """The JSON form; ``ignored`` only where an ignore applies."""
+        data = self.model_dump(mode="json")
+        if data.get("ignored") is None:
+            data.pop("ignored", None)
+        return data
 
 
 class MatchReport(BaseModel):

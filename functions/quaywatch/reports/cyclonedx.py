@@ -91,6 +91,9 @@ def _vulnerability(finding: Finding, refs: dict[tuple, str], index: int) -> dict
         vulnerability["description"] = finding.summary
     if finding.fixed_version:
         vulnerability["recommendation"] = f"Upgrade {finding.package} to {finding.fixed_version} or later."
+    if finding.ignored is not None:  # triaged: the reason and the date it lapses, not a verdict on exploitability
+        until = f" until {finding.ignored.expires}" if finding.ignored.expires else ""
+        vulnerability["analysis"] = {"state": "in_triage", "detail": f"ignored{until}: {finding.ignored.reason}"}
     vulnerability["properties"] = _properties(
         {"quaywatch:fixed_version": finding.fixed_version, "quaywatch:status": finding.status.value,
          "quaywatch:severity_source": finding.severity_source, "quaywatch:origin": finding.origin,

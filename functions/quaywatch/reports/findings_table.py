@@ -12,13 +12,16 @@ _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "l
 
 
 def render_findings(report: MatchReport, console: Console) -> None:
-    """Print the findings, most severe first, with a count per severity."""
-    findings = sorted(report.findings, key=lambda f: (-RANK[f.severity], f.package, f.id))
+    """Print the findings, most severe first, with a count per severity; ignored findings are
+    left out and counted."""
+    findings = sorted((f for f in report.findings if f.ignored is None), key=lambda f: (-RANK[f.severity], f.package, f.id))
+    ignored = len(report.findings) - len(findings)
     counts = {level: 0 for level in LEVELS}
     for finding in findings:
         counts[finding.severity] += 1
     summary = ", ".join(f"{level} {count}" for level, count in counts.items() if count)
-    console.print(f"\n[bold]Vulnerabilities: {len(findings)}[/bold]" + (f"  ({summary})" if summary else ""))
+    console.print(f"\n[bold]Vulnerabilities: {len(findings)}[/bold]" + (f"  ({summary})" if summary else "")
+                  + (f"  [dim]{ignored} ignored (--ignore-file)[/dim]" if ignored else ""))
     if findings:
         table = Table(show_edge=False, pad_edge=False)
         for column in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "PATH"):

@@ -78,6 +78,14 @@ def _result(finding: Finding, index: int, repository: str) -> dict[str, Any]:
         f"({finding.severity}); {fix}."
     )
     identity = "\0".join([repository, finding.id, finding.package_type, finding.package, finding.path])
+    result = _result_fields(finding, index, message, identity)
+    if finding.ignored is not None:  # code scanning shows it as dismissed, with the reason
+        until = f" (until {finding.ignored.expires})" if finding.ignored.expires else ""
+        result["suppressions"] = [{"kind": "external", "justification": finding.ignored.reason + until}]
+    return result
+
+
+def _result_fields(finding: Finding, index: int, message: str, identity: str) -> dict[str, Any]:
     return {
         "ruleId": finding.id,
         "ruleIndex": index,

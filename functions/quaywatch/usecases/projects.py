@@ -25,7 +25,7 @@ def project_detail(services: Services, caller: Principal, project_id: str) -> di
     if item.get("is_new"):
         services.projects.mark_viewed(project_id)  # NEW until first viewed
     view |= {"os": item.get("os"), "package_count": int(item.get("package_count", 0)),
-             "findings": [f.model_dump(mode="json") for f in latest.findings] if latest else []}
+             "findings": [f.document() for f in latest.findings] if latest else []}
     return view
 
 
