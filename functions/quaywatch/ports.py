@@ -100,6 +100,10 @@ class ImportsRepository(Protocol):
     def images(self, import_id: str) -> list[Record]:
         """Every image's record (``image``, ``status``, ``at``, outcome fields), by image."""
 
+    def list_by_org(self, org_id: str, limit: int, cursor: str | None = None) -> tuple[list[Record], str | None]:
+        """The organisation's jobs, newest first, ``limit`` at a time; the cursor (opaque, from
+        the previous page) continues. ValueError for a cursor this adapter did not make."""
+
     def claim_push(self, integration_id: str, image: str, import_id: str, now: float, hold_seconds: int) -> str:
         """Atomically: unless another import holds ``image`` of this integration (its claim not
         yet expired), record ``import_id`` as the holder until ``now + hold_seconds``. Returns

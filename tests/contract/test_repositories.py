@@ -173,3 +173,26 @@ def test_push_counts_per_integration_and_window(adapters) -> None:
     repository = adapters.imports_repository
     assert [repository.count_push("int-1", 600) for _ in range(3)] == [1, 2, 3]
     assert repository.count_push("int-1", 660) == 1 and repository.count_push("int-2", 600) == 1
+
+
+def test_import_history_newest_first_in_pages(adapters) -> None:
+    repository = adapters.imports_repository
+    for n in range(5):
+        repository.create({"import_id": f"imp-{n}", "org_id": "org-1", "integration_id": "int-1", "total": 1,
+                           "source": "api", "created_at": f"2026-01-0{n + 1}T00:00:00+00:00",
+                           "images_preview": [f"a/b:{n}"]}, [f"a/b:{n}"])
+    repository.create({"import_id": "other", "org_id": "org-2", "integration_id": "int-9", "total": 1,
+                       "source": "api", "created_at": "2026-01-09T00:00:00+00:00"}, ["x/y:1"])
+    repository.complete("imp-4", "a/b:4", {"status": "succeeded", "at": "t"})
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        jobs, cursor = repository.list_by_org("org-1", 2, cursor)
+        seen += [job["import_id"] for job in jobs]
+        if cursor is None:
+            break
+    assert seen == ["imp-4", "imp-3", "imp-2", "imp-1", "imp-0"]
+    newest, _ = repository.list_by_org("org-1", 1)
+    assert (newest[0]["succeeded"], newest[0]["images_preview"]) == (1, ["a/b:4"])
+    with pytest.raises(ValueError):
+        repository.list_by_org("org-1", 2, "not-a-cursor")

@@ -40,6 +40,8 @@ def test_serve_import_restart_keeps_everything(stack, tmp_path):
         assert imported.returncode == 0, imported.stderr
         status = json.loads(imported.stdout)
         assert (status["status"], status["succeeded"]) == ("completed", 1)
+        listed_imports = json.loads(served.cli("imports", "list", "--json").stdout)["imports"]
+        assert [i["id"] for i in listed_imports] == [status["id"]] and listed_imports[0]["images"] == ["acme/web:1.0"]
         projects = json.loads(served.cli("projects", "--json").stdout)["repositories"]
         (project,) = projects[0]["projects"]
         assert project["is_new"] and project["finding_count"] >= 2 and project["digest"].startswith("sha256:")

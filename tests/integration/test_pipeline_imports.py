@@ -81,6 +81,13 @@ def test_import_repository_and_single_tags_then_projects(cloud, integration):
 
     drained = cloud.drain("ImportQueue", "ImportWorkerFunction")
     assert drained.delivered == 4 and drained.failed == 0
+    history = cloud.api("GET", "/imports", token="member").body
+    (entry,) = history["imports"]
+    assert (entry["id"], entry["total"], entry["succeeded"], entry["failed"], entry["status"]) == (
+        import_id, 4, 3, 1, "completed")
+    assert entry["created_by"] and len(entry["images"]) == 4 and history["next_cursor"] is None
+    assert cloud.api("GET", "/imports", token="other").body["imports"] == []
+    assert cloud.api("GET", "/imports", query={"cursor": "garbage"}).status == 400
     status = cloud.api("GET", f"/imports/{import_id}").body
     assert (status["status"], status["total"], status["succeeded"], status["failed"]) == ("completed", 4, 3, 1)
     log = {e["image"]: e for e in cloud.api("GET", f"/imports/{import_id}/log").body["entries"]}

@@ -200,6 +200,28 @@ def imports() -> None:
     """Import jobs."""
 
 
+@imports.command("list")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100), help="Imports per page.")
+@click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the newest.")
+@_options
+def list_imports(limit: int, every_page: bool, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """The organisation's imports, newest first: who, when, images, counts, status."""
+    api = _api(server, data_dir)
+    entries: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = api.call("GET", "/imports", params={"limit": str(limit), **({"cursor": cursor} if cursor else {})})
+        entries += page["imports"]
+        cursor = page["next_cursor"]
+        if not (every_page and cursor):
+            break
+    rows = [[e["id"], e["created_at"], e.get("created_by") or e["source"], ", ".join(e["images"])
+             + (" ..." if e["total"] > len(e["images"]) else ""), e["total"], e["succeeded"], e["failed"], e["status"]]
+            for e in entries]
+    _print({"imports": entries, "next_cursor": cursor}, as_json,
+           ["ID", "WHEN", "BY", "IMAGES", "TOTAL", "OK", "FAILED", "STATUS"], rows)
+
+
 @imports.command("log")
 @click.argument("import_id")
 @_options

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from quaywatch.handlers.api import MEMBER, caller, create_app, json_response, resolve
@@ -19,6 +19,13 @@ app = create_app()
 @app.post("/imports", middlewares=MEMBER)
 def post_import(request: Annotated[ImportRequest, Body()]):
     return json_response(202, {"id": start_import(services(), caller(app), request)})
+
+
+@app.get("/imports", middlewares=MEMBER)
+def import_history(limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                   cursor: Annotated[str | None, Query(max_length=500)] = None):
+    entries, next_cursor = services().imports.history(caller(app), limit, cursor)
+    return {"imports": entries, "next_cursor": next_cursor}
 
 
 @app.get("/imports/<import_id>", middlewares=MEMBER)

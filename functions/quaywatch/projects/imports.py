@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from quaywatch.api_errors import NotFound
+from quaywatch.errors import UsageError
 from quaywatch.ports import ImportsRepository, WorkQueue
 from quaywatch.projects.identity import image_name
 from quaywatch.tenancy.access import Principal
 
 MAX_ERROR_LENGTH = 1000
+HISTORY_PREVIEW = 5  # image names kept on the job for the history list
 
 
 class MalformedMessage(ValueError):
@@ -56,13 +58,17 @@ class ImportStore:
         self._queue = queue
 
     def start(self, org_id: str, integration_id: str, images: list[tuple[str, str]], source: str = "api",
-              import_id: str | None = None) -> str:
-        """Record the job and its images (committed first), then enqueue one message per image."""
+              import_id: str | None = None, created_by: str | None = None) -> str:
+        """Record the job and its images (committed first), then enqueue one message per image.
+        ``created_by``: the user who asked (None for Quay's webhooks)."""
         import_id = import_id or uuid.uuid4().hex
         unique = list(dict.fromkeys(images))
-        self._repository.create({"import_id": import_id, "org_id": org_id, "integration_id": integration_id,
-                                 "total": len(unique), "source": source, "created_at": _now()},
-                                [image_name(repository, tag) for repository, tag in unique])
+        names = [image_name(repository, tag) for repository, tag in unique]
+        job = {"import_id": import_id, "org_id": org_id, "integration_id": integration_id, "total": len(unique),
+               "source": source, "created_at": _now(), "images_preview": names[:HISTORY_PREVIEW]}
+        if created_by:
+            job["created_by"] = created_by
+        self._repository.create(job, names)
         self._queue.send_many([ImportMessage(import_id, org_id, integration_id, repository, tag).to_json()
                                for repository, tag in unique])
         return import_id
@@ -87,6 +93,22 @@ class ImportStore:
         total, succeeded, failed = int(job["total"]), int(job["succeeded"]), int(job["failed"])
         return {"id": import_id, "status": "completed" if succeeded + failed >= total else "running",
                 "total": total, "succeeded": succeeded, "failed": failed, "created_at": job["created_at"]}
+
+    def history(self, principal: Principal, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """The organisation's imports, newest first: who, when, which images, counts, status."""
+        try:
+            jobs, next_cursor = self._repository.list_by_org(principal.org_id, limit, cursor)
+        except ValueError:
+            raise UsageError("invalid cursor; start again without it") from None
+        entries = []
+        for job in jobs:
+            total, succeeded, failed = int(job["total"]), int(job["succeeded"]), int(job["failed"])
+            entries.append({
+                "id": job["import_id"], "created_at": job["created_at"], "created_by": job.get("created_by"),
+                "source": job.get("source", "api"), "integration_id": job.get("integration_id"),
+                "images": list(job.get("images_preview", [])), "total": total, "succeeded": succeeded,
+                "failed": failed, "status": "completed" if succeeded + failed >= total else "running"})
+        return entries, next_cursor
 
     def log(self, principal: Principal, import_id: str) -> list[dict[str, Any]]:
         self._job(principal, import_id)

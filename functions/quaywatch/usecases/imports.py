@@ -28,7 +28,7 @@ def start_import(services: Services, caller: Principal, request: ImportRequest) 
         raise UsageError("the selected repositories have no tags to import")
     if len(images) > MAX_IMAGES:
         raise UsageError(f"an import may hold at most {MAX_IMAGES} images; select fewer")
-    return services.imports.start(caller.org_id, integration["id"], images)
+    return services.imports.start(caller.org_id, integration["id"], images, created_by=caller.user_id)
 
 
 def process_import_message(services: Services, body: str, receive_count: int) -> None:

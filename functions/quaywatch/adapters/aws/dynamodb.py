@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from decimal import Decimal
 from typing import Any
@@ -38,6 +40,23 @@ def query_all(table: Any, **arguments: Any) -> list[dict[str, Any]]:
 
 def _condition_failed(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+_KEY_FIELDS = ("import_id", "item", "org_id", "created_at")
+
+
+def _encode_key(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([str(key[f]) for f in _KEY_FIELDS]).encode()).decode().rstrip("=")
+
+
+def _decode_key(cursor: str) -> dict[str, str]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("invalid cursor") from None
+    if not isinstance(values, list) or len(values) != len(_KEY_FIELDS) or not all(isinstance(v, str) for v in values):
+        raise ValueError("invalid cursor")
+    return dict(zip(_KEY_FIELDS, values, strict=True))
 
 
 def _without_none(record: Record) -> Record:
@@ -208,6 +227,17 @@ class DynamoImportsRepository:
             records.append(record)
         return records
 
+
+    def list_by_org(self, org_id: str, limit: int, cursor: str | None = None) -> tuple[list[Record], str | None]:
+        arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": Key("org_id").eq(org_id),
+                                     "ScanIndexForward": False, "Limit": limit}
+        if cursor:
+            arguments["ExclusiveStartKey"] = _decode_key(cursor)
+        response = self._table.query(**arguments)
+        jobs = [{**{k: v for k, v in item.items() if k not in ("item", "expires_at")}, "total": int(item["total"]),
+                 "succeeded": int(item["succeeded"]), "failed": int(item["failed"])} for item in response["Items"]]
+        last = response.get("LastEvaluatedKey")
+        return jobs, (_encode_key(last) if last and len(jobs) == limit else None)
 
     def claim_push(self, integration_id: str, image: str, import_id: str, now: float, hold_seconds: int) -> str:
         key = {"import_id": f"PUSH#{integration_id}#{image}", "item": "CLAIM"}

@@ -57,7 +57,12 @@ CREATE TABLE push_counts (
     PRIMARY KEY (integration_id, window_start))
 """
 
+IMPORT_HISTORY = """
+CREATE INDEX import_jobs_by_org ON import_jobs (org_id, created_at, import_id)
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("initial schema", INITIAL),
     ("webhook replay claims and rate counters", WEBHOOK_GUARDS),
+    ("import history by organisation", IMPORT_HISTORY),
 ]
