@@ -40,8 +40,13 @@ def test_serve_import_restart_keeps_everything(stack, tmp_path):
         assert imported.returncode == 0, imported.stderr
         status = json.loads(imported.stdout)
         assert (status["status"], status["succeeded"]) == ("completed", 1)
+        missing = served.cli("import", integration, "acme/web:no-such-tag")
+        assert missing.returncode == 1 and "0 succeeded, 1 failed of 1" in missing.stdout  # scripts see the failure
+        table = served.cli("projects")
+        assert "UNRATED" in table.stdout and "TOTAL" in table.stdout
         listed_imports = json.loads(served.cli("imports", "list", "--json").stdout)["imports"]
-        assert [i["id"] for i in listed_imports] == [status["id"]] and listed_imports[0]["images"] == ["acme/web:1.0"]
+        assert [i["images"] for i in listed_imports] == [["acme/web:no-such-tag"], ["acme/web:1.0"]]  # newest first
+        assert listed_imports[1]["id"] == status["id"]
         projects = json.loads(served.cli("projects", "--json").stdout)["repositories"]
         (project,) = projects[0]["projects"]
         assert project["is_new"] and project["finding_count"] >= 2 and project["digest"].startswith("sha256:")

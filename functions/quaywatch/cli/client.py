@@ -178,6 +178,8 @@ def import_images(integration_id: str, images_: tuple[str, ...], no_wait: bool, 
     else:
         click.echo(f"import {import_id}: {status['succeeded']} succeeded, {status['failed']} failed of {status['total']}"
                    + ("  (see: quaywatch imports log " + import_id + ")" if status["failed"] else ""))
+    if status["failed"]:
+        sys.exit(1)  # scripts learn that not every image made it
 
 
 def _follow(api: Api, import_id: str, quiet: bool) -> dict[str, Any]:
@@ -246,9 +248,10 @@ def projects(repository: str | None, origin: str | None, integration_id: str | N
         for p in group["projects"]:
             counts = p["issue_counts"]
             rows.append([p["id"], f"{group['name']}:{p['tag']}", p["platform"], "NEW" if p["is_new"] else "",
-                         f"{counts['critical']}/{counts['high']}/{counts['medium']}/{counts['low']}",
-                         p["test_frequency"], p.get("last_tested_at")])
-    _print(document, as_json, ["ID", "IMAGE", "PLATFORM", "", "C/H/M/L", "TESTS", "LAST TESTED"], rows)
+                         counts["critical"], counts["high"], counts["medium"], counts["low"],
+                         counts.get("unknown", 0), p["finding_count"], p["test_frequency"], p.get("last_tested_at")])
+    _print(document, as_json, ["ID", "IMAGE", "PLATFORM", "", "CRIT", "HIGH", "MED", "LOW", "UNRATED", "TOTAL",
+                               "TESTS", "LAST TESTED"], rows)
 
 
 @click.group()

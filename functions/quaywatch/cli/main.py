@@ -34,6 +34,7 @@ from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 if TYPE_CHECKING:
     from quaywatch.advisories.store import SqliteAdvisoryStore
     from quaywatch.cli.scan_progress import LayerProgressBar
+    from quaywatch.matching.ignores import IgnoreRule
     from quaywatch.matching.models import MatchReport
 
 # Matching code (and its version libraries), feed parsers and the table renderer are imported
@@ -134,6 +135,9 @@ def scan(
         store = _open_store(stack, advisory_paths)
         if store is None and fail_on:
             raise UsageError("--fail-on needs advisories: pass --advisories or run `quaywatch advisories import`")
+        if store is None and ignore_file is not None:
+            raise UsageError("--ignore-file needs advisories: pass --advisories or run `quaywatch advisories import`")
+        rules = _ignore_rules(ignore_file)  # a malformed file is refused before the scan, not after
         if store is None and output_format == "sarif":
             raise UsageError("--format sarif needs advisories: pass --advisories or run `quaywatch advisories import`")
         # The bar is gone (transient) before the report is printed.
@@ -146,8 +150,11 @@ def scan(
             from quaywatch.matching.matcher import match_inventory
 
             report = match_inventory(inventory, store)
-    if ignore_file is not None:
-        _triage(report, ignore_file)
+    if rules is not None and report is not None:
+        _triage(report, rules)
+    if report is None:  # said after the scan: a failing scan keeps its one line of reason
+        click.echo("quaywatch: no advisories loaded, so this lists packages only; pass --advisories or run "
+                   "`quaywatch advisories import`", err=True)
     _print_scan(inventory, report, output_format)
     if report is not None and fail_on:
         from quaywatch.matching.severity import RANK, parse_level
@@ -159,13 +166,18 @@ def scan(
             sys.exit(1)
 
 
-def _triage(report: MatchReport | None, path: Path) -> None:
-    """Apply an ignore file; say on stderr which rules have lapsed (they no longer apply)."""
-    from quaywatch.matching.ignores import apply_ignores, load_ignore_file
+def _ignore_rules(path: Path | None) -> list[IgnoreRule] | None:
+    if path is None:
+        return None
+    from quaywatch.matching.ignores import load_ignore_file
 
-    rules = load_ignore_file(path)
-    if report is None:
-        raise UsageError("--ignore-file needs advisories: pass --advisories or run `quaywatch advisories import`")
+    return load_ignore_file(path)
+
+
+def _triage(report: MatchReport, rules: list[IgnoreRule]) -> None:
+    """Apply the ignore rules; say on stderr which have lapsed (they no longer apply)."""
+    from quaywatch.matching.ignores import apply_ignores
+
     result = apply_ignores(report.findings, rules)
     for rule in result.expired:
         click.echo(f"quaywatch: the ignore of {rule.describe()} expired on {rule.expires}; it no longer applies",

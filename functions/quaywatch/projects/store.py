@@ -84,10 +84,17 @@ def public_view(item: dict[str, Any]) -> dict[str, Any]:
         "tag": item["tag"], "platform": item["platform"], "digest": item.get("digest"),
         "is_new": bool(item.get("is_new", False)), "origin": item.get("origin", "quay"),
         "test_frequency": item.get("test_frequency", "daily"), "active": bool(item.get("active", True)),
-        "issue_counts": {level: int(counts.get(level, 0)) for level in SEVERITIES},
+        "issue_counts": _counts(counts, int(item.get("finding_count", 0))),
         "finding_count": int(item.get("finding_count", 0)),
         "last_tested_at": item.get("last_tested_at"),
     }
+
+
+def _counts(stored: dict[str, Any], total: int) -> dict[str, int]:
+    """Counts by severity plus ``unknown``: findings no source rates are shown, never zero."""
+    counts = {level: int(stored.get(level, 0)) for level in SEVERITIES}
+    counts["unknown"] = max(0, total - sum(counts.values()))
+    return counts
 
 
 def _schedule(item: dict[str, Any], last_test: datetime) -> None:
