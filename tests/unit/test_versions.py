@@ -31,6 +31,8 @@ def rpm_cases() -> list[tuple[str, str, int]]:
 
 
 def apk_cases() -> list[tuple[str, str, int]]:
+    """apk-tools' test/version.data as of commit fd8f39f1d54c (its last four lines, 6.0_pre1 <
+    6.0 and kin, are newer than the first copy here and caught the leading-zero handling)."""
     return [(a, b, SIGN[op]) for a, op, b in (line.split()[:3] for line in _lines(OWN_VECTORS / "apk.txt"))]
 
 
@@ -71,6 +73,18 @@ def test_dpkg_upstream_vectors(left: str, right: str, expected: int) -> None:
 @pytest.mark.parametrize(("left", "right", "expected"), rpm_cases())
 def test_rpm_upstream_vectors(left: str, right: str, expected: int) -> None:
     assert RPM.compare(left, right) == expected
+
+
+@pytest.mark.parametrize(("left", "right", "expected"), [
+    ("1.002", "1.02", -1), ("1.02", "1.1", -1), ("1.0", "1.00", 1), ("6.0_rc1", "6.0", -1), ("2.0_p1", "2.0", 1)])
+def test_apk_leading_zeros_in_a_digit_group(left: str, right: str, expected: int) -> None:
+    assert compare_apk(left, right) == expected and compare_apk(right, left) == -expected
+
+
+def test_apk_numbers_of_18_digits_are_invalid() -> None:
+    from quaywatch.versions.apk import is_valid_apk
+
+    assert is_valid_apk("1." + "9" * 17) and not is_valid_apk("1." + "9" * 18)
 
 
 @pytest.mark.parametrize(("left", "right", "expected"), apk_cases())

@@ -3,9 +3,9 @@
 univers 32.0.1 gets apk wrong (its issue #172: ``1.2.0-r0 <= 1.10.0-r0`` is False; leading
 zeros and ``~hash`` raise), so this walks the same token grammar as apk-tools:
 ``digits{.digits}[letter]{_suffix[digits]}[~hash][-rN]``. Suffixes order
-``_alpha < _beta < _pre < _rc < (none) < _cvs < _svn < _git < _hg < _p``; a ``.0N`` component
-after a dot is compared as a fraction (leading zeros count). Tests replay apk-tools'
-``test/version.data``.
+``_alpha < _beta < _pre < _rc < (none) < _cvs < _svn < _git < _hg < _p``; a component after
+a dot that starts with zeros is compared as a fraction (leading zeros count); a number of 18
+digits or more is invalid. Tests replay apk-tools' ``test/version.data``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ DIGIT_OR_ZERO, DIGIT, LETTER, SUFFIX, SUFFIX_NO, COMMIT_HASH, REVISION_NO, END =
 _PRE = ("alpha", "beta", "pre", "rc")
 _POST = ("cvs", "svn", "git", "hg", "p")
 _HEX = frozenset("0123456789abcdef")
+MAX_DIGITS = 18
 
 
 def _tokens(text: str) -> Iterator[tuple[int, int]]:
@@ -34,10 +35,11 @@ def _tokens(text: str) -> Iterator[tuple[int, int]]:
             return
         value = 0
         if kind == DIGIT_OR_ZERO and text[i] == "0":
-            # A component after "." that starts with zeros: -(number of zeros), then whatever
-            # follows read as a plain number (possibly empty, i.e. 0), so 1.02 < 1.1 < 1.2.
+            # A component after "." that starts with zeros: a token worth -(zeros beyond the
+            # first), then the last zero and what follows read as a plain number, as
+            # apk-tools' get_token does: 1.002 < 1.02 < 1.1, and 6.0_pre1 < 6.0.
             start = i
-            while i < n and text[i] == "0":
+            while i + 1 < n and text[i + 1] == "0":
                 i += 1
             yield DIGIT, start - i
             kind = DIGIT
@@ -46,6 +48,9 @@ def _tokens(text: str) -> Iterator[tuple[int, int]]:
             start = i
             while i < n and text[i].isdigit():
                 i += 1
+            if i - start >= MAX_DIGITS:  # apk-tools keeps numbers in an int64: longer ones are invalid
+                yield INVALID, 0
+                return
             value = int(text[start:i]) if i > start else 0  # apk reads no digits as 0
         elif kind == LETTER:
             value = ord(text[i])
