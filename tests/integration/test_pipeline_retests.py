@@ -192,3 +192,49 @@ def test_quay_repo_push_reimports_monitored_tags(cloud, stack, imported):
     assert hostile.status == 422
     huge = cloud.api("POST", webhook_path, raw_body=json.dumps({**payload, "padding": "x" * (70 << 10)}), token=None)
     assert huge.status == 413
+
+
+def test_ignores_leave_the_counts_and_the_notifications(cloud, feeds, listener, imported):
+    """Ignores through the API (project: members; organisation: admins): the finding stays,
+    marked, the counts drop, a new advisory that an ignore covers notifies nobody, an expired
+    ignore marks nothing, and deleting an ignore brings the counts back."""
+    _, project = imported
+    path = f"/projects/{project['id']}"
+    before = cloud.api("GET", path).body
+    total = sum(before["issue_counts"].values())
+    musl = next(f for f in before["findings"] if f["id"] == "CVE-2019-14697")
+    added = cloud.api("POST", f"{path}/ignores", {"vulnerability_id": "CVE-2019-14697", "package": "musl",
+                                                 "reason": "static binaries only", "expires_at": "2999-01-01"},
+                      token="member")
+    assert added.status == 201 and added.body["created_by"] and added.body["scope"] == "project"
+    lapsed = cloud.api("POST", f"{path}/ignores", {"vulnerability_id": "CVE-2019-1547", "reason": "old",
+                                                  "expires_at": "2001-01-01"}, token="member")
+    assert lapsed.status == 201
+    after = cloud.api("GET", path).body
+    marked = {f["id"]: f.get("ignored") for f in after["findings"]}
+    assert marked["CVE-2019-14697"] == {"reason": "static binaries only", "expires": "2999-01-01"}
+    assert marked["CVE-2019-1547"] is None  # expired: it no longer applies
+    assert sum(after["issue_counts"].values()) == total - 1 and after["ignored_count"] == 1
+    assert len(after["findings"]) == len(before["findings"]) and musl["package"] == "musl"  # still visible
+
+    assert cloud.api("POST", "/organisation/ignores", {"vulnerability_id": "CVE-2099-0001", "reason": "test"},
+                     token="member").status == 403
+    org_rule = cloud.api("POST", "/organisation/ignores", {"vulnerability_id": "CVE-2099-0001",
+                                                          "reason": "a drill advisory"})
+    assert org_rule.status == 201 and org_rule.body["scope"] == "organisation"
+    feeds.files["/Alpine/all.zip"] = osv_zip(NEW_ADVISORY)
+    assert cloud.schedule("AdvisorySyncFunction", "Every6Hours")["retests"] == 1
+    cloud.drain("RetestQueue", "RetestWorkerFunction")
+    assert listener() == {"bus": [], "topic": []}  # the only new finding is ignored: nobody is told
+    retested = cloud.api("GET", path).body
+    assert next(f for f in retested["findings"] if f["id"] == "CVE-2099-0001")["ignored"]["reason"] == "a drill advisory"
+    assert retested["issue_counts"]["critical"] == 0 and retested["ignored_count"] == 2
+
+    assert cloud.api("DELETE", f"/organisation/ignores/{org_rule.body['ignore_id']}").status == 200
+    assert cloud.api("DELETE", f"{path}/ignores/{added.body['ignore_id']}", token="member").status == 200
+    restored = cloud.api("GET", path).body
+    assert restored["ignored_count"] == 0 and restored["issue_counts"]["critical"] == 1
+    assert cloud.api("DELETE", f"{path}/ignores/nope", token="member").status == 404
+    assert cloud.api("GET", f"{path}/ignores", token="other").status == 404
+    bad = cloud.api("POST", f"{path}/ignores", {"vulnerability_id": "", "reason": "x"}, token="member")
+    assert bad.status == 422

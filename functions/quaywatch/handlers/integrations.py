@@ -12,7 +12,7 @@ from quaywatch.handlers.api import ADMIN, api_base_url, caller, create_app, json
 from quaywatch.handlers.wiring import services
 from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, IntegrationUpdate
 from quaywatch.observability import logger
-from quaywatch.usecases import organisation
+from quaywatch.usecases import organisation, triage
 
 app = create_app()
 
@@ -78,6 +78,22 @@ def get_channels():
 @app.put("/organisation/channels", middlewares=ADMIN)
 def put_channels(request: Annotated[ChannelsUpdate, Body()]):
     return {"channels": organisation.set_channels(services(), caller(app), request)}
+
+
+@app.get("/organisation/ignores", middlewares=ADMIN)
+def list_organisation_ignores():
+    return {"ignores": triage.list_ignores(services(), caller(app), None)}
+
+
+@app.post("/organisation/ignores", middlewares=ADMIN)
+def add_organisation_ignore(request: Annotated[triage.IgnoreCreate, Body()]):
+    return json_response(201, triage.add_ignore(services(), caller(app), request, None))
+
+
+@app.delete("/organisation/ignores/<ignore_id>", middlewares=ADMIN)
+def remove_organisation_ignore(ignore_id: str):
+    triage.remove_ignore(services(), caller(app), ignore_id, None)
+    return {"deleted": ignore_id}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

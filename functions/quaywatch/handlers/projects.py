@@ -12,6 +12,7 @@ from quaywatch.handlers.wiring import services
 from quaywatch.observability import logger
 from quaywatch.projects.models import ProjectUpdate
 from quaywatch.usecases import projects as use
+from quaywatch.usecases import triage
 from quaywatch.usecases.retests import request_retest
 
 app = create_app()
@@ -44,6 +45,22 @@ def delete_project(project_id: str):
 def test_project(project_id: str):
     request_retest(services(), caller(app), project_id)
     return json_response(202, {"project_id": project_id, "status": "queued"})
+
+
+@app.get("/projects/<project_id>/ignores", middlewares=MEMBER)
+def list_project_ignores(project_id: str):
+    return {"ignores": triage.list_ignores(services(), caller(app), project_id)}
+
+
+@app.post("/projects/<project_id>/ignores", middlewares=MEMBER)
+def add_project_ignore(project_id: str, request: Annotated[triage.IgnoreCreate, Body()]):
+    return json_response(201, triage.add_ignore(services(), caller(app), request, project_id))
+
+
+@app.delete("/projects/<project_id>/ignores/<ignore_id>", middlewares=MEMBER)
+def remove_project_ignore(project_id: str, ignore_id: str):
+    triage.remove_ignore(services(), caller(app), ignore_id, project_id)
+    return {"deleted": ignore_id}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -42,6 +42,15 @@ class IgnoreRule(BaseModel):
         return self.id + (f" ({self.package})" if self.package else "")
 
 
+class RecordedIgnore(IgnoreRule):
+    """An ignore made through the API: who made it, when, and its id (to delete it)."""
+
+    ignore_id: str
+    created_by: str
+    created_at: str
+    scope: str = Field(pattern="^(project|organisation)$")
+
+
 class IgnoreFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

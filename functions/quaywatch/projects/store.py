@@ -30,7 +30,8 @@ class ProjectStore:
 
     def record_test(self, *, project_id: str, org_id: str, integration_id: str, repository: str, tag: str,
                     platform: str, digest: str, os_name: str | None, package_count: int,
-                    issue_counts: dict[str, int], finding_count: int, tested_at: datetime) -> dict[str, Any]:
+                    issue_counts: dict[str, int], finding_count: int, tested_at: datetime,
+                    ignored_count: int = 0) -> dict[str, Any]:
         """Create the project on its first test, else refresh it (one record per identity)."""
         existing = self.get(project_id) or {}
         item = {
@@ -38,6 +39,7 @@ class ProjectStore:
             "id": project_id, "org_id": org_id, "integration_id": integration_id, "repository": repository,
             "tag": tag, "platform": platform, "digest": digest, "origin": "quay", "os": os_name,
             "package_count": package_count, "issue_counts": issue_counts, "finding_count": finding_count,
+            "ignored_count": ignored_count,
             "last_tested_at": _iso(tested_at),
             "test_frequency": existing.get("test_frequency", "daily"), "active": existing.get("active", True),
             "is_new": existing.get("is_new", True), "created_at": existing.get("created_at", _iso(tested_at)),
@@ -84,7 +86,8 @@ def public_view(item: dict[str, Any]) -> dict[str, Any]:
         "tag": item["tag"], "platform": item["platform"], "digest": item.get("digest"),
         "is_new": bool(item.get("is_new", False)), "origin": item.get("origin", "quay"),
         "test_frequency": item.get("test_frequency", "daily"), "active": bool(item.get("active", True)),
-        "issue_counts": _counts(counts, int(item.get("finding_count", 0))),
+        "issue_counts": _counts(counts, int(item.get("finding_count", 0)) - int(item.get("ignored_count", 0))),
+        "ignored_count": int(item.get("ignored_count", 0)),
         "finding_count": int(item.get("finding_count", 0)),
         "last_tested_at": item.get("last_tested_at"),
     }

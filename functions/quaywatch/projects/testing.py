@@ -9,6 +9,7 @@ test of a project sets the baseline and notifies nobody.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.image.cache import DiskLayerCache
 from quaywatch.integrations.service import IntegrationService
 from quaywatch.inventory.models import Inventory
+from quaywatch.matching.ignores import IgnoreRule, apply_ignores
 from quaywatch.matching.matcher import match_inventory
 from quaywatch.matching.models import Finding
 from quaywatch.notifications.publisher import Notifier
@@ -30,6 +32,8 @@ from quaywatch.registry.errors import InvalidManifestError, NotFoundError
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.registry.retry import RetryPolicy
 from quaywatch.scanning.scanner import ImageScanner, ScanOptions
+
+IgnoreRules = Callable[[dict[str, Any]], list[IgnoreRule]]
 
 
 @dataclass
@@ -45,7 +49,9 @@ class TestOutcome:
 class ProjectTester:
     def __init__(self, integrations: IntegrationService, projects: ProjectStore, findings: FindingsStore,
                  advisories: PublishedAdvisoryStore, notifier: Notifier, work_dir: Path,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, ignore_rules: IgnoreRules | None = None) -> None:
+        """``ignore_rules``: the ignore rules in force for a project record (triage); ignored
+        findings leave the counts and the notifications."""
         self._integrations = integrations
         self._projects = projects
         self._findings = findings
@@ -53,6 +59,7 @@ class ProjectTester:
         self._notifier = notifier
         self._layers = DiskLayerCache(work_dir / "layers")
         self._retry = retry
+        self._ignore_rules = ignore_rules
 
     def test_image(self, integration: dict[str, Any], repository: str, tag: str) -> ImageTestResult:
         """Scan ``repository:tag`` and create or refresh its project: one per platform of a
@@ -99,10 +106,15 @@ class ProjectTester:
         image = inventory.image
         identity = project_id(integration["id"], image.repository, image.tag or image.digest, image.platform)
         previous = self._findings.latest(identity)
+        ignored = 0
+        if self._ignore_rules is not None:
+            record = self._projects.get(identity) or {"id": identity, "org_id": integration["org_id"]}
+            ignored = apply_ignores(report.findings, self._ignore_rules(record)).ignored
         keys = {finding_key(f): f for f in report.findings}
-        new = [keys[k] for k in sorted(set(keys) - (previous.keys if previous else set()))]
+        new = [keys[k] for k in sorted(set(keys) - (previous.keys if previous else set())) if keys[k].ignored is None]
         now = datetime.now(UTC)
-        counts = {level: sum(1 for f in report.findings if f.severity == level) for level in SEVERITIES}
+        live = [f for f in report.findings if f.ignored is None]
+        counts = {level: sum(1 for f in live if f.severity == level) for level in SEVERITIES}
         new_keys = {finding_key(f) for f in new}
         notified = False
         if previous is not None and new and self._findings.claim_notification(identity, new_keys):
@@ -119,7 +131,7 @@ class ProjectTester:
             repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
             os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
             package_count=len(inventory.packages), issue_counts=counts, finding_count=len(report.findings),
-            tested_at=now,
+            tested_at=now, ignored_count=ignored,
         )
         self._findings.save(identity, inventory, report.findings, new_keys, now)
         logger.info("project tested", extra={"project_id": identity, "scanned": scanned,

@@ -98,9 +98,11 @@ class Services:
     @cached_property
     def tester(self) -> ProjectTester:
         from quaywatch.projects.testing import ProjectTester
+        from quaywatch.usecases.triage import rules_for
 
         return ProjectTester(self.integrations, self.projects, self.findings, self.advisories, self.notifier,
-                             self.settings.work_dir, retry=self.registry_retry)
+                             self.settings.work_dir, retry=self.registry_retry,
+                             ignore_rules=lambda project: rules_for(self, project))
 
     @cached_property
     def registry_retry(self) -> RetryPolicy:

@@ -21,6 +21,11 @@ def list_projects(services: Services, caller: Principal, repository: str | None,
 def project_detail(services: Services, caller: Principal, project_id: str) -> dict[str, Any]:
     item = services.projects.for_principal(caller, project_id)
     latest = services.findings.latest(project_id)
+    if latest is not None:  # the rules in force today: an expired ignore no longer marks its finding
+        from quaywatch.matching.ignores import apply_ignores
+        from quaywatch.usecases.triage import rules_for
+
+        apply_ignores(latest.findings, rules_for(services, item))
     view = public_view(item)
     if item.get("is_new"):
         services.projects.mark_viewed(project_id)  # NEW until first viewed

@@ -1,0 +1,109 @@
+"""Ignores through the API: per project (members) and per organisation (admins). An ignored
+finding stays visible, marked, and leaves the issue counts and the notifications until its
+rule expires. Rules live on the project's and the organisation's records; adding or removing
+one recounts the projects it touches from their latest test."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from quaywatch.api_errors import NotFound
+from quaywatch.errors import UsageError
+from quaywatch.matching.ignores import RecordedIgnore, apply_ignores
+from quaywatch.matching.models import Finding
+from quaywatch.projects.store import SEVERITIES
+from quaywatch.runtime.services import Services
+from quaywatch.tenancy.access import Principal
+
+MAX_IGNORES = 500  # per project and per organisation
+
+
+class IgnoreCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vulnerability_id: str = Field(min_length=1, max_length=200, description="the finding's id or any alias")
+    package: str | None = Field(None, min_length=1, max_length=500, description="only this package")
+    reason: str = Field(min_length=1, max_length=2000)
+    expires_at: date | None = Field(None, description="the day after which the ignore no longer applies")
+
+
+def rules_for(services: Services, project: dict[str, Any]) -> list[RecordedIgnore]:
+    """The organisation's rules, then the project's."""
+    organisation = services.access.organisation(project["org_id"]) or {}
+    return [RecordedIgnore.model_validate(r) for r in [*organisation.get("ignores", []), *project.get("ignores", [])]]
+
+
+def counts_of(findings: list[Finding]) -> dict[str, int]:
+    """Issue counts of the findings no rule ignores, by severity (unrated ones as unknown)."""
+    live = [f for f in findings if f.ignored is None]
+    counts = {level: sum(1 for f in live if f.severity == level) for level in SEVERITIES}
+    counts["unknown"] = len(live) - sum(counts.values())
+    return counts
+
+
+def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, project_id: str | None) -> dict[str, Any]:
+    rule = RecordedIgnore(id=request.vulnerability_id, package=request.package, reason=request.reason,
+                          expires=request.expires_at, ignore_id=uuid.uuid4().hex, created_by=caller.user_id,
+                          created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                          scope="project" if project_id else "organisation")
+    if project_id:
+        project = services.projects.for_principal(caller, project_id)
+        project["ignores"] = _appended(project.get("ignores", []), rule)
+        services.projects_repository.put(project)
+        recount(services, project)
+    else:
+        caller.require_admin()
+        organisation = services.access.organisation(caller.org_id) or {}
+        services.access.set_ignores(caller.org_id, _appended(organisation.get("ignores", []), rule))
+        for project in services.projects.list(caller):
+            recount(services, project)
+    return rule.model_dump(mode="json")
+
+
+def remove_ignore(services: Services, caller: Principal, ignore_id: str, project_id: str | None) -> None:
+    if project_id:
+        project = services.projects.for_principal(caller, project_id)
+        project["ignores"] = _without(project.get("ignores", []), ignore_id)
+        services.projects_repository.put(project)
+        recount(services, project)
+        return
+    caller.require_admin()
+    organisation = services.access.organisation(caller.org_id) or {}
+    services.access.set_ignores(caller.org_id, _without(organisation.get("ignores", []), ignore_id))
+    for project in services.projects.list(caller):
+        recount(services, project)
+
+
+def list_ignores(services: Services, caller: Principal, project_id: str | None) -> list[dict[str, Any]]:
+    if project_id:
+        return list(services.projects.for_principal(caller, project_id).get("ignores", []))
+    return list((services.access.organisation(caller.org_id) or {}).get("ignores", []))
+
+
+def recount(services: Services, project: dict[str, Any]) -> None:
+    """The project's counts from its latest test under the rules in force today."""
+    latest = services.findings.latest(project["id"])
+    if latest is None:
+        return
+    result = apply_ignores(latest.findings, rules_for(services, project))
+    fresh = services.projects.get(project["id"]) or project
+    fresh["issue_counts"] = counts_of(latest.findings)
+    fresh["ignored_count"] = result.ignored
+    services.projects_repository.put(fresh)
+
+
+def _appended(rules: list[dict[str, Any]], rule: RecordedIgnore) -> list[dict[str, Any]]:
+    if len(rules) >= MAX_IGNORES:
+        raise UsageError(f"at most {MAX_IGNORES} ignores; remove some first")
+    return [*rules, rule.model_dump(mode="json")]
+
+
+def _without(rules: list[dict[str, Any]], ignore_id: str) -> list[dict[str, Any]]:
+    kept = [r for r in rules if r.get("ignore_id") != ignore_id]
+    if len(kept) == len(rules):
+        raise NotFound(f"no ignore {ignore_id}")
+    return kept
