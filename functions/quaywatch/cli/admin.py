@@ -29,8 +29,9 @@ def create_org(name: str, access_table: str) -> None:
 
 
 @admin.command("issue-token")
-@click.option("--org-id", required=True)
-@click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True)
+@click.option("--org-id", required=True, help="The organisation the token is for (printed by create-org).")
+@click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True,
+              help="Admins manage integrations, tokens and channels; members import and read.")
 @TABLE_OPTION
 def issue_token(org_id: str, role: str, access_table: str) -> None:
     """Print a new API token for a user of an organisation."""

@@ -38,7 +38,7 @@ class Api:
             document = None
         if response.status_code >= 400:
             error = (document or {}).get("error", {}) if isinstance(document, dict) else {}
-            raise ServerError(f"{error.get('code', response.status_code)}: {error.get('message', response.text[:200])}")
+            raise ServerError(error.get("message") or f"the server answered HTTP {response.status_code}")
         return document
 
 
@@ -92,7 +92,8 @@ def integrations() -> None:
 @click.option("--username", required=True, help="Robot account, org+name.")
 @click.option("--token-stdin", is_flag=True, help="Read the robot token from standard input "
                                                  "(default $QUAYWATCH_REGISTRY_TOKEN).")
-@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM CA certificates of a self-hosted Quay (stored encrypted with the integration).")
 @click.option("--auto-import", is_flag=True, help="Import new tags that Quay's webhooks announce.")
 @_options
 def add_integration(url: str, username: str, token_stdin: bool, ca_bundle: Path | None, auto_import: bool,
@@ -114,6 +115,7 @@ def add_integration(url: str, username: str, token_stdin: bool, ca_bundle: Path 
 @integrations.command("list")
 @_options
 def list_integrations(server: str, data_dir: Path | None, as_json: bool) -> None:
+    """The organisation's integrations (admins)."""
     document = _api(server, data_dir).call("GET", "/integrations")
     _print(document, as_json, ["ID", "STATUS", "URL", "USERNAME", "REPOSITORIES", "LAST TESTED"],
            [[i["id"], i["status"], i["url"], i["username"], i["repository_count"], i.get("last_tested_at")]
@@ -124,6 +126,7 @@ def list_integrations(server: str, data_dir: Path | None, as_json: bool) -> None
 @click.argument("integration_id")
 @_options
 def test_integration(integration_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Test a saved integration's connection again (admins)."""
     document = _api(server, data_dir).call("POST", f"/integrations/{integration_id}/test")
     _print(document, as_json, ["ID", "STATUS", "REPOSITORIES"],
            [[document["id"], document["status"], document["repository_count"]]])
@@ -133,13 +136,14 @@ def test_integration(integration_id: str, server: str, data_dir: Path | None, as
 @click.argument("integration_id")
 @_options
 def delete_integration(integration_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Delete an integration and its stored credentials (admins)."""
     document = _api(server, data_dir).call("DELETE", f"/integrations/{integration_id}")
     _print(document, as_json, ["DELETED"], [[integration_id]])
 
 
 @click.command()
 @click.argument("integration_id")
-@click.option("--search", default=None)
+@click.option("--search", default=None, help="Only repositories whose name contains this text.")
 @_options
 def images(integration_id: str, search: str | None, server: str, data_dir: Path | None, as_json: bool) -> None:
     """Repositories and tags of an integration."""
@@ -228,15 +232,16 @@ def list_imports(limit: int, every_page: bool, server: str, data_dir: Path | Non
 @click.argument("import_id")
 @_options
 def import_log(import_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Each image of an import: its outcome, project and error."""
     document = _api(server, data_dir).call("GET", f"/imports/{import_id}/log")
     _print(document, as_json, ["IMAGE", "STATUS", "PROJECT", "ERROR", "AT"],
            [[e["image"], e["status"], e.get("project_id"), e.get("error"), e["at"]] for e in document["entries"]])
 
 
 @click.command()
-@click.option("--repository", default=None)
-@click.option("--origin", default=None, type=click.Choice(["quay"]))
-@click.option("--integration", "integration_id", default=None)
+@click.option("--repository", default=None, help="Only the projects of this repository (namespace/name).")
+@click.option("--origin", default=None, type=click.Choice(["quay"]), help="Only projects from this kind of registry.")
+@click.option("--integration", "integration_id", default=None, help="Only the projects of this integration.")
 @_options
 def projects(repository: str | None, origin: str | None, integration_id: str | None, server: str,
              data_dir: Path | None, as_json: bool) -> None:
@@ -263,6 +268,7 @@ def project() -> None:
 @click.argument("project_id")
 @_options
 def show_project(project_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """A project's details and findings."""
     document = _api(server, data_dir).call("GET", f"/projects/{project_id}")
     if as_json:
         click.echo(json.dumps(document, indent=2))
@@ -279,6 +285,7 @@ def show_project(project_id: str, server: str, data_dir: Path | None, as_json: b
 @click.argument("project_id")
 @_options
 def test_project(project_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Queue a re-test of a project now."""
     document = _api(server, data_dir).call("POST", f"/projects/{project_id}/test")
     _print(document, as_json, ["PROJECT", "STATUS"], [[document["project_id"], document["status"]]])
 
@@ -303,7 +310,8 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--role", type=click.Choice(["member", "admin"]), default="member", show_default=True)
+@click.option("--role", type=click.Choice(["member", "admin"]), default="member", show_default=True,
+              help="Admins manage integrations, tokens and channels; members import and read.")
 @_options
 def create_token(role: str, server: str, data_dir: Path | None, as_json: bool) -> None:
     """Print a new API token for a new user of your organisation (shown once)."""

@@ -11,8 +11,8 @@ import click
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless you mean it).")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port of the API and the console (0: any free one).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where state lives (default ~/.local/share/quaywatch/server).")
 @click.option("--advisories", "advisory_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
@@ -60,7 +60,7 @@ def _forbid_aws_sdk() -> None:
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=int, help="Port of the demo server.")
 @click.option("--exit", "exit_after", is_flag=True, help="Stop after the summary instead of serving.")
 def demo(port: int, exit_after: bool) -> None:
     """From a checkout: a local registry with sample images, `serve`, imports, a summary."""
