@@ -36,10 +36,11 @@ def use_cases() -> dict[str, UseCase]:
 
 @dataclass
 class SourceMapping:
+    """A queue-driven function of template.yaml and its queue (serve takes one message per
+    worker thread at a time, so the mapping's BatchSize does not apply here)."""
+
     function: str
     queue: str
-    queue_arn: str
-    batch_size: int
 
 
 class Poller:

@@ -27,9 +27,6 @@ from quaywatch.runtime.embedded.scheduler import Scheduler, schedules
 from quaywatch.runtime.settings import RuntimeSettings
 from quaywatch.runtime.template import Template
 
-REGION = "local"
-ADVISORY_KEY = "advisories/advisories.db"
-
 
 class DataDirectoryInUse(QuaywatchError):
     """Another ``quaywatch serve`` is running on the same data directory."""
@@ -76,7 +73,7 @@ class EmbeddedServer:
         settings = RuntimeSettings(
             allow_private_registries=self.allow_private_registries, work_dir=self.data_dir / "work",
             max_receives=max(queues.values()), fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
-            advisory_key=ADVISORY_KEY, public_url=self.url_for_webhooks)
+            public_url=self.url_for_webhooks)
         upgraded = upgrade_legacy_data_dir(self.data_dir, settings, queues)
         self.services = LocalServices(self.data_dir, settings, queues)
         wiring.install(self.services)
@@ -177,7 +174,7 @@ class EmbeddedServer:
                 changed |= bool(report.changed)
                 logger.info("advisories loaded", extra={"path": str(path), "records": report.records,
                                                          "skipped": len(report.bad)})
-        if changed or self.services.objects.head(ADVISORY_KEY) is None:
+        if changed or self.services.objects.head(self.services.settings.advisory_key) is None:
             self.services.advisories.publish(local)
 
 
@@ -208,6 +205,5 @@ def _source_mappings(template: Template) -> list[SourceMapping]:
             if event["Type"] != "SQS":
                 continue
             queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]  # !GetAtt <Queue>.Arn
-            mappings.append(SourceMapping(function, queue, f"arn:aws:sqs:{REGION}:000000000000:{queue}",
-                                          int(event["Properties"].get("BatchSize", 10))))
+            mappings.append(SourceMapping(function, queue))
     return mappings
