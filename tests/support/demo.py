@@ -120,7 +120,7 @@ def _summary(console: Console, projects: dict) -> None:
         for project in group["projects"]:
             counts = project["issue_counts"]
             # Feeds such as Alpine's secdb carry no severity: those findings are unrated.
-            unrated = project["finding_count"] - sum(counts[level] for level in SEVERITIES)
+            unrated = counts["unknown"]
             table.add_row(f"{group['name']}:{project['tag']}", project["platform"], str(project["finding_count"]),
                           *(str(counts[level]) for level in SEVERITIES), str(unrated))
     console.print(table)

@@ -3,13 +3,17 @@ refreshed by every later one; the schedule of its next test follows its frequenc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quaywatch.api_errors import NotFound
 from quaywatch.ports import ProjectsRepository
 from quaywatch.tenancy.access import Principal
+
+if TYPE_CHECKING:
+    from quaywatch.matching.models import Finding
 
 INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -31,9 +35,10 @@ class ProjectStore:
     def record_test(self, *, project_id: str, org_id: str, integration_id: str, repository: str, tag: str,
                     platform: str, digest: str, os_name: str | None, package_count: int,
                     issue_counts: dict[str, int], finding_count: int, tested_at: datetime,
-                    ignored_count: int = 0) -> dict[str, Any]:
-        """Create the project on its first test, else refresh it (one record per identity)."""
-        existing = self.get(project_id) or {}
+                    ignored_count: int = 0, existing: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Create the project on its first test, else refresh it (one record per identity).
+        ``existing``: the record as the caller already read it (else it is read here)."""
+        existing = (existing if existing is not None else self.get(project_id)) or {}
         item = {
             **existing,
             "id": project_id, "org_id": org_id, "integration_id": integration_id, "repository": repository,
@@ -91,6 +96,13 @@ def public_view(item: dict[str, Any]) -> dict[str, Any]:
         "finding_count": int(item.get("finding_count", 0)),
         "last_tested_at": item.get("last_tested_at"),
     }
+
+
+def issue_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """What a project stores: the findings no rule ignores, by severity (the unrated ones are
+    derived when the project is shown)."""
+    live = [f for f in findings if f.ignored is None]
+    return {level: sum(1 for f in live if f.severity == level) for level in SEVERITIES}
 
 
 def _counts(stored: dict[str, Any], total: int) -> dict[str, int]:

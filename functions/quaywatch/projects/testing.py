@@ -27,7 +27,7 @@ from quaywatch.observability import logger
 from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.findings_store import FindingsStore, finding_key
 from quaywatch.projects.identity import project_id
-from quaywatch.projects.store import SEVERITIES, ProjectStore
+from quaywatch.projects.store import ProjectStore, issue_counts
 from quaywatch.registry.errors import InvalidManifestError, NotFoundError
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.registry.retry import RetryPolicy
@@ -106,15 +106,15 @@ class ProjectTester:
         image = inventory.image
         identity = project_id(integration["id"], image.repository, image.tag or image.digest, image.platform)
         previous = self._findings.latest(identity)
+        existing = self._projects.get(identity)
         ignored = 0
         if self._ignore_rules is not None:
-            record = self._projects.get(identity) or {"id": identity, "org_id": integration["org_id"]}
+            record = existing or {"id": identity, "org_id": integration["org_id"]}
             ignored = apply_ignores(report.findings, self._ignore_rules(record)).ignored
         keys = {finding_key(f): f for f in report.findings}
         new = [keys[k] for k in sorted(set(keys) - (previous.keys if previous else set())) if keys[k].ignored is None]
         now = datetime.now(UTC)
-        live = [f for f in report.findings if f.ignored is None]
-        counts = {level: sum(1 for f in live if f.severity == level) for level in SEVERITIES}
+        counts = issue_counts(report.findings)
         new_keys = {finding_key(f) for f in new}
         notified = False
         if previous is not None and new and self._findings.claim_notification(identity, new_keys):
@@ -131,7 +131,7 @@ class ProjectTester:
             repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
             os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
             package_count=len(inventory.packages), issue_counts=counts, finding_count=len(report.findings),
-            tested_at=now, ignored_count=ignored,
+            tested_at=now, ignored_count=ignored, existing=existing or {},
         )
         self._findings.save(identity, inventory, report.findings, new_keys, now)
         logger.info("project tested", extra={"project_id": identity, "scanned": scanned,

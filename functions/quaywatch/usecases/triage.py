@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from quaywatch.api_errors import NotFound
 from quaywatch.errors import UsageError
 from quaywatch.matching.ignores import RecordedIgnore, apply_ignores
-from quaywatch.matching.models import Finding
-from quaywatch.projects.store import SEVERITIES
+from quaywatch.projects.store import issue_counts
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 
@@ -35,14 +34,6 @@ def rules_for(services: Services, project: dict[str, Any]) -> list[RecordedIgnor
     """The organisation's rules, then the project's."""
     organisation = services.access.organisation(project["org_id"]) or {}
     return [RecordedIgnore.model_validate(r) for r in [*organisation.get("ignores", []), *project.get("ignores", [])]]
-
-
-def counts_of(findings: list[Finding]) -> dict[str, int]:
-    """Issue counts of the findings no rule ignores, by severity (unrated ones as unknown)."""
-    live = [f for f in findings if f.ignored is None]
-    counts = {level: sum(1 for f in live if f.severity == level) for level in SEVERITIES}
-    counts["unknown"] = len(live) - sum(counts.values())
-    return counts
 
 
 def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, project_id: str | None) -> dict[str, Any]:
@@ -91,7 +82,7 @@ def recount(services: Services, project: dict[str, Any]) -> None:
         return
     result = apply_ignores(latest.findings, rules_for(services, project))
     fresh = services.projects.get(project["id"]) or project
-    fresh["issue_counts"] = counts_of(latest.findings)
+    fresh["issue_counts"] = issue_counts(latest.findings)
     fresh["ignored_count"] = result.ignored
     services.projects_repository.put(fresh)
 
