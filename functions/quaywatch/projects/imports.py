@@ -90,9 +90,7 @@ class ImportStore:
 
     def status(self, principal: Principal, import_id: str) -> dict[str, Any]:
         job = self._job(principal, import_id)
-        total, succeeded, failed = int(job["total"]), int(job["succeeded"]), int(job["failed"])
-        return {"id": import_id, "status": "completed" if succeeded + failed >= total else "running",
-                "total": total, "succeeded": succeeded, "failed": failed, "created_at": job["created_at"]}
+        return {"id": import_id, **_progress(job), "created_at": job["created_at"]}
 
     def history(self, principal: Principal, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """The organisation's imports, newest first: who, when, which images, counts, status."""
@@ -102,12 +100,10 @@ class ImportStore:
             raise UsageError("invalid cursor; start again without it") from None
         entries = []
         for job in jobs:
-            total, succeeded, failed = int(job["total"]), int(job["succeeded"]), int(job["failed"])
             entries.append({
                 "id": job["import_id"], "created_at": job["created_at"], "created_by": job.get("created_by"),
                 "source": job.get("source", "api"), "integration_id": job.get("integration_id"),
-                "images": list(job.get("images_preview", [])), "total": total, "succeeded": succeeded,
-                "failed": failed, "status": "completed" if succeeded + failed >= total else "running"})
+                "images": list(job.get("images_preview", [])), **_progress(job)})
         return entries, next_cursor
 
     def log(self, principal: Principal, import_id: str) -> list[dict[str, Any]]:
@@ -126,6 +122,12 @@ class ImportStore:
         if job is None or job["org_id"] != principal.org_id:
             raise NotFound(f"no import {import_id}")
         return job
+
+
+def _progress(job: dict[str, Any]) -> dict[str, Any]:
+    total, succeeded, failed = int(job["total"]), int(job["succeeded"]), int(job["failed"])
+    return {"status": "completed" if succeeded + failed >= total else "running", "total": total,
+            "succeeded": succeeded, "failed": failed}
 
 
 def _now() -> str:

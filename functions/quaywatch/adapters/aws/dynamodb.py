@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from decimal import Decimal
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from quaywatch.adapters.cursors import decode_cursor, encode_cursor
 from quaywatch.ports import AlreadyExists, Record, StoredTest
 
 IMPORT_RETENTION_SECONDS = 90 * 24 * 3600
@@ -42,21 +41,7 @@ def _condition_failed(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
-_KEY_FIELDS = ("import_id", "item", "org_id", "created_at")
-
-
-def _encode_key(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([str(key[f]) for f in _KEY_FIELDS]).encode()).decode().rstrip("=")
-
-
-def _decode_key(cursor: str) -> dict[str, str]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("invalid cursor") from None
-    if not isinstance(values, list) or len(values) != len(_KEY_FIELDS) or not all(isinstance(v, str) for v in values):
-        raise ValueError("invalid cursor")
-    return dict(zip(_KEY_FIELDS, values, strict=True))
+_KEY_FIELDS = ("import_id", "item", "org_id", "created_at")  # the by_org index's page position
 
 
 def _without_none(record: Record) -> Record:
@@ -232,12 +217,12 @@ class DynamoImportsRepository:
         arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": Key("org_id").eq(org_id),
                                      "ScanIndexForward": False, "Limit": limit}
         if cursor:
-            arguments["ExclusiveStartKey"] = _decode_key(cursor)
+            arguments["ExclusiveStartKey"] = dict(zip(_KEY_FIELDS, decode_cursor(cursor, len(_KEY_FIELDS)), strict=True))
         response = self._table.query(**arguments)
         jobs = [{**{k: v for k, v in item.items() if k not in ("item", "expires_at")}, "total": int(item["total"]),
                  "succeeded": int(item["succeeded"]), "failed": int(item["failed"])} for item in response["Items"]]
         last = response.get("LastEvaluatedKey")
-        return jobs, (_encode_key(last) if last and len(jobs) == limit else None)
+        return jobs, (encode_cursor(*(str(last[f]) for f in _KEY_FIELDS)) if last and len(jobs) == limit else None)
 
     def claim_push(self, integration_id: str, image: str, import_id: str, now: float, hold_seconds: int) -> str:
         key = {"import_id": f"PUSH#{integration_id}#{image}", "item": "CLAIM"}

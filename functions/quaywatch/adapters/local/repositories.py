@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime
 from typing import Any
 
+from quaywatch.adapters.cursors import decode_cursor, encode_cursor
 from quaywatch.adapters.local.database import Database
 from quaywatch.ports import AlreadyExists, Record, StoredTest
 
 
 def _dumps(record: Any) -> str:
     return json.dumps(record, separators=(",", ":"), sort_keys=True)
-
-
-def _encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> list[str]:
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("invalid cursor") from None
-    if not isinstance(parts, list) or len(parts) != 2 or not all(isinstance(p, str) for p in parts):
-        raise ValueError("invalid cursor")
-    return parts
 
 
 def _without_none(record: Record) -> Record:
@@ -187,14 +173,14 @@ class SqliteImportsRepository:
         sql = "SELECT * FROM import_jobs WHERE org_id = ?"
         parameters: list[Any] = [org_id]
         if cursor:
-            created_at, import_id = _decode_cursor(cursor)
+            created_at, import_id = decode_cursor(cursor, 2)
             sql += " AND (created_at < ? OR (created_at = ? AND import_id < ?))"
             parameters += [created_at, created_at, import_id]
         rows = self._db.read(sql + " ORDER BY created_at DESC, import_id DESC LIMIT ?", (*parameters, limit + 1))
         jobs = [{**json.loads(row["data"]), "total": row["total"], "succeeded": row["succeeded"],
                  "failed": row["failed"]} for row in rows[:limit]]
         more = len(rows) > limit
-        return jobs, (_encode_cursor(jobs[-1]["created_at"], jobs[-1]["import_id"]) if more else None)
+        return jobs, (encode_cursor(jobs[-1]["created_at"], jobs[-1]["import_id"]) if more else None)
 
     def claim_push(self, integration_id: str, image: str, import_id: str, now: float, hold_seconds: int) -> str:
         with self._db.write() as tx:
