@@ -94,20 +94,23 @@ def test_sigkill_mid_import_loses_nothing_acknowledged(stack, tmp_path):
     data_dir = tmp_path / "data"
     port = free_port()
     served = Served(data_dir, port)
-    token = (data_dir / "admin-token").read_text().strip()
-    connection = {"kind": "quay", "url": f"http://{stack.host}", "username": ROBOT.username, "token": ROBOT.secret}
-    first = served.api("POST", "/integrations", token, connection)
-    assert first.status_code == 201, first.text
-    integration = first.json()["id"]
-    started = served.api("POST", "/imports", token, {"integration_id": integration,
-                                                     "images": [{"repository": "acme/crash"}]})
-    assert started.status_code == 202, started.text
-    import_id = started.json()["id"]
-    _wait(lambda: served.api("GET", f"/imports/{import_id}", token).json()["succeeded"] >= 2)
-    second = served.api("POST", "/integrations", token, connection)  # acknowledged a moment before the kill
-    assert second.status_code == 201
-    before = served.api("GET", f"/imports/{import_id}", token).json()
-    served.kill()
+    try:
+        token = (data_dir / "admin-token").read_text().strip()
+        connection = {"kind": "quay", "url": f"http://{stack.host}", "username": ROBOT.username,
+                      "token": ROBOT.secret}
+        first = served.api("POST", "/integrations", token, connection)
+        assert first.status_code == 201, first.text
+        integration = first.json()["id"]
+        started = served.api("POST", "/imports", token, {"integration_id": integration,
+                                                         "images": [{"repository": "acme/crash"}]})
+        assert started.status_code == 202, started.text
+        import_id = started.json()["id"]
+        _wait(lambda: served.api("GET", f"/imports/{import_id}", token).json()["succeeded"] >= 2)
+        second = served.api("POST", "/integrations", token, connection)  # acknowledged a moment before the kill
+        assert second.status_code == 201
+        before = served.api("GET", f"/imports/{import_id}", token).json()
+    finally:
+        served.kill()  # also when an assertion failed: no server outlives the test
     assert before["succeeded"] < len(images), "the import finished before the kill; the test proves nothing"
 
     again = Served(data_dir, port)

@@ -46,28 +46,32 @@ def test_a_thousand_images_with_faults_duplicates_and_two_kills(stack, tmp_path)
     port = free_port()
     options = {"extra": ("--workers", "8"), "env": {"QUAYWATCH_REGISTRY_RETRY": "fast"}}
     served = Served(data_dir, port, **options)
-    token = (data_dir / "admin-token").read_text().strip()
-    created = served.api("POST", "/integrations", token, {"kind": "quay", "url": f"http://{stack.host}",
-                                                          "username": ROBOT.username, "token": ROBOT.secret})
-    assert created.status_code == 201, created.text
-    stack.front.random_faults(0.2, seed=11, stall_seconds=0.3)
-    started = time.monotonic()
-    reply = served.api("POST", "/imports", token, {"integration_id": created.json()["id"],
-                                                   "images": [{"repository": "acme/fleet"}]})
-    assert reply.status_code == 202, reply.text
-    import_id = reply.json()["id"]
+    try:
+        token = (data_dir / "admin-token").read_text().strip()
+        created = served.api("POST", "/integrations", token, {"kind": "quay", "url": f"http://{stack.host}",
+                                                              "username": ROBOT.username, "token": ROBOT.secret})
+        assert created.status_code == 201, created.text
+        stack.front.random_faults(0.2, seed=11, stall_seconds=0.3)
+        started = time.monotonic()
+        reply = served.api("POST", "/imports", token, {"integration_id": created.json()["id"],
+                                                       "images": [{"repository": "acme/fleet"}]})
+        assert reply.status_code == 202, reply.text
+        import_id = reply.json()["id"]
 
-    with sqlite3.connect(data_dir / "quaywatch.db", timeout=30) as db:  # the queue delivers some twice
-        bodies = [row[0] for row in db.execute("SELECT body FROM queue_messages WHERE queue = 'ImportQueue'")]
-        twice = random.Random(3).sample(bodies, len(bodies) // 10)
-        db.executemany("INSERT INTO queue_messages (queue, body, visible_at, created_at) "
-                       "VALUES ('ImportQueue', ?, 0, 0)", [(body,) for body in twice])
-    kills = 0
-    for share in (3, 3 / 2):
-        _wait(lambda share=share, served=served: _progress(served, token, import_id)["succeeded"] >= IMAGES / share)
-        served.kill()
-        kills += 1
-        served = Served(data_dir, port, **options)
+        with sqlite3.connect(data_dir / "quaywatch.db", timeout=30) as db:  # the queue delivers some twice
+            bodies = [row[0] for row in db.execute("SELECT body FROM queue_messages WHERE queue = 'ImportQueue'")]
+            twice = random.Random(3).sample(bodies, len(bodies) // 10)
+            db.executemany("INSERT INTO queue_messages (queue, body, visible_at, created_at) "
+                           "VALUES ('ImportQueue', ?, 0, 0)", [(body,) for body in twice])
+        kills = 0
+        for share in (3, 3 / 2):
+            _wait(lambda share=share, served=served: _progress(served, token, import_id)["succeeded"] >= IMAGES / share)
+            served.kill()
+            kills += 1
+            served = Served(data_dir, port, **options)
+    except BaseException:
+        served.kill()  # no server outlives a failed test
+        raise
     try:
         done = _wait(lambda: (s := _progress(served, token, import_id))["status"] == "completed" and s)
         elapsed = time.monotonic() - started
