@@ -134,7 +134,7 @@ def test_debian_matching_by_source_package_within_the_release(store) -> None:
     assert not any(f.id in ("DSA-5532-1", "CVE-2022-1343") for f in report.findings)
     unfixed = found[("CVE-2010-0928", "libssl3")]
     assert unfixed.status is FixStatus.AFFECTED and unfixed.fixed_version is None
-    assert unfixed.severity == "negligible" and unfixed.severity_source == "vendor"
+    assert unfixed.severity == "negligible" and unfixed.severity_source == "debian"  # the tracker: unimportant
     assert found[("CVE-2019-1010022", "libc6")].status is FixStatus.AFFECTED
     assert found[("CVE-2023-45853", "zlib1g")].status is FixStatus.FIX_DEFERRED
     assert report.distro == "Debian:12"
@@ -180,7 +180,8 @@ def test_rhel_by_binary_name_with_epoch_and_cvss(store) -> None:
     assert finding.package == "openssl-libs" and finding.id == "CVE-2024-5535"
     assert "RHSA-2024:9333" in finding.aliases
     assert finding.fixed_version == "1:3.0.7-29.el9_5"
-    assert finding.cvss_score == 7.4 and finding.severity == "high" and finding.severity_source == "cvss"
+    assert finding.cvss_score == 7.4 and finding.severity == "high" and finding.severity_source == "redhat"
+    assert finding.cvss_source == "redhat"  # Red Hat's own vector in its record
     patched = dataclasses.replace(libs, version="3.0.7-29.el9_5")
     assert match_inventory(image(rhel, patched), store).findings == []
 

@@ -32,8 +32,13 @@ def import_feed(store: SqliteAdvisoryStore, path: Path) -> ImportReport:
             session.skip(len(document.bad))
             for advisory in document.advisories:
                 session.apply(advisory)
-        report.records = session.result.records
-        report.changed = set(session.result.changed)
+            session.apply_ratings(document.ratings)
+            if document.known_exploited or document.kev_catalog:
+                session.apply_known_exploited(document.known_exploited, complete=document.kev_catalog)
+            if document.epss_snapshot:
+                session.apply_predictions(document.predictions)
+    report.records = session.result.records
+    report.changed = set(session.result.changed)  # complete once the session finished (ratings add their packages)
     logger.info(
         "advisory import finished",
         extra={"import_id": report.import_id, "location": report.location, "records": report.records,

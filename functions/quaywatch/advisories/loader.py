@@ -1,34 +1,44 @@
 """Read advisory feeds from files, directories and zip dumps, in any supported format.
 
-A path may be one OSV record (JSON or YAML), a directory of them (walked recursively, as
-the PyPA repository's ``vulns/``), an OSV ``all.zip`` dump, an Alpine secdb document
-(YAML or JSON) or a Debian security tracker JSON. Formats are recognised by content, not
-name. Every malformed document or record becomes a ``BadRecord`` with its location; it
-never stops the rest of the import.
+A path may be one OSV record (JSON or YAML; GitHub advisories are OSV too), a directory of
+them (walked recursively, as the PyPA repository's ``vulns/``), an OSV ``all.zip`` dump, an
+Alpine secdb document (YAML or JSON), a Debian security tracker JSON, NVD CVE API 2.0 data
+(feed files ``nvdcve-2.0-*.json[.gz|.zip]``, API pages, or one ``cve`` object per file), CVE
+JSON 5 records, CISA's KEV catalog (JSON) or an EPSS score file (CSV). ``.gz`` files are
+read through gzip. Formats are recognised by content, not name. NVD files are streamed (a
+year file is hundreds of megabytes), in documents of ``_BATCH`` records. Every malformed
+document or record becomes a ``BadRecord`` with its location; it never stops the rest.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import ijson
 import yaml
 
 from quaywatch.advisories.formats.alpine_secdb import looks_like_secdb, parse_secdb
+from quaywatch.advisories.formats.cve5 import looks_like_cve5, parse_cve5
 from quaywatch.advisories.formats.debian_tracker import (
     looks_like_debian_tracker,
     parse_debian_tracker,
 )
 from quaywatch.advisories.formats.errors import InvalidRecordError
+from quaywatch.advisories.formats.exploits import looks_like_epss, looks_like_kev, parse_epss, parse_kev
+from quaywatch.advisories.formats.nvd import looks_like_nvd_cve, looks_like_nvd_feed, parse_nvd_cve, parse_nvd_item
 from quaywatch.advisories.formats.osv import looks_like_osv, parse_osv
-from quaywatch.advisories.models import Advisory, BadRecord
+from quaywatch.advisories.models import Advisory, BadRecord, ExploitPrediction, KnownExploited, Rating
 from quaywatch.errors import UsageError
 
-_SUFFIXES = (".json", ".yaml", ".yml")
+_SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".json.gz", ".csv.gz")
+_MEMBER_LIMIT = 64 << 20  # a document read whole; NVD files are streamed and have no limit
+_BATCH = 2000
 _YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # every scalar a string: 1.10 stays "1.10"
 
 
@@ -39,6 +49,11 @@ class Document:
     location: str
     advisories: list[Advisory] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=list)
+    known_exploited: list[KnownExploited] = field(default_factory=list)
+    predictions: list[ExploitPrediction] = field(default_factory=list)
+    kev_catalog: bool = False  # a complete KEV catalog: it replaces the previous one
+    epss_snapshot: bool = False  # a complete EPSS file: it replaces the previous scores
 
 
 def read_feed(path: Path) -> Iterator[Document]:
@@ -47,18 +62,57 @@ def read_feed(path: Path) -> Iterator[Document]:
         raise UsageError(f"advisory feed {path} does not exist")
     if path.is_dir():
         for child in sorted(path.rglob("*")):
-            if child.is_file() and (child.suffix in _SUFFIXES or child.suffix == ".zip"):
+            if child.is_file() and (child.name.endswith(_SUFFIXES) or child.suffix == ".zip"):
                 yield from read_feed(child)
         return
     if path.suffix == ".zip":
         yield from _read_zip(path)
         return
+    location = str(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        yield Document(str(path), bad=[BadRecord(location=str(path), reason=f"unreadable: {exc.strerror}")])
+        if _is_nvd_stream(lambda: _open(path)):
+            with _open(path) as stream:
+                yield from _read_nvd_stream(location, stream)
+            return
+        with _open(path) as stream:
+            data = stream.read()
+    except (OSError, EOFError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        yield Document(location, bad=[BadRecord(location=location, reason=f"unreadable: {reason}")])
         return
-    yield parse_document(str(path), data)
+    yield parse_document(location.removesuffix(".gz"), data, shown_as=location)
+
+
+def _open(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115 (closed by callers)
+
+
+def _is_nvd_stream(opener: Any) -> bool:
+    """NVD feed files and API pages say ``"format": "NVD_CVE"`` before their records."""
+    with opener() as stream:
+        head = stream.read(4096)
+    return b'"NVD_CVE"' in head and b'"vulnerabilities"' in head
+
+
+def _read_nvd_stream(location: str, stream: IO[bytes]) -> Iterator[Document]:
+    document = Document(location)
+    index = 0
+    try:
+        for index, item in enumerate(ijson.items(stream, "vulnerabilities.item", use_float=True)):
+            try:
+                ratings, kev = parse_nvd_item(item)
+            except InvalidRecordError as exc:
+                document.bad.append(BadRecord(location=f"{location}[{index}]", reason=str(exc)))
+                continue
+            document.ratings.extend(ratings)
+            if kev is not None:
+                document.known_exploited.append(kev)
+            if len(document.ratings) >= _BATCH:
+                yield document
+                document = Document(location)
+    except ijson.JSONError as exc:
+        document.bad.append(BadRecord(location=f"{location}[{index}]", reason=f"not valid JSON: {_short(exc)}"))
+    yield document
 
 
 def _read_zip(path: Path) -> Iterator[Document]:
@@ -72,28 +126,53 @@ def _read_zip(path: Path) -> Iterator[Document]:
             if info.is_dir() or not info.filename.endswith(_SUFFIXES):
                 continue
             location = f"{path}!{info.filename}"
-            if info.file_size > 64 << 20:
-                yield Document(location, bad=[BadRecord(location=location, reason="member larger than 64 MiB")])
-                continue
             try:
+                if _is_nvd_stream(lambda: archive.open(info)):
+                    with archive.open(info) as stream:
+                        yield from _read_nvd_stream(location, stream)
+                    continue
+                if info.file_size > _MEMBER_LIMIT:
+                    yield Document(location, bad=[BadRecord(location=location, reason="member larger than 64 MiB")])
+                    continue
                 data = archive.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
                 yield Document(location, bad=[BadRecord(location=location, reason=f"unreadable member: {exc}")])
                 continue
             yield parse_document(location, data)
 
 
-def parse_document(location: str, data: bytes) -> Document:
-    """Decode and recognise one document."""
-    document = Document(location)
+def parse_document(location: str, data: bytes, shown_as: str | None = None) -> Document:
+    """Decode and recognise one document (``location``'s suffix says how to decode it;
+    ``shown_as`` is the name reports use, e.g. with the ``.gz`` the reader removed)."""
+    document = Document(shown_as or location)
+    if location.endswith(".csv"):
+        return _csv_document(document, data)
     try:
         content = _decode(location, data)
     except (ValueError, yaml.YAMLError) as exc:
-        document.bad.append(BadRecord(location=location, reason=f"not valid JSON or YAML: {_short(exc)}"))
+        document.bad.append(BadRecord(location=document.location, reason=f"not valid JSON or YAML: {_short(exc)}"))
         return document
     notes: list[str] = []
     try:
-        if looks_like_secdb(content):
+        if looks_like_nvd_feed(content):
+            for index, item in enumerate(content["vulnerabilities"] or []):
+                try:
+                    ratings, kev = parse_nvd_item(item)
+                except InvalidRecordError as exc:
+                    notes.append(f"[{index}]: {exc}")
+                    continue
+                document.ratings.extend(ratings)
+                document.known_exploited.extend([kev] if kev else [])
+        elif looks_like_nvd_cve(content):
+            ratings, kev = parse_nvd_cve(content)
+            document.ratings.extend(ratings)
+            document.known_exploited.extend([kev] if kev else [])
+        elif looks_like_cve5(content):
+            document.ratings = parse_cve5(content)
+        elif looks_like_kev(content):
+            document.known_exploited = parse_kev(content, notes)
+            document.kev_catalog = True
+        elif looks_like_secdb(content):
             document.advisories = parse_secdb(content, notes)
         elif looks_like_osv(content):
             document.advisories = [parse_osv(content)]
@@ -106,10 +185,24 @@ def parse_document(location: str, data: bytes) -> Document:
         elif looks_like_debian_tracker(content):
             document.advisories = parse_debian_tracker(content, notes)
         else:
-            notes.append("not a recognised advisory format (OSV, Alpine secdb, Debian tracker)")
+            notes.append("not a recognised advisory format (OSV, Alpine secdb, Debian tracker, NVD, CVE JSON 5, KEV)")
     except InvalidRecordError as exc:
         notes.append(str(exc))
-    document.bad = [BadRecord(location=location, reason=note) for note in notes]
+    document.bad = [BadRecord(location=document.location, reason=note) for note in notes]
+    return document
+
+
+def _csv_document(document: Document, data: bytes) -> Document:
+    notes: list[str] = []
+    text = data.decode("utf-8", errors="replace")
+    try:
+        if not looks_like_epss(text):
+            raise InvalidRecordError("not a recognised CSV feed (EPSS: cve,epss,percentile)")
+        document.predictions = parse_epss(text, notes)
+        document.epss_snapshot = True
+    except InvalidRecordError as exc:
+        notes.append(str(exc))
+    document.bad = [BadRecord(location=document.location, reason=note) for note in notes]
     return document
 
 

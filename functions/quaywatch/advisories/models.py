@@ -74,3 +74,38 @@ class BadRecord(BaseModel):
 
     location: str
     reason: str
+
+
+RatingSource = Literal["nvd", "cna", "adp"]
+
+
+class Rating(BaseModel):
+    """One authority's rating of one vulnerability, from feeds that rate CVEs without naming
+    packages in a form images carry (NVD, CVE JSON 5). Matching reads it by the finding's
+    CVE ids, after the package feeds' own ratings (see ``matching.severity``)."""
+
+    vulnerability: str = Field(description="the CVE id")
+    source: RatingSource = Field(description="nvd (NVD's own analysis), cna (the numbering authority), adp (e.g. CISA-ADP)")
+    severity: str | None = Field(None, description="the authority's qualitative rating, e.g. CRITICAL")
+    vectors: list[Severity] = Field(default_factory=list, description="CVSS vectors, OSV-style types")
+    summary: str | None = None
+    modified: str | None = None
+
+
+class KnownExploited(BaseModel):
+    """An entry of CISA's Known Exploited Vulnerabilities catalog."""
+
+    vulnerability: str
+    date_added: str
+    due_date: str | None = None
+    name: str | None = None
+    ransomware: str | None = Field(None, description="knownRansomwareCampaignUse: Known or Unknown")
+
+
+class ExploitPrediction(BaseModel):
+    """FIRST's EPSS: the probability of exploitation in the next 30 days, and its percentile."""
+
+    vulnerability: str
+    score: float
+    percentile: float
+    date: str | None = None

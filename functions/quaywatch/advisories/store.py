@@ -24,10 +24,17 @@ from typing import Protocol
 from pydantic import TypeAdapter
 
 from quaywatch.advisories.ecosystems import PackageKey
-from quaywatch.advisories.models import Advisory, AffectedPackage, Severity
+from quaywatch.advisories.models import (
+    Advisory,
+    AffectedPackage,
+    ExploitPrediction,
+    KnownExploited,
+    Rating,
+    Severity,
+)
 from quaywatch.errors import QuaywatchError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ratings, exploit signals and the alias index (a version-1 file is upgraded in place)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +55,19 @@ CREATE TABLE IF NOT EXISTS imports (
     finished_at TEXT, records INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
     changed_keys INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS aliases (
+    alias TEXT NOT NULL, source TEXT NOT NULL, advisory_id TEXT NOT NULL,
+    PRIMARY KEY (alias, source, advisory_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS aliases_by_advisory ON aliases (source, advisory_id);
+CREATE TABLE IF NOT EXISTS ratings (
+    vulnerability TEXT NOT NULL, source TEXT NOT NULL, digest TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (vulnerability, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS known_exploited (vulnerability TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS predictions (
+    vulnerability TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL, date TEXT
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes (
     import_id INTEGER NOT NULL, ecosystem TEXT NOT NULL, release TEXT NOT NULL, package TEXT NOT NULL,
     PRIMARY KEY (import_id, ecosystem, release, package)
@@ -94,23 +114,22 @@ class ImportResult:
     changed: set[PackageKey] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class ExploitSignals:
+    """What is known of a vulnerability's exploitation."""
+
+    known_exploited: KnownExploited | None = None
+    prediction: ExploitPrediction | None = None
+
+
 class AdvisoryStore(Protocol):
     def lookup(self, keys: Iterable[PackageKey]) -> dict[PackageKey, list[StoredAffected]]: ...
 
-    def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]:
-        result: dict[tuple[str, str], AdvisoryMeta] = {}
-        wanted = sorted(set(refs))
-        with self._lock:
-            for start in range(0, len(wanted), 400):  # row-value IN lists, bounded by SQLite's limits
-                chunk = wanted[start : start + 400]
-                placeholders = ",".join("(?, ?)" for _ in chunk)
-                query = (
-                    "SELECT source, id, digest, aliases, summary, published, modified, severities "
-                    f"FROM advisories WHERE (source, id) IN (VALUES {placeholders})"
-                )
-                for row in self._db.execute(query, [value for ref in chunk for value in ref]):
-                    result[(row[0], row[1])] = _parse_meta(*row)
-        return result
+    def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]: ...
+
+    def ratings(self, vulnerabilities: Iterable[str]) -> dict[str, list[Rating]]: ...
+
+    def exploit_signals(self, vulnerabilities: Iterable[str]) -> dict[str, ExploitSignals]: ...
 
     def status(self) -> list[EcosystemStatus]: ...
 
@@ -135,6 +154,21 @@ def _parse_meta(
     )
 
 
+@lru_cache(maxsize=20_000)
+def _parse_rating(digest: str, data: str) -> Rating:
+    return Rating.model_validate_json(data)
+
+
+def _chunks(values: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
+
+
+def _marks(values: list) -> str:
+    return ",".join("?" * len(values))
+
+
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
@@ -156,8 +190,24 @@ class SqliteAdvisoryStore:
         version = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if version is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(version[0]) == 1:
+            self._upgrade_from_1()
         elif int(version[0]) != SCHEMA_VERSION:
             raise StoreError(f"the advisory store {self.path} has schema {version[0]}; expected {SCHEMA_VERSION}")
+
+    def _upgrade_from_1(self) -> None:
+        """Version 1 had no alias index: build it from the stored advisories (the new tables
+        were created empty by the schema script)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            rows = self._db.execute("SELECT source, id, aliases FROM advisories").fetchall()
+            self._db.executemany(
+                "INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)",
+                [(alias, source, advisory_id) for source, advisory_id, aliases in rows
+                 for alias in {advisory_id, *json.loads(aliases)}],
+            )
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close, folding the write-ahead log back into the file (one self-contained file
@@ -198,16 +248,46 @@ class SqliteAdvisoryStore:
 
     def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]:
         result: dict[tuple[str, str], AdvisoryMeta] = {}
-        query = "SELECT aliases, summary, published, modified, severities FROM advisories WHERE source = ? AND id = ?"
+        wanted = sorted(set(refs))
         with self._lock:
-            for source, advisory_id in set(refs):
-                row = self._db.execute(query, (source, advisory_id)).fetchone()
-                if row:
-                    result[(source, advisory_id)] = AdvisoryMeta(
-                        source, advisory_id, json.loads(row[0]), row[1], row[2], row[3],
-                        [Severity.model_validate(s) for s in json.loads(row[4])],
-                    )
+            for start in range(0, len(wanted), 400):  # row-value IN lists, bounded by SQLite's limits
+                chunk = wanted[start : start + 400]
+                placeholders = ",".join("(?, ?)" for _ in chunk)
+                query = (
+                    "SELECT source, id, digest, aliases, summary, published, modified, severities "
+                    f"FROM advisories WHERE (source, id) IN (VALUES {placeholders})"
+                )
+                for row in self._db.execute(query, [value for ref in chunk for value in ref]):
+                    result[(row[0], row[1])] = _parse_meta(*row)
         return result
+
+    def ratings(self, vulnerabilities: Iterable[str]) -> dict[str, list[Rating]]:
+        """NVD / CNA / ADP ratings by CVE id."""
+        result: dict[str, list[Rating]] = {}
+        for chunk in _chunks(vulnerabilities):
+            query = f"SELECT vulnerability, digest, data FROM ratings WHERE vulnerability IN ({_marks(chunk)})"
+            with self._lock:
+                rows = self._db.execute(query, chunk).fetchall()
+            for vulnerability, digest, data in rows:
+                result.setdefault(vulnerability, []).append(_parse_rating(digest, data))
+        return result
+
+    def exploit_signals(self, vulnerabilities: Iterable[str]) -> dict[str, ExploitSignals]:
+        """KEV entries and EPSS scores by CVE id (only ids with at least one)."""
+        known: dict[str, KnownExploited] = {}
+        predicted: dict[str, ExploitPrediction] = {}
+        for chunk in _chunks(vulnerabilities):
+            marks = _marks(chunk)
+            with self._lock:
+                kev_rows = self._db.execute(
+                    f"SELECT vulnerability, data FROM known_exploited WHERE vulnerability IN ({marks})", chunk).fetchall()
+                epss_rows = self._db.execute(
+                    f"SELECT vulnerability, score, percentile, date FROM predictions WHERE vulnerability IN ({marks})",
+                    chunk).fetchall()
+            known.update((row[0], KnownExploited.model_validate_json(row[1])) for row in kev_rows)
+            predicted.update((row[0], ExploitPrediction(vulnerability=row[0], score=row[1], percentile=row[2],
+                                                        date=row[3])) for row in epss_rows)
+        return {v: ExploitSignals(known.get(v), predicted.get(v)) for v in known.keys() | predicted.keys()}
 
     def status(self) -> list[EcosystemStatus]:
         query = (
@@ -255,6 +335,48 @@ class ImportSession:
     def __init__(self, cursor: sqlite3.Cursor, import_id: int) -> None:
         self._cursor = cursor
         self.result = ImportResult(import_id=import_id)
+        self._rated: set[str] = set()  # vulnerabilities whose rating or KEV entry changed
+
+    def apply_ratings(self, ratings: Iterable[Rating]) -> None:
+        """Insert or replace ratings; a changed one marks the packages its CVE is known for."""
+        cursor = self._cursor
+        rows = []
+        for rating in ratings:
+            self.result.records += 1
+            data = rating.model_dump_json(exclude_defaults=True)
+            digest = _digest(data)
+            old = cursor.execute("SELECT digest FROM ratings WHERE vulnerability = ? AND source = ?",
+                                 (rating.vulnerability, rating.source)).fetchone()
+            if old is None or old[0] != digest:
+                rows.append((rating.vulnerability, rating.source, digest, data))
+                self._rated.add(rating.vulnerability)
+        cursor.executemany("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?)", rows)
+
+    def apply_known_exploited(self, entries: Iterable[KnownExploited], complete: bool) -> None:
+        """Add KEV entries; a ``complete`` catalog also removes the entries it no longer lists."""
+        cursor = self._cursor
+        current = {row[0]: row[1] for row in cursor.execute("SELECT vulnerability, data FROM known_exploited")}
+        listed = set()
+        for entry in entries:
+            self.result.records += 1
+            data = entry.model_dump_json(exclude_defaults=True)
+            listed.add(entry.vulnerability)
+            if current.get(entry.vulnerability) != data:
+                cursor.execute("INSERT OR REPLACE INTO known_exploited VALUES (?, ?)", (entry.vulnerability, data))
+                self._rated.add(entry.vulnerability)
+        if complete:
+            gone = sorted(set(current) - listed)
+            cursor.executemany("DELETE FROM known_exploited WHERE vulnerability = ?", [(v,) for v in gone])
+            self._rated.update(gone)
+
+    def apply_predictions(self, scores: Iterable[ExploitPrediction]) -> None:
+        """Replace the EPSS scores. Scores move a little every day for every CVE, so they do
+        not mark packages changed: a project shows new scores at its next test."""
+        cursor = self._cursor
+        cursor.execute("DELETE FROM predictions")
+        rows = [(s.vulnerability, s.score, s.percentile, s.date) for s in scores]
+        self.result.records += len(rows)
+        cursor.executemany("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?)", rows)
 
     def skip(self, count: int = 1) -> None:
         self.result.skipped += count
@@ -305,6 +427,9 @@ class ImportSession:
                 (advisory.source, advisory.id, advisory.partition, *key),
             )
         if meta_changed:
+            cursor.execute("DELETE FROM aliases WHERE source = ? AND advisory_id = ?", (advisory.source, advisory.id))
+            cursor.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)",
+                               [(alias, advisory.source, advisory.id) for alias in {advisory.id, *advisory.aliases}])
             cursor.execute(
                 "INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (advisory.source, advisory.id, json.dumps(advisory.aliases), advisory.summary,
@@ -314,6 +439,10 @@ class ImportSession:
 
     def finish(self) -> None:
         result = self.result
+        for chunk in _chunks(self._rated):
+            result.changed.update(PackageKey(*row) for row in self._cursor.execute(
+                "SELECT DISTINCT a.ecosystem, a.release, a.package FROM aliases x JOIN affected a "
+                f"ON a.source = x.source AND a.advisory_id = x.advisory_id WHERE x.alias IN ({_marks(chunk)})", chunk))
         self._cursor.executemany(
             "INSERT OR IGNORE INTO changes VALUES (?, ?, ?, ?)",
             [(result.import_id, *key) for key in result.changed],

@@ -20,6 +20,12 @@ class Distribution:
     version_scheme: ClassVar[str]  # dpkg, apk or rpm (quaywatch.versions)
     own_feeds: ClassVar[frozenset[str]] = frozenset()  # feeds that decide over OSV for its packages
 
+    @property
+    def rating_source(self) -> str:
+        """How a finding names this distribution as the source of its severity (``debian``,
+        ``redhat``, ``rockylinux``): the vendor's own rating decides for its packages."""
+        return self.ecosystem.lower().replace(" ", "")
+
     def release(self, os: OperatingSystem) -> str | None:
         """The release an image's packages are matched in, from its os-release facts."""
         version = os.version_id or ""

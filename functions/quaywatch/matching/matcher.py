@@ -8,7 +8,10 @@ Rules (see the advisory issue and SPEC section 4):
   no finding for that package;
 - the same vulnerability from several advisories (aliases, several feeds) is one finding per
   package; a distro's own feed (Debian tracker, Alpine secdb) decides over OSV for its
-  packages, including "not affected".
+  packages, including "not affected";
+- severity by precedence (``matching.severity``): the distro's rating, GitHub's advisory,
+  other ecosystem databases, then the ratings NVD, the CNA and ADPs give the finding's CVEs;
+  KEV and EPSS are read by the same CVE ids.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from dataclasses import dataclass
 
 from quaywatch.advisories.ecosystems import DISTRO_ECOSYSTEMS, PackageKey, image_distro, package_key
 from quaywatch.advisories.models import FixStatus
-from quaywatch.advisories.store import AdvisoryMeta, AdvisoryStore, StoredAffected
-from quaywatch.distros import feed_authority
+from quaywatch.advisories.store import AdvisoryMeta, AdvisoryStore, ExploitSignals, StoredAffected
+from quaywatch.distros import by_ecosystem, feed_authority
 from quaywatch.inventory.models import Inventory, Package
-from quaywatch.matching.models import Finding, MatchReport
+from quaywatch.matching.models import ExploitScore, Finding, MatchReport
 from quaywatch.matching.ranges import Verdict, evaluate
-from quaywatch.matching.severity import score_finding
+from quaywatch.matching.severity import Claim, score_claims
 from quaywatch.versions import InvalidVersionError, scheme_for
 
 _CVE = re.compile(r"^CVE-\d{4}-\d+$")
@@ -58,10 +61,51 @@ def match_inventory(inventory: Inventory, store: AdvisoryStore) -> MatchReport:
             per_package.append((package, key, version, candidates))
             refs.update((c.stored.source, c.stored.advisory_id) for c in candidates)
     metas = store.advisories(refs)
-    for package, key, version, candidates in per_package:
-        report.findings.extend(_findings(package, key, version, candidates, metas))
+    drafts = [draft for package, key, version, candidates in per_package
+              for draft in _findings(package, key, version, candidates, metas)]
+    cves = {cve for finding, _ in drafts for cve in _cves(finding)}
+    ratings = store.ratings(cves)
+    signals = store.exploit_signals(cves)
+    report.findings = [_rated(finding, claims, ratings, signals) for finding, claims in drafts]
     report.findings.sort(key=lambda f: (f.package, f.installed_version, f.id, f.path))
     return report
+
+
+def _cves(finding: Finding) -> list[str]:
+    """The finding's CVE ids, its own id first: what NVD, CVE records, KEV and EPSS are keyed by."""
+    return [i for i in (finding.id, *finding.aliases) if _CVE.match(i)]
+
+
+def _rated(finding: Finding, claims: list[Claim], ratings: dict, signals: dict[str, ExploitSignals]) -> Finding:
+    """The finding with its severity by precedence and its exploit signals."""
+    cves = _cves(finding)
+    claims = claims + [Claim(r.source, r.severity, tuple(r.vectors)) for cve in cves for r in ratings.get(cve, [])]
+    score = score_claims(claims)
+    summary = finding.summary or next((r.summary for cve in cves for r in ratings.get(cve, []) if r.summary), None)
+    found = [signals[cve] for cve in cves if cve in signals]
+    kev = next((s.known_exploited for s in found if s.known_exploited), None)
+    prediction = max((s.prediction for s in found if s.prediction), key=lambda p: p.score, default=None)
+    return finding.model_copy(update={
+        "summary": summary, "severity": score.severity, "severity_source": score.source,
+        "cvss_score": score.cvss_score, "cvss_vector": score.cvss_vector, "cvss_source": score.cvss_source,
+        "kev": kev is not None, "kev_date_added": kev.date_added if kev else None,
+        "epss": ExploitScore(score=prediction.score, percentile=prediction.percentile, date=prediction.date)
+        if prediction else None,
+    })
+
+
+def _claim(key: PackageKey, candidate: _Candidate, meta: AdvisoryMeta | None) -> Claim:
+    vectors = tuple(meta.severities) if meta else ()
+    distribution = by_ecosystem(key.ecosystem)
+    if distribution is not None:
+        return Claim(distribution.rating_source, candidate.vendor_severity, vectors, distro=True)
+    return Claim(_database(candidate.stored.advisory_id), candidate.vendor_severity, vectors)
+
+
+def _database(advisory_id: str) -> str:
+    """The database an OSV record comes from, by its id prefix (OSV's convention)."""
+    prefix = advisory_id.split("-", 1)[0].upper()
+    return {"GHSA": "ghsa", "PYSEC": "pypa", "CVE": "osv"}.get(prefix, prefix.lower())
 
 
 def _candidates(
@@ -93,7 +137,9 @@ def _vulnerability_id(advisory_id: str, meta: AdvisoryMeta | None) -> str:
 def _findings(
     package: Package, key: PackageKey, version: str, candidates: list[_Candidate],
     metas: dict[tuple[str, str], AdvisoryMeta],
-) -> list[Finding]:
+) -> list[tuple[Finding, list[Claim]]]:
+    """Draft findings, one per vulnerability, with the claims of the package feeds on them;
+    ``_rated`` adds the CVE-keyed ratings and decides."""
     groups: dict[str, list[_Candidate]] = defaultdict(list)
     for candidate in candidates:
         meta = metas.get((candidate.stored.source, candidate.stored.advisory_id))
@@ -110,13 +156,10 @@ def _findings(
         aliases = sorted(
             ({a for m in related if m for a in m.aliases} | {c.stored.advisory_id for c in group}) - {vulnerability_id}
         )
-        severities = [s for m in related if m for s in m.severities]
-        vendor = next((c.vendor_severity for c in deciding if c.vendor_severity), None)
-        if vendor is None:
-            vendor = next((c.vendor_severity for c in group if c.vendor_severity), None)
-        score = score_finding(vendor, severities)
+        in_order = deciding + [c for c in group if c not in deciding]
+        claims = [_claim(key, c, metas.get((c.stored.source, c.stored.advisory_id))) for c in in_order]
         summary = next((m.summary for m in related if m and m.summary), None)
-        findings.append(
+        findings.append((
             Finding(
                 id=vulnerability_id,
                 aliases=aliases,
@@ -131,16 +174,15 @@ def _findings(
                 purl=package.purl,
                 status=chosen.verdict.status,
                 fixed_version=chosen.verdict.fixed_version,
-                severity=score.severity,
-                severity_source=score.source,
-                cvss_score=score.cvss_score,
-                cvss_vector=score.cvss_vector,
+                severity="unknown",
+                severity_source="none",
                 origin="os" if key.ecosystem in DISTRO_ECOSYSTEMS else "application",
                 path=package.path,
                 layer=package.layer,
                 advisories=sorted({f"{c.stored.source}:{c.stored.advisory_id}" for c in group}),
-            )
-        )
+            ),
+            claims,
+        ))
     return findings
 
 

@@ -17,6 +17,14 @@ class IgnoredBy(BaseModel):
     expires: date | None = None
 
 
+class ExploitScore(BaseModel):
+    """FIRST's EPSS for the finding's CVE: probability of exploitation within 30 days."""
+
+    score: float
+    percentile: float
+    date: str | None = None
+
+
 class Finding(BaseModel):
     id: str = Field(description="the vulnerability id (the CVE when one is known)")
     aliases: list[str] = Field(default_factory=list, description="other ids of the same vulnerability")
@@ -32,9 +40,14 @@ class Finding(BaseModel):
     status: FixStatus
     fixed_version: str | None = None
     severity: str
-    severity_source: str
+    severity_source: str = Field(description="who rated it: a distribution (debian, ubuntu, redhat...), ghsa, "
+                                 "an ecosystem database (pypa...), nvd, cna, adp; none when nobody did")
     cvss_score: float | None = None
     cvss_vector: str | None = None
+    cvss_source: str | None = Field(None, description="whose CVSS vector cvss_score/cvss_vector are")
+    kev: bool = Field(False, description="listed in CISA's Known Exploited Vulnerabilities catalog")
+    kev_date_added: str | None = Field(None, description="when CISA added it to the catalog")
+    epss: ExploitScore | None = None
     origin: str = Field(description="os (a distro package) or application")
     path: str = Field(description="the file that declared the package (package database or manifest)")
     layer: str | None = None

@@ -1,5 +1,13 @@
-"""Severity of a finding: the vendor's rating for the package if the feed gives one, else
-the qualitative rating of the CVSS base score (computed with the ``cvss`` library)."""
+"""Severity of a finding, by precedence of sources.
+
+Each source that speaks of a finding makes a ``Claim`` (a qualitative rating, CVSS vectors or
+both). The claims are ordered: the distribution's own rating for OS packages (Debian urgency,
+Ubuntu priority, Red Hat severity ...), then GitHub's advisory for language packages, then
+the other ecosystem databases' records (PyPA, RustSec), then NVD's analysis, then the CVE
+numbering authority, then an authorised data publisher (CISA-ADP). The first claim that
+rates the finding (its own level, else the rating of its CVSS base score, computed with the
+``cvss`` library) gives the severity and ``severity_source``; the CVSS shown is that claim's
+vector when it has one, else the first vector down the order (``cvss_source``)."""
 
 from __future__ import annotations
 
@@ -15,17 +23,36 @@ LEVELS = ("critical", "high", "medium", "low", "negligible", "unknown")
 RANK = {level: len(LEVELS) - index for index, level in enumerate(LEVELS)}  # critical highest
 _VENDOR = {
     "critical": "critical", "high": "high", "important": "high", "moderate": "medium", "medium": "medium",
-    "low": "low", "negligible": "negligible", "unimportant": "negligible", "untriaged": "unknown",
+    "low": "low", "negligible": "negligible", "none": "negligible", "unimportant": "negligible", "untriaged": "unknown",
 }
+
+
+_PRECEDENCE = {"ghsa": 1, "nvd": 3, "cna": 4, "adp": 5}  # distributions 0; other databases 2
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One source's say on a finding: ``source`` is a distribution (``debian``), ``ghsa``, a
+    database (``pypa``), ``nvd``, ``cna`` or ``adp``; ``distro`` marks a distribution's own."""
+
+    source: str
+    level: str | None
+    vectors: tuple[Severity, ...] = ()
+    distro: bool = False
+
+    @property
+    def rank(self) -> int:
+        return 0 if self.distro else _PRECEDENCE.get(self.source, 2)
 
 
 @dataclass(frozen=True)
 class Score:
     severity: str
-    source: str  # "vendor" or "cvss"
+    source: str  # the claim's source, or "none"
     cvss_score: float | None = None
     cvss_vector: str | None = None
     cvss_version: str | None = None
+    cvss_source: str | None = None
 
 
 def best_cvss(severities: list[Severity]) -> tuple[float, str, str] | None:
@@ -67,13 +94,20 @@ def rating_for_score(score: float) -> str:
     return "negligible"
 
 
-def score_finding(vendor: str | None, severities: list[Severity]) -> Score:
-    cvss = best_cvss(severities)
-    vendor_level = _VENDOR.get((vendor or "").strip().lower())
-    if vendor_level and vendor_level != "unknown":
-        return Score(vendor_level, "vendor", *(cvss or (None, None, None)))
-    if cvss:
-        return Score(rating_for_score(cvss[0]), "cvss", *cvss)
+def score_claims(claims: list[Claim]) -> Score:
+    """The severity and CVSS of a finding from its claims (any order; sorted by precedence)."""
+    ordered = sorted(claims, key=lambda claim: claim.rank)  # stable: callers list the deciding feed first
+    scored = [(claim, best_cvss(list(claim.vectors))) for claim in ordered]
+    first_cvss = next(((claim, cvss) for claim, cvss in scored if cvss), None)
+    for claim, cvss in scored:
+        level = _VENDOR.get((claim.level or "").strip().lower())
+        if level and level != "unknown":
+            shown = (claim, cvss) if cvss else first_cvss
+            if shown:
+                return Score(level, claim.source, *shown[1], cvss_source=shown[0].source)
+            return Score(level, claim.source)
+        if cvss:
+            return Score(rating_for_score(cvss[0]), claim.source, *cvss, cvss_source=claim.source)
     return Score("unknown", "none")
 
 
