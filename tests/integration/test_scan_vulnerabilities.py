@@ -206,3 +206,35 @@ def test_ignore_file_triage_in_every_format(stack, tmp_path):
     rules.write_text("ignores:\n  - id: CVE-2024-5535\n")
     broken = scan()
     assert broken.returncode == 2 and "ignores.0.reason: Field required" in broken.stderr
+
+
+def test_exploit_signals_sort_and_fail_on_kev(stack, tmp_path):
+    """The Java and npm layers of the demo app against real GitHub advisories, NVD records,
+    the KEV catalog and EPSS scores: Log4Shell is critical (ghsa), known exploited, first
+    by EPSS; --fail-on kev trips on it and not on an image without it."""
+    stack.pusher.push_image("acme/java", "1", [fixtures.java_layer(), fixtures.npm_layer()])
+    ref = f"{stack.host}/acme/java:1"
+    enrichment = FIXTURES / "enrichment"
+    feeds = [arg for folder in ("ghsa", "nvd", "kev", "epss") for arg in ("--advisories", str(enrichment / folder))]
+    as_json = run(["scan", ref, "--plain-http", "--format", "json", "--sort", "epss", *feeds],
+                  env=ROBOT_ENV, tmp_path=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    findings = json.loads(as_json.stdout)["findings"]
+    first = findings[0]  # --sort epss: the only scored CVE leads
+    assert (first["id"], first["package"]) == ("CVE-2021-44228", "org.apache.logging.log4j:log4j-core")
+    assert (first["severity"], first["severity_source"], first["kev"], first["kev_date_added"]) == (
+        "critical", "ghsa", True, "2021-12-10")
+    assert first["epss"]["score"] == 0.94358
+    by_package = {f["package"]: f for f in findings}
+    assert by_package["lodash"]["id"] == "CVE-2021-23337" and by_package["lodash"]["severity"] == "high"
+    assert by_package["lodash"]["kev"] is False and by_package["lodash"]["epss"] is None
+    table = run(["scan", ref, "--plain-http", "--sort", "kev", *feeds], env=ROBOT_ENV, tmp_path=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "KEV EPSS 94%" in table.stdout and "ghsa" in table.stdout
+    tripped = run(["scan", ref, "--plain-http", "--format", "json", *feeds, "--fail-on", "kev"], env=ROBOT_ENV,
+                  tmp_path=tmp_path)
+    assert tripped.returncode == 1 and "1 finding(s) known to be exploited (CISA KEV)" in tripped.stderr
+    stack.pusher.push_image("acme/npm", "1", [fixtures.npm_layer()])
+    calm = run(["scan", f"{stack.host}/acme/npm:1", "--plain-http", *feeds, "--fail-on", "kev"], env=ROBOT_ENV,
+               tmp_path=tmp_path)
+    assert calm.returncode == 0, calm.stderr

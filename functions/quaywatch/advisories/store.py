@@ -361,6 +361,8 @@ class ImportSession:
             self.result.records += 1
             data = entry.model_dump_json(exclude_defaults=True)
             listed.add(entry.vulnerability)
+            if not complete and entry.vulnerability in current:
+                continue  # NVD's copy of a KEV entry never overwrites the catalog's own
             if current.get(entry.vulnerability) != data:
                 cursor.execute("INSERT OR REPLACE INTO known_exploited VALUES (?, ?)", (entry.vulnerability, data))
                 self._rated.add(entry.vulnerability)

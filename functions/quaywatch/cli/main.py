@@ -96,8 +96,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "Default: the local store filled by `quaywatch advisories import`.",
 )
 @click.option(
-    "--fail-on", type=click.Choice(SEVERITY_LEVELS, case_sensitive=False), default=None,
-    help="Exit 1 when a finding of this severity or higher exists (for CI pipelines).",
+    "--fail-on", type=click.Choice((*SEVERITY_LEVELS, "kev"), case_sensitive=False), default=None,
+    help="Exit 1 when a finding of this severity or higher exists, or with `kev` any known-exploited "
+    "finding (CISA KEV; for CI pipelines).",
+)
+@click.option(
+    "--sort", "sort_order", type=click.Choice(("severity", "kev", "epss")), default="severity", show_default=True,
+    help="Order of the findings: by severity, known-exploited first (kev), or by EPSS score.",
 )
 @click.option(
     "--ignore-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -119,6 +124,7 @@ def scan(
     no_cache: bool,
     advisory_paths: tuple[Path, ...],
     fail_on: str | None,
+    sort_order: str,
     ignore_file: Path | None,
     show_progress: bool | None,
 ) -> None:
@@ -155,15 +161,29 @@ def scan(
     if report is None:  # said after the scan: a failing scan keeps its one line of reason
         click.echo("quaywatch: no advisories loaded, so this lists packages only; pass --advisories or run "
                    "`quaywatch advisories import`", err=True)
-    _print_scan(inventory, report, output_format)
-    if report is not None and fail_on:
-        from quaywatch.matching.severity import RANK, parse_level
+    if report is not None and sort_order != "severity":
+        from quaywatch.reports.findings_table import sort_key
 
+        report.findings.sort(key=sort_key(sort_order))
+    _print_scan(inventory, report, output_format, sort_order)
+    if report is not None and fail_on:
+        _fail_on(report, fail_on.lower())
+
+
+def _fail_on(report: MatchReport, fail_on: str) -> None:
+    """Exit 1 when a finding not ignored reaches the threshold (a severity, or ``kev``)."""
+    from quaywatch.matching.severity import RANK, parse_level
+
+    if fail_on == "kev":
+        failing = [f for f in report.findings if f.ignored is None and f.kev]
+        what = "known to be exploited (CISA KEV)"
+    else:
         threshold = RANK[parse_level(fail_on)]
         failing = [f for f in report.findings if f.ignored is None and RANK[f.severity] >= threshold]
-        if failing:
-            click.echo(f"quaywatch: {len(failing)} finding(s) at or above {fail_on.lower()}", err=True)
-            sys.exit(1)
+        what = f"at or above {fail_on}"
+    if failing:
+        click.echo(f"quaywatch: {len(failing)} finding(s) {what}", err=True)
+        sys.exit(1)
 
 
 def _ignore_rules(path: Path | None) -> list[IgnoreRule] | None:
@@ -218,7 +238,7 @@ def _open_store(stack: ExitStack, paths: tuple[Path, ...]) -> SqliteAdvisoryStor
     return None if store.is_empty() else store
 
 
-def _print_scan(inventory: Inventory, report: MatchReport | None, output_format: str) -> None:
+def _print_scan(inventory: Inventory, report: MatchReport | None, output_format: str, sort_order: str = "severity") -> None:
     if output_format == "json":
         document = to_document(inventory)
         if report is not None:
@@ -242,7 +262,7 @@ def _print_scan(inventory: Inventory, report: MatchReport | None, output_format:
         if report is not None:
             from quaywatch.reports.findings_table import render_findings
 
-            render_findings(report, console)
+            render_findings(report, console, sort_order)
 
 
 def _echo_json(document: dict) -> None:

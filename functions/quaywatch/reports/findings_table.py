@@ -5,16 +5,42 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from quaywatch.matching.models import MatchReport
+from quaywatch.matching.models import Finding, MatchReport
 from quaywatch.matching.severity import LEVELS, RANK
 
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "negligible": "dim"}
 
 
-def render_findings(report: MatchReport, console: Console) -> None:
-    """Print the findings, most severe first, with a count per severity; ignored findings are
-    left out and counted."""
-    findings = sorted((f for f in report.findings if f.ignored is None), key=lambda f: (-RANK[f.severity], f.package, f.id))
+SORT_ORDERS = ("severity", "kev", "epss")
+
+
+def sort_key(order: str):
+    """How findings are listed: by severity (then known exploitation, then EPSS), by
+    known exploitation first, or by EPSS score first."""
+    def severity(f: Finding) -> tuple:
+        return (-RANK[f.severity], not f.kev, -(f.epss.score if f.epss else -1.0), f.package, f.id)
+
+    def kev(f: Finding) -> tuple:
+        return (not f.kev, -(f.epss.score if f.epss else -1.0), -RANK[f.severity], f.package, f.id)
+
+    def epss(f: Finding) -> tuple:
+        return (-(f.epss.score if f.epss else -1.0), not f.kev, -RANK[f.severity], f.package, f.id)
+
+    return {"severity": severity, "kev": kev, "epss": epss}[order]
+
+
+def exploit_note(finding: Finding) -> str:
+    """``KEV`` when known exploited, ``EPSS 94%`` (probability of exploitation in 30 days)."""
+    parts = ["KEV"] if finding.kev else []
+    if finding.epss is not None:
+        parts.append(f"EPSS {finding.epss.score:.0%}" if finding.epss.score >= 0.01 else "EPSS <1%")
+    return " ".join(parts)
+
+
+def render_findings(report: MatchReport, console: Console, order: str = "severity") -> None:
+    """Print the findings, most severe first (or by ``order``), with a count per severity;
+    ignored findings are left out and counted."""
+    findings = sorted((f for f in report.findings if f.ignored is None), key=sort_key(order))
     ignored = len(report.findings) - len(findings)
     counts = {level: 0 for level in LEVELS}
     for finding in findings:
@@ -24,12 +50,14 @@ def render_findings(report: MatchReport, console: Console) -> None:
                   + (f"  [dim]{ignored} ignored (--ignore-file)[/dim]" if ignored else ""))
     if findings:
         table = Table(show_edge=False, pad_edge=False)
-        for column in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "PATH"):
+        for column in ("ID", "SEVERITY", "SOURCE", "EXPLOIT", "PACKAGE", "INSTALLED", "FIXED IN", "PATH"):
             table.add_column(column, overflow="fold")
         for finding in findings:
             fixed = finding.fixed_version or finding.status.value.replace("_", " ")
             severity = f"[{_SEVERITY_STYLE.get(finding.severity, '')}]{finding.severity}[/]" if finding.severity in _SEVERITY_STYLE else finding.severity
-            table.add_row(finding.id, severity, finding.package, finding.installed_version, fixed, finding.path)
+            source = "" if finding.severity_source == "none" else finding.severity_source
+            table.add_row(finding.id, severity, source, exploit_note(finding), finding.package, finding.installed_version,
+                          fixed, finding.path)
         console.print(table)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
