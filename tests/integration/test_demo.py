@@ -20,3 +20,9 @@ def test_demo_imports_scans_and_summarises(registry_stack) -> None:  # the fixtu
     for image in ("acme/alpine:3.10", "acme/app:1.0", "acme/debian:bookworm", "acme/ubi:9"):
         assert image in result.stdout
     assert "console: http://127.0.0.1:" in result.stdout and "admin token" in result.stdout
+    assert ("known exploited: acme/app:1.0 org.apache.logging.log4j:log4j-core 2.14.1 CVE-2021-44228 critical "
+            "(rated by ghsa, in CISA KEV since 2021-12-10)") in result.stdout
+    app_row = next(line for line in result.stdout.splitlines() if line.strip().startswith("acme/app:1.0"))
+    cells = [cell.strip() for cell in app_row.split("│")]  # image, platform, all, crit, high, med, low, none
+    assert int(cells[3]) > 0 and int(cells[4]) > 0  # CRIT and HIGH counts, no longer all "unknown"
+    assert "quaywatch scan" in result.stdout and "--token-stdin" in result.stdout

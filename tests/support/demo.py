@@ -3,7 +3,9 @@
 Starts Debian's docker-registry on 127.0.0.1 behind a Quay-style robot-token service, pushes
 sample images built from the fixture trees (Debian-, Alpine- and Python-based, with known
 vulnerable packages), starts the embedded server (``quaywatch serve``) with the advisory
-data (PyPA OSV, Alpine secdb, hand-written Debian/Ubuntu/RHEL records), connects the
+data (PyPA OSV, Alpine secdb, hand-written Debian/Ubuntu/RHEL records, and real GitHub
+advisories, NVD and CVE JSON 5 records, the KEV entry of Log4Shell and EPSS scores for the
+severities and exploit signals: tests/fixtures/advisories/README.md), connects the
 registry, imports every repository with a progress bar, prints a summary and the console
 URL, and keeps serving until Ctrl-C (``--exit`` stops after the summary, for scripts).
 """
@@ -39,6 +41,7 @@ FEEDS = [
     fixtures.FIXTURES / "advisories" / "debian-osv",
     fixtures.FIXTURES / "advisories" / "debian-tracker",
     fixtures.FIXTURES / "advisories" / "rhel-osv",
+    *(fixtures.FIXTURES / "advisories" / "enrichment" / folder for folder in ("ghsa", "nvd", "cve5", "kev", "epss")),
 ]
 
 
@@ -96,9 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                     if status["status"] == "completed":
                         break
                     time.sleep(0.3)
-            _summary(console, api.get("/projects").json())
+            projects = api.get("/projects").json()
+            _summary(console, projects)
+            _exploited(console, api, projects)
             console.print(f"\n[bold]console:[/bold] {started.url}/   [bold]admin token:[/bold] {started.admin_token}")
             console.print("CLI: quaywatch projects --server " + started.url + f" (QUAYWATCH_TOKEN={started.admin_token})")
+            feeds = " ".join(f"--advisories {path}" for path in FEEDS)
+            console.print(
+                "scan a demo image yourself (the registry's robot and token):\n"
+                f"  echo {ROBOT.secret} | quaywatch scan {stack.host}/acme/app:1.0 --plain-http "
+                f"--username {ROBOT.username} --token-stdin {feeds}", soft_wrap=True)
             if not options.exit:
                 console.print("serving until Ctrl-C ...")
                 stopping = threading.Event()
@@ -124,6 +134,18 @@ def _summary(console: Console, projects: dict) -> None:
             table.add_row(f"{group['name']}:{project['tag']}", project["platform"], str(project["finding_count"]),
                           *(str(counts[level]) for level in SEVERITIES), str(unrated))
     console.print(table)
+
+
+def _exploited(console: Console, api: httpx.Client, projects: dict) -> None:
+    """Name the known-exploited findings (Log4Shell in acme/app), the ones to fix first."""
+    for group in projects["repositories"]:
+        for project in group["projects"]:
+            for finding in api.get(f"/projects/{project['id']}").json()["findings"]:
+                if finding.get("kev"):
+                    console.print(f"known exploited: {group['name']}:{project['tag']} {finding['package']} "
+                                  f"{finding['installed_version']} {finding['id']} {finding['severity']} "
+                                  f"(rated by {finding['severity_source']}, in CISA KEV since {finding['kev_date_added']})",
+                                  soft_wrap=True)
 
 
 def _port_free(port: int) -> bool:
