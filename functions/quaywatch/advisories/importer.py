@@ -27,7 +27,7 @@ def import_feed(store: SqliteAdvisoryStore, path: Path) -> ImportReport:
         report = ImportReport(import_id=session.result.import_id, location=str(path))
         for document in read_feed(path):
             for bad in document.bad:
-                logger.warning("skipped advisory record", extra={"location": bad.location, "reason": bad.reason})
+                logger.debug("skipped advisory record", extra={"record": bad.location, "reason": bad.reason})
             report.bad.extend(document.bad)
             session.skip(len(document.bad))
             for advisory in document.advisories:
@@ -39,6 +39,9 @@ def import_feed(store: SqliteAdvisoryStore, path: Path) -> ImportReport:
                 session.apply_predictions(document.predictions)
     report.records = session.result.records
     report.changed = set(session.result.changed)  # complete once the session finished (ratings add their packages)
+    if report.bad:  # one line per import, not per record: a feed with many bad records stays readable
+        logger.warning("advisory records skipped", extra={"feed": report.location, "skipped": len(report.bad),
+                                                          "first": f"{report.bad[0].location}: {report.bad[0].reason}"})
     logger.info(
         "advisory import finished",
         extra={"import_id": report.import_id, "location": report.location, "records": report.records,

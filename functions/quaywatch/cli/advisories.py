@@ -19,8 +19,10 @@ DB_OPTION = click.option(
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @DB_OPTION
 def import_command(paths: tuple[Path, ...], db_path: str | None) -> None:
-    """Load advisory feeds (OSV JSON/YAML files, directories, all.zip dumps, Alpine secdb,
-    Debian tracker JSON) into the local store."""
+    """Load advisory feeds into the local store: OSV JSON/YAML files, directories and
+    all.zip dumps (GitHub advisories included), Alpine secdb, Debian tracker JSON, NVD CVE
+    API 2.0 files (nvdcve-2.0-*.json[.gz|.zip]) and pages, CVE JSON 5 records, CISA's KEV
+    catalog JSON and FIRST's EPSS CSV[.gz]."""
     from quaywatch.advisories.importer import import_feed
     from quaywatch.advisories.location import default_store_path
     from quaywatch.advisories.store import SqliteAdvisoryStore

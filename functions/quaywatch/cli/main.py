@@ -76,6 +76,9 @@ class _Cli(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """quaywatch: vulnerability monitoring for images in Quay registries."""
+    from quaywatch.observability import plain_console_logs
+
+    plain_console_logs()
     ctx.obj = {"debug": debug}
 
 
