@@ -3,11 +3,13 @@
 Logs go to stderr so that the CLI's stdout stays a clean report (JSON / CycloneDX).
 """
 
+import json
 import logging
 import os
 import sys
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 logger = Logger(
     service="quaywatch",
@@ -15,21 +17,24 @@ logger = Logger(
     logger_handler=logging.StreamHandler(sys.stderr),
 )
 
-# attributes every LogRecord has; anything else on a record came as ``extra=``
-_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_FRAME_KEYS = frozenset({"level", "location", "message", "timestamp", "service", "sampling_rate", "exception",
+                         "exception_name", "stack_trace", "xray_trace_id"})
 
 
-class _PlainFormatter(logging.Formatter):
+class _PlainFormatter(LambdaPowertoolsFormatter):
     """One readable line per record for people at a terminal:
-    ``quaywatch: warning: skipped advisory record (location: ..., reason: ...)``."""
+    ``quaywatch: warning: advisory records skipped (feed: ..., skipped: 3, ...)``. The
+    Powertools formatter underneath builds the record (so appended keys such as a project id
+    and the per-thread keys are kept); this only writes it as a sentence."""
 
     def format(self, record: logging.LogRecord) -> str:
-        extras = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES and not k.startswith("_")}
-        detail = ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in extras.items())
-        line = f"quaywatch: {record.levelname.lower()}: {record.getMessage()}" + (f" ({detail})" if detail else "")
-        if record.exc_info and os.environ.get("QUAYWATCH_DEBUG"):
-            line += "\n" + self.formatException(record.exc_info)
-        return line
+        try:
+            fields = json.loads(super().format(record))
+        except ValueError:
+            return f"quaywatch: {record.levelname.lower()}: {record.getMessage()}"
+        detail = ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in fields.items() if key not in _FRAME_KEYS)
+        line = f"quaywatch: {record.levelname.lower()}: {fields.get('message', record.getMessage())}"
+        return line + (f" ({detail})" if detail else "")
 
 
 def plain_console_logs() -> None:
