@@ -129,3 +129,34 @@ def test_sigkill_mid_import_loses_nothing_acknowledged(stack, tmp_path):
         assert {p["id"] for p in projects} == {e["project_id"] for e in log}
     finally:
         assert again.stop() == 0
+
+
+def test_feeds_changed_on_disk_are_reimported_and_retest_their_projects(stack, tmp_path):
+    """``serve --advisories DIR``: a feed file added to DIR while serving (a nightly NVD
+    download) is imported at the next check, and the projects it touches are re-tested."""
+    stack.pusher.push_image("acme/musl", "3.10", [fixtures.alpine_310_base()])
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(feeds)),
+                    env={"QUAYWATCH_FEED_CHECK_SECONDS": "0.5"})
+    try:
+        added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
+                           env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
+        integration = json.loads(added.stdout)["id"]
+        assert served.cli("import", integration, "acme/musl:3.10").returncode == 0
+        (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
+
+        def musl() -> dict:
+            shown = json.loads(served.cli("project", "show", project["id"], "--json").stdout)
+            return next(f for f in shown["findings"] if f["id"] == "CVE-2019-14697")
+
+        assert (musl()["severity"], musl()["severity_source"]) == ("unknown", "none")  # secdb rates nothing
+        nvd = fixtures.FIXTURES / "advisories" / "enrichment" / "nvd" / "nvdcve-2.0-demo.json"
+        (feeds / "nvdcve-2.0-demo.json").write_bytes(nvd.read_bytes())
+        deadline = time.monotonic() + 60
+        while musl()["severity"] == "unknown":
+            assert time.monotonic() < deadline, "the new feed file was not picked up"
+            time.sleep(0.5)
+        assert (musl()["severity"], musl()["severity_source"], musl()["cvss_score"]) == ("critical", "nvd", 9.8)
+    finally:
+        served.stop()

@@ -16,7 +16,8 @@ import click
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where state lives (default ~/.local/share/quaywatch/server).")
 @click.option("--advisories", "advisory_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Advisory feeds to load at start (files, directories, zips; repeatable).")
+              help="Advisory feeds (files, directories, zips; repeatable): loaded at start, re-read when they change "
+              "on disk (checked every minute), and the projects they touch re-tested.")
 @click.option("--deny-private-registries", is_flag=True,
               help="Refuse registries and channels on loopback or private addresses, as the deployed stack does.")
 @click.option("--public-url", default=None, metavar="URL",

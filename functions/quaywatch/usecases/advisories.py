@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,3 +47,29 @@ def sync_advisories(services: Services, feeds: FeedSettings, http: httpx.Client 
     logger.info("advisory-driven re-tests enqueued", extra={"count": enqueued})
     return {"downloaded": report.downloaded, "unchanged": report.unchanged, "failed": report.failed,
             "records": report.records, "changed_keys": len(report.changed), "retests": enqueued}
+
+
+def import_local_feeds(services: Services, paths: list[Path], store_path: Path) -> dict[str, Any]:
+    """``serve``'s advisory sync: the feeds are paths on disk (an OSV dump downloaded nightly,
+    a secdb checkout). Import them into the local store, publish it when anything changed,
+    and re-test the projects whose packages the change touched, as ``sync_advisories`` does
+    for the deployed stack; the re-tests notify what is new."""
+    from quaywatch.advisories.importer import import_feed
+    from quaywatch.advisories.store import SqliteAdvisoryStore
+
+    changed: set = set()
+    records = skipped = 0
+    with SqliteAdvisoryStore(store_path) as store:
+        for path in paths:
+            report = import_feed(store, path)
+            changed |= report.changed
+            records += report.records
+            skipped += len(report.bad)
+    if changed or services.objects.head(services.settings.advisory_key) is None:
+        services.advisories.publish(store_path)
+    projects = sorted(services.findings.projects_with(changed)) if changed else []
+    enqueued = enqueue_retests(services.retest_queue, projects, "advisories") if projects else 0
+    logger.info("local advisory feeds imported", extra={"paths": [str(p) for p in paths], "records": records,
+                                                         "skipped": skipped, "changed_keys": len(changed),
+                                                         "retests": enqueued})
+    return {"records": records, "skipped": skipped, "changed_keys": len(changed), "retests": enqueued}

@@ -23,6 +23,7 @@ from quaywatch.runtime.embedded.functions import Functions
 from quaywatch.runtime.embedded.gateway import make_gateway
 from quaywatch.runtime.embedded.pollers import Poller, SourceMapping, use_cases
 from quaywatch.runtime.embedded.root import LocalServices, upgrade_legacy_data_dir
+from quaywatch.runtime.embedded.feeds import FeedWatcher
 from quaywatch.runtime.embedded.scheduler import Scheduler, schedules
 from quaywatch.runtime.settings import RuntimeSettings
 from quaywatch.runtime.template import Template
@@ -81,8 +82,11 @@ class EmbeddedServer:
         self.services.prune_expired()
         restored = {**self.services.db.counts(), "redelivered": redelivered, **upgraded}
         token = self._bootstrap_tenancy()
+        self._feed_watcher = None
         if self.advisories:
-            self._load_advisories()
+            self._load_advisories(self.advisories)
+            self._feed_watcher = FeedWatcher(self.advisories, self._load_advisories,
+                                             float(os.environ.get("QUAYWATCH_FEED_CHECK_SECONDS", "60")))
         handlers = use_cases()
         self._pollers = [Poller(self.services.queues[m.queue], self.services, m, handlers[m.function],
                                 concurrency=self.workers) for m in _source_mappings(self.template)]
@@ -91,6 +95,8 @@ class EmbeddedServer:
         for poller in self._pollers:
             poller.start()
         self.scheduler.start()
+        if self._feed_watcher is not None:
+            self._feed_watcher.start()
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
         logger.info("embedded server started", extra={"url": self.url, "restored": restored})
         return Started(self.url, token, restored)
@@ -108,6 +114,8 @@ class EmbeddedServer:
         self._gateway.shutdown()
         self._gateway.server_close()
         self.scheduler.stop()
+        if self._feed_watcher is not None:
+            self._feed_watcher.stop()
         for poller in self._pollers:
             poller.stop()
         self.services.close()
@@ -162,20 +170,12 @@ class EmbeddedServer:
         _write_durably(token_file, token + "\n", 0o600)
         return token
 
-    def _load_advisories(self) -> None:
-        from quaywatch.advisories.importer import import_feed
-        from quaywatch.advisories.store import SqliteAdvisoryStore
+    def _load_advisories(self, paths: list[Path]) -> None:
+        """Import feed paths (all at start, then those that changed on disk); the projects
+        whose packages changed are re-tested, as the deployed advisory sync does."""
+        from quaywatch.usecases.advisories import import_local_feeds
 
-        local = self.data_dir / "advisories.db"
-        changed = False
-        with SqliteAdvisoryStore(local) as store:
-            for path in self.advisories:
-                report = import_feed(store, path)
-                changed |= bool(report.changed)
-                logger.info("advisories loaded", extra={"path": str(path), "records": report.records,
-                                                         "skipped": len(report.bad)})
-        if changed or self.services.objects.head(self.services.settings.advisory_key) is None:
-            self.services.advisories.publish(local)
+        import_local_feeds(self.services, paths, self.data_dir / "advisories.db")
 
 
 def _write_durably(path: Path, text: str, mode: int) -> None:
