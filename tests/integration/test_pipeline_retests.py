@@ -3,6 +3,7 @@ test_pipeline_imports.py for the set-up: real registry, moto from template.yaml)
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import zipfile
@@ -55,7 +56,11 @@ def feeds():
 def cloud(tmp_path, feeds, monkeypatch):
     monkeypatch.setenv("QUAYWATCH_WORK_DIR", str(tmp_path / "work"))
     parameters = {"OsvBaseUrl": feeds.url, "OsvEcosystems": "Alpine", "AlpineSecdbUrl": feeds.url,
-                  "AlpineReleases": "v3.10"}
+                  "AlpineReleases": "v3.10",
+                  "RatingFeedUrls": f"{feeds.url}/nvd/nvdcve-2.0-modified.json.gz,{feeds.url}/kev/known.json"}
+    feeds.files["/nvd/nvdcve-2.0-modified.json.gz"] = gzip.compress(json.dumps(
+        {"format": "NVD_CVE", "version": "2.0", "vulnerabilities": []}).encode())  # nothing modified yet
+    feeds.files["/kev/known.json"] = json.dumps({"catalogVersion": "0", "vulnerabilities": []}).encode()
     with running_cloud(parameters) as running:
         publish_advisories(running, tmp_path, ADVISORIES / "alpine-secdb")
         yield running
@@ -105,7 +110,8 @@ def test_new_advisory_retests_the_project_and_notifies_once(cloud, feeds, listen
     assert len(baseline) == 7 and listener() == {"bus": [], "topic": []}  # an import sets the baseline
 
     first = cloud.schedule("AdvisorySyncFunction", "Every6Hours")
-    assert first["failed"] == {} and set(first["downloaded"]) == {"osv:Alpine", "alpine:v3.10/main", "alpine:v3.10/community"}
+    assert first["failed"] == {} and set(first["downloaded"]) == {
+        "osv:Alpine", "alpine:v3.10/main", "alpine:v3.10/community", "rating:nvdcve-2.0-modified.json.gz", "rating:known.json"}
     # The live secdb JSON carries what the published store already had: no key changed.
     assert first["changed_keys"] == 0 and first["retests"] == 0
 
@@ -114,7 +120,9 @@ def test_new_advisory_retests_the_project_and_notifies_once(cloud, feeds, listen
     assert cloud.api("PUT", "/organisation/channels", channel).status == 200
     feeds.files["/Alpine/all.zip"] = osv_zip(NEW_ADVISORY)
     second = cloud.schedule("AdvisorySyncFunction", "Every6Hours")
-    assert second["downloaded"] == ["osv:Alpine"] and second["unchanged"] == ["alpine:v3.10/main", "alpine:v3.10/community"]
+    assert second["downloaded"] == ["osv:Alpine"]
+    assert second["unchanged"] == ["alpine:v3.10/main", "alpine:v3.10/community", "rating:nvdcve-2.0-modified.json.gz",
+                                   "rating:known.json"]
     assert second["retests"] == 1
     message = cloud.session.client("sqs").receive_message(QueueUrl=cloud.physical.refs["RetestQueue"])["Messages"][0]
     cloud.session.client("sqs").send_message(QueueUrl=cloud.physical.refs["RetestQueue"], MessageBody=message["Body"])
@@ -238,3 +246,19 @@ def test_ignores_leave_the_counts_and_the_notifications(cloud, feeds, listener, 
     assert cloud.api("GET", f"{path}/ignores", token="other").status == 404
     bad = cloud.api("POST", f"{path}/ignores", {"vulnerability_id": "", "reason": "x"}, token="member")
     assert bad.status == 422
+
+
+def test_nvd_modified_feed_rates_findings_and_retests_their_projects(cloud, feeds, imported):
+    """The sync fetches NVD's modified file like any feed (conditional GET); a CVE it rates
+    re-tests the projects with that vulnerability, whose severity now comes from NVD."""
+    _, project = imported
+    musl = next(f for f in cloud.api("GET", f"/projects/{project['id']}").body["findings"] if f["id"] == "CVE-2019-14697")
+    assert musl["severity"] == "unknown"
+    cloud.schedule("AdvisorySyncFunction", "Every6Hours")  # the baseline: nothing rated yet
+    nvd = fixtures.FIXTURES / "advisories" / "enrichment" / "nvd" / "nvdcve-2.0-demo.json"
+    feeds.files["/nvd/nvdcve-2.0-modified.json.gz"] = gzip.compress(nvd.read_bytes())  # six real NVD records
+    synced = cloud.schedule("AdvisorySyncFunction", "Every6Hours")
+    assert synced["downloaded"] == ["rating:nvdcve-2.0-modified.json.gz"] and synced["retests"] == 1
+    cloud.drain("RetestQueue", "RetestWorkerFunction")
+    musl = next(f for f in cloud.api("GET", f"/projects/{project['id']}").body["findings"] if f["id"] == "CVE-2019-14697")
+    assert (musl["severity"], musl["severity_source"], musl["cvss_score"]) == ("critical", "nvd", 9.8)

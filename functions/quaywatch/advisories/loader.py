@@ -30,10 +30,26 @@ from quaywatch.advisories.formats.debian_tracker import (
     parse_debian_tracker,
 )
 from quaywatch.advisories.formats.errors import InvalidRecordError
-from quaywatch.advisories.formats.exploits import looks_like_epss, looks_like_kev, parse_epss, parse_kev
-from quaywatch.advisories.formats.nvd import looks_like_nvd_cve, looks_like_nvd_feed, parse_nvd_cve, parse_nvd_item
+from quaywatch.advisories.formats.exploits import (
+    looks_like_epss,
+    looks_like_kev,
+    parse_epss,
+    parse_kev,
+)
+from quaywatch.advisories.formats.nvd import (
+    looks_like_nvd_cve,
+    looks_like_nvd_feed,
+    parse_nvd_cve,
+    parse_nvd_item,
+)
 from quaywatch.advisories.formats.osv import looks_like_osv, parse_osv
-from quaywatch.advisories.models import Advisory, BadRecord, ExploitPrediction, KnownExploited, Rating
+from quaywatch.advisories.models import (
+    Advisory,
+    BadRecord,
+    ExploitPrediction,
+    KnownExploited,
+    Rating,
+)
 from quaywatch.errors import UsageError
 
 _SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".json.gz", ".csv.gz")
@@ -84,7 +100,7 @@ def read_feed(path: Path) -> Iterator[Document]:
 
 
 def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115 (closed by callers)
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def _is_nvd_stream(opener: Any) -> bool:
@@ -127,7 +143,7 @@ def _read_zip(path: Path) -> Iterator[Document]:
                 continue
             location = f"{path}!{info.filename}"
             try:
-                if _is_nvd_stream(lambda: archive.open(info)):
+                if _is_nvd_stream(lambda member=info: archive.open(member)):
                     with archive.open(info) as stream:
                         yield from _read_nvd_stream(location, stream)
                     continue

@@ -1,8 +1,9 @@
 """Advisory feed sync: download what changed, import it, publish the store, report the
 package keys that changed (so the projects containing them get re-tested).
 
-Feeds: OSV's per-ecosystem ``<base>/<Ecosystem>/all.zip`` and Alpine secdb's
-``<base>/<release>/{main,community}.json``. Each download is conditional (ETag /
+Feeds: OSV's per-ecosystem ``<base>/<Ecosystem>/all.zip`` (GitHub advisories included),
+Alpine secdb's ``<base>/<release>/{main,community}.json``, and rating feeds by URL (NVD's
+``nvdcve-2.0-modified.json.gz``, CISA KEV, EPSS). Each download is conditional (ETag /
 Last-Modified remembered in a state file next to the store), so an unchanged feed costs one
 304. A feed that fails to download is logged and skipped; the others still land.
 """
@@ -41,7 +42,8 @@ class SyncReport:
     changed: set[PackageKey] = field(default_factory=set)
 
 
-def feed_sources(osv_base: str, ecosystems: list[str], secdb_base: str, alpine_releases: list[str]) -> list[FeedSource]:
+def feed_sources(osv_base: str, ecosystems: list[str], secdb_base: str, alpine_releases: list[str],
+                 rating_feeds: list[str] = ()) -> list[FeedSource]:
     sources = [FeedSource(f"osv:{e}", f"{osv_base.rstrip('/')}/{quote(e)}/all.zip", f"osv-{e.replace(' ', '_')}.zip")
                for e in ecosystems if e]
     for release in alpine_releases:
@@ -49,6 +51,9 @@ def feed_sources(osv_base: str, ecosystems: list[str], secdb_base: str, alpine_r
             sources.append(FeedSource(f"alpine:{release}/{repository}",
                                       f"{secdb_base.rstrip('/')}/{release}/{repository}.json",
                                       f"secdb-{release}-{repository}.json"))
+    for url in rating_feeds:  # the file name keeps its suffix: the loader reads .json.gz and .csv.gz by it
+        name = url.rstrip("/").rsplit("/", 1)[-1] or "feed.json"
+        sources.append(FeedSource(f"rating:{name}", url, f"rating-{name}"))
     return sources
 
 

@@ -56,6 +56,7 @@ class FeedSettings:
     osv_ecosystems: tuple[str, ...] = ()
     alpine_secdb_url: str = "https://secdb.alpinelinux.org"
     alpine_releases: tuple[str, ...] = ()
+    rating_feeds: tuple[str, ...] = ()  # NVD, KEV, EPSS file URLs, fetched whole when they changed
 
     @classmethod
     def from_environment(cls) -> FeedSettings:
@@ -64,4 +65,5 @@ class FeedSettings:
             osv_ecosystems=tuple(_words("QUAYWATCH_OSV_ECOSYSTEMS")),
             alpine_secdb_url=os.environ.get("QUAYWATCH_ALPINE_SECDB_URL", cls.alpine_secdb_url),
             alpine_releases=tuple(_words("QUAYWATCH_ALPINE_RELEASES")),
+            rating_feeds=tuple(_words("QUAYWATCH_RATING_FEED_URLS")),
         )

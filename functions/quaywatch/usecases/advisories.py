@@ -31,7 +31,7 @@ def sync_advisories(services: Services, feeds: FeedSettings, http: httpx.Client 
     state_key = state_object(services.settings.advisory_key)
     state = read_state(services.objects, state_key)
     sources = feed_sources(feeds.osv_base_url, list(feeds.osv_ecosystems), feeds.alpine_secdb_url,
-                           list(feeds.alpine_releases))
+                           list(feeds.alpine_releases), list(feeds.rating_feeds))
     client = http or pinned_client(AddressPolicy(services.settings.allow_private_registries),
                                    timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
     try:

@@ -58,5 +58,5 @@ class FeedWatcher:
         while not self._stop.wait(self.interval):
             try:
                 self.check()
-            except Exception:  # a feed half-written or unreadable now: try again next round
+            except Exception:  # noqa: BLE001 - a feed half-written or unreadable now: try again next round
                 logger.exception("advisory feed re-import failed; retried at the next check")

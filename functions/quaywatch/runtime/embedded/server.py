@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 from quaywatch.errors import QuaywatchError
 from quaywatch.handlers import wiring
 from quaywatch.observability import logger
+from quaywatch.runtime.embedded.feeds import FeedWatcher
 from quaywatch.runtime.embedded.functions import Functions
 from quaywatch.runtime.embedded.gateway import make_gateway
 from quaywatch.runtime.embedded.pollers import Poller, SourceMapping, use_cases
 from quaywatch.runtime.embedded.root import LocalServices, upgrade_legacy_data_dir
-from quaywatch.runtime.embedded.feeds import FeedWatcher
 from quaywatch.runtime.embedded.scheduler import Scheduler, schedules
 from quaywatch.runtime.settings import RuntimeSettings
 from quaywatch.runtime.template import Template
