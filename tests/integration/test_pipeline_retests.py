@@ -250,15 +250,31 @@ def test_ignores_leave_the_counts_and_the_notifications(cloud, feeds, listener, 
 
 def test_nvd_modified_feed_rates_findings_and_retests_their_projects(cloud, feeds, imported):
     """The sync fetches NVD's modified file like any feed (conditional GET); a CVE it rates
-    re-tests the projects with that vulnerability, whose severity now comes from NVD."""
+    re-tests the projects with that vulnerability, whose severity now comes from NVD. With a
+    notification policy of "critical only", the finding that rose to critical is notified
+    (once), the one rated medium is not."""
     _, project = imported
     musl = next(f for f in cloud.api("GET", f"/projects/{project['id']}").body["findings"] if f["id"] == "CVE-2019-14697")
     assert musl["severity"] == "unknown"
+    assert cloud.api("GET", "/organisation/notification-policy").body == {
+        "min_severity": None, "known_exploited_only": False, "fixable_only": False}
+    refused = cloud.api("PUT", "/organisation/notification-policy", {"min_severity": "urgent"})
+    assert refused.status == 422 and "min_severity" in json.dumps(refused.body)
+    policy = cloud.api("PUT", "/organisation/notification-policy", {"min_severity": "critical"})
+    assert policy.status == 200 and policy.body["min_severity"] == "critical"
+    receiver = FeedServer()
+    assert cloud.api("PUT", "/organisation/channels", {"channels": [{"type": "webhook", "url": f"{receiver.url}/hook"}]}).status == 200
     cloud.schedule("AdvisorySyncFunction", "Every6Hours")  # the baseline: nothing rated yet
     nvd = fixtures.FIXTURES / "advisories" / "enrichment" / "nvd" / "nvdcve-2.0-demo.json"
     feeds.files["/nvd/nvdcve-2.0-modified.json.gz"] = gzip.compress(nvd.read_bytes())  # six real NVD records
     synced = cloud.schedule("AdvisorySyncFunction", "Every6Hours")
     assert synced["downloaded"] == ["rating:nvdcve-2.0-modified.json.gz"] and synced["retests"] == 1
-    cloud.drain("RetestQueue", "RetestWorkerFunction")
-    musl = next(f for f in cloud.api("GET", f"/projects/{project['id']}").body["findings"] if f["id"] == "CVE-2019-14697")
+    with receiver.running():
+        cloud.drain("RetestQueue", "RetestWorkerFunction")
+    findings = cloud.api("GET", f"/projects/{project['id']}").body["findings"]
+    musl = next(f for f in findings if f["id"] == "CVE-2019-14697")
     assert (musl["severity"], musl["severity_source"], musl["cvss_score"]) == ("critical", "nvd", 9.8)
+    assert {f["severity"] for f in findings if f["id"] == "CVE-2019-1547"} == {"medium"}
+    ((path, event),) = receiver.posted
+    assert path == "/hook" and event["detail"]["count"] == 1
+    assert [f["id"] for f in event["detail"]["new_findings"]] == ["CVE-2019-14697"]

@@ -1,4 +1,5 @@
-"""IntegrationsFunction: ``/integrations``, ``/tokens``, ``/organisation/channels`` (admins only)."""
+"""IntegrationsFunction: ``/integrations``, ``/tokens``, ``/organisation/channels``, ``/organisation/notification-policy``
+and ``/organisation/ignores`` (admins only)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from quaywatch.handlers.api import ADMIN, api_base_url, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, IntegrationUpdate
+from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.observability import logger
 from quaywatch.usecases import organisation, triage
 
@@ -78,6 +80,17 @@ def get_channels():
 @app.put("/organisation/channels", middlewares=ADMIN)
 def put_channels(request: Annotated[ChannelsUpdate, Body()]):
     return {"channels": organisation.set_channels(services(), caller(app), request)}
+
+
+@app.get("/organisation/notification-policy", middlewares=ADMIN)
+def get_notification_policy():
+    return organisation.get_notification_policy(services(), caller(app))
+
+
+@app.put("/organisation/notification-policy", middlewares=ADMIN)
+def put_notification_policy(request: Annotated[NotificationPolicy, Body()]):
+    """Which new findings are notified: minimum severity, known-exploited only, fixable only."""
+    return organisation.set_notification_policy(services(), caller(app), request)
 
 
 @app.get("/organisation/ignores", middlewares=ADMIN)

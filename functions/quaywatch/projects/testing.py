@@ -22,6 +22,7 @@ from quaywatch.inventory.models import Inventory
 from quaywatch.matching.ignores import IgnoreRule, apply_ignores
 from quaywatch.matching.matcher import match_inventory
 from quaywatch.matching.models import Finding
+from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.notifications.publisher import Notifier
 from quaywatch.observability import logger
 from quaywatch.projects.errors import ProjectOrphaned
@@ -49,9 +50,11 @@ class TestOutcome:
 class ProjectTester:
     def __init__(self, integrations: IntegrationService, projects: ProjectStore, findings: FindingsStore,
                  advisories: PublishedAdvisoryStore, notifier: Notifier, work_dir: Path,
-                 retry: RetryPolicy | None = None, ignore_rules: IgnoreRules | None = None) -> None:
+                 retry: RetryPolicy | None = None, ignore_rules: IgnoreRules | None = None,
+                 notification_policy: Callable[[str], NotificationPolicy] | None = None) -> None:
         """``ignore_rules``: the ignore rules in force for a project record (triage); ignored
-        findings leave the counts and the notifications."""
+        findings leave the counts and the notifications. ``notification_policy``: an
+        organisation's policy by its id (default: every finding not ignored)."""
         self._integrations = integrations
         self._projects = projects
         self._findings = findings
@@ -60,6 +63,7 @@ class ProjectTester:
         self._layers = DiskLayerCache(work_dir / "layers")
         self._retry = retry
         self._ignore_rules = ignore_rules
+        self._notification_policy = notification_policy
 
     def test_image(self, integration: dict[str, Any], repository: str, tag: str) -> ImageTestResult:
         """Scan ``repository:tag`` and create or refresh its project: one per platform of a
@@ -116,14 +120,20 @@ class ProjectTester:
         now = datetime.now(UTC)
         counts = issue_counts(report.findings)
         new_keys = {finding_key(f) for f in new}
+        # Notified: what the policy admits now and did not at the last test, so a finding that
+        # rises into the policy (a new rating, KEV, an ignore that expired) is told once.
+        policy = self._notification_policy(integration["org_id"]) if self._notification_policy else NotificationPolicy()
+        admitted_before = {finding_key(f) for f in previous.findings if policy.admits(f)} if previous else set()
+        to_notify = [f for key, f in sorted(keys.items()) if key not in admitted_before and policy.admits(f)]
+        notify_keys = {finding_key(f) for f in to_notify}
         notified = False
-        if previous is not None and new and self._findings.claim_notification(identity, new_keys):
+        if previous is not None and to_notify and self._findings.claim_notification(identity, notify_keys):
             # Claimed before publishing and released if publishing fails: a redelivered
             # message never notifies twice, and a failed publish is retried.
             try:
-                self._notifier.new_issues(self._notification_project(integration, image, identity), new)
+                self._notifier.new_issues(self._notification_project(integration, image, identity), to_notify)
             except Exception:
-                self._findings.release_notification(identity, new_keys)
+                self._findings.release_notification(identity, notify_keys)
                 raise
             notified = True
         self._projects.record_test(

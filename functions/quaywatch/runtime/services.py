@@ -98,11 +98,13 @@ class Services:
     @cached_property
     def tester(self) -> ProjectTester:
         from quaywatch.projects.testing import ProjectTester
+        from quaywatch.usecases.organisation import notification_policy
         from quaywatch.usecases.triage import rules_for
 
         return ProjectTester(self.integrations, self.projects, self.findings, self.advisories, self.notifier,
                              self.settings.work_dir, retry=self.registry_retry,
-                             ignore_rules=lambda project: rules_for(self, project))
+                             ignore_rules=lambda project: rules_for(self, project),
+                             notification_policy=lambda org_id: notification_policy(self, org_id))
 
     @cached_property
     def registry_retry(self) -> RetryPolicy:

@@ -77,6 +77,13 @@ class AccessStore:
     def set_channels(self, org_id: str, channels: list[dict[str, str]]) -> None:
         self._repository.set_channels(org_id, channels)
 
+    def notification_policy(self, org_id: str) -> dict[str, Any]:
+        return dict((self.organisation(org_id) or {}).get("notification_policy") or {})
+
+    def set_notification_policy(self, org_id: str, policy: dict[str, Any]) -> None:
+        organisation = self._repository.get_organisation(org_id) or {"name": "", "created_at": _now(), "channels": []}
+        self._repository.put_organisation(org_id, {**organisation, "notification_policy": policy})
+
     def set_ignores(self, org_id: str, ignores: list[dict[str, Any]]) -> None:
         """The organisation's ignore rules (the whole list: last writer wins)."""
         organisation = self._repository.get_organisation(org_id) or {"name": "", "created_at": _now(), "channels": []}

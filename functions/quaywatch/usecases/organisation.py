@@ -1,4 +1,5 @@
-"""Organisation settings for admins: API tokens for team members, notification channels."""
+"""Organisation settings for admins: API tokens for team members, notification channels
+and the notification policy."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from quaywatch.integrations.models import ChannelsUpdate
 from quaywatch.integrations.url_policy import check_notification_url
+from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.observability import logger
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal, Role
@@ -35,3 +37,20 @@ def set_channels(services: Services, caller: Principal, request: ChannelsUpdate)
     channels = [channel.model_dump() for channel in request.channels]
     services.access.set_channels(caller.org_id, channels)
     return channels
+
+
+def notification_policy(services: Services, org_id: str) -> NotificationPolicy:
+    """The policy in force for an organisation (everything not ignored, when none was set)."""
+    return NotificationPolicy.model_validate(services.access.notification_policy(org_id))
+
+
+def get_notification_policy(services: Services, caller: Principal) -> dict[str, Any]:
+    caller.require_admin()
+    return notification_policy(services, caller.org_id).model_dump()
+
+
+def set_notification_policy(services: Services, caller: Principal, policy: NotificationPolicy) -> dict[str, Any]:
+    caller.require_admin()
+    services.access.set_notification_policy(caller.org_id, policy.model_dump())
+    logger.info("notification policy set", extra={"org_id": caller.org_id, **policy.model_dump()})
+    return policy.model_dump()
