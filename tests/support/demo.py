@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 from quaywatch.observability import logger
-from quaywatch.projects.store import SEVERITIES
+from quaywatch.projects.store import RATED
 from quaywatch.runtime.embedded.server import EmbeddedServer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -124,7 +124,7 @@ def _summary(console: Console, projects: dict) -> None:
     table = Table(title="projects", show_edge=False)
     table.add_column("IMAGE", no_wrap=True)
     table.add_column("PLATFORM", no_wrap=True)
-    for column in ("ALL", "CRIT", "HIGH", "MED", "LOW", "NONE"):  # short: fits 80 columns; NONE = unrated
+    for column in ("ALL", "CRIT", "HIGH", "MED", "LOW", "NEG", "UNRATED"):  # short: fits 80 columns
         table.add_column(column, justify="right")
     for group in projects["repositories"]:
         for project in group["projects"]:
@@ -132,7 +132,7 @@ def _summary(console: Console, projects: dict) -> None:
             # Feeds such as Alpine's secdb carry no severity: those findings are unrated.
             unrated = counts["unknown"]
             table.add_row(f"{group['name']}:{project['tag']}", project["platform"], str(project["finding_count"]),
-                          *(str(counts[level]) for level in SEVERITIES), str(unrated))
+                          *(str(counts[level]) for level in RATED), str(unrated))
     console.print(table)
 
 

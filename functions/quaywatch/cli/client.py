@@ -253,9 +253,9 @@ def projects(repository: str | None, origin: str | None, integration_id: str | N
         for p in group["projects"]:
             counts = p["issue_counts"]
             rows.append([p["id"], f"{group['name']}:{p['tag']}", p["platform"], "NEW" if p["is_new"] else "",
-                         counts["critical"], counts["high"], counts["medium"], counts["low"],
+                         counts["critical"], counts["high"], counts["medium"], counts["low"], counts.get("negligible", 0),
                          counts.get("unknown", 0), p["finding_count"], p["test_frequency"], p.get("last_tested_at")])
-    _print(document, as_json, ["ID", "IMAGE", "PLATFORM", "", "CRIT", "HIGH", "MED", "LOW", "UNRATED", "TOTAL",
+    _print(document, as_json, ["ID", "IMAGE", "PLATFORM", "", "CRIT", "HIGH", "MED", "LOW", "NEG", "UNRATED", "TOTAL",
                                "TESTS", "LAST TESTED"], rows)
 
 

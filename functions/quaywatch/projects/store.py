@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 SEVERITIES = ("critical", "high", "medium", "low")
+RATED = (*SEVERITIES, "negligible")  # stored per project; "unknown" is what no source rated
 
 
 class ProjectStore:
@@ -102,12 +103,13 @@ def issue_counts(findings: Iterable[Finding]) -> dict[str, int]:
     """What a project stores: the findings no rule ignores, by severity (the unrated ones are
     derived when the project is shown)."""
     live = [f for f in findings if f.ignored is None]
-    return {level: sum(1 for f in live if f.severity == level) for level in SEVERITIES}
+    return {level: sum(1 for f in live if f.severity == level) for level in RATED}
 
 
 def _counts(stored: dict[str, Any], total: int) -> dict[str, int]:
-    """Counts by severity plus ``unknown``: findings no source rates are shown, never zero."""
-    counts = {level: int(stored.get(level, 0)) for level in SEVERITIES}
+    """Counts by severity plus ``unknown``: findings no source rates are shown, never zero.
+    (Projects tested before ``negligible`` was stored count theirs as unknown until re-tested.)"""
+    counts = {level: int(stored.get(level, 0)) for level in RATED}
     counts["unknown"] = max(0, total - sum(counts.values()))
     return counts
 
