@@ -1,6 +1,7 @@
 """The web console in a real browser: headless Chromium (Debian's package) driven by
-Playwright, clicking through log in -> connect Quay -> select images -> import -> project.
-A screenshot of the project page is kept in tests/artifacts/."""
+Playwright, clicking through log in -> connect Quay -> select images -> import -> project ->
+finding details and ignore -> organisation settings -> import history. Screenshots of the
+pages are kept in tests/artifacts/ (console-*.png)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,18 @@ from tests.support.served import Served
 
 pytestmark = [pytest.mark.registry, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ENRICHMENT = fixtures.FIXTURES / "advisories" / "enrichment"
+RATINGS = tuple(arg for folder in ("ghsa", "nvd", "kev", "epss") for arg in ("--advisories", str(ENRICHMENT / folder)))
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two CSS rgb() colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 @pytest.fixture
@@ -40,7 +53,8 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
     stack.pusher.push_image("acme/ui-web", "1.0", [fixtures.alpine_310_base()])
     stack.pusher.push_image("acme/ui-web", "2.0", [fixtures.alpine_310_base(), {"srv/v2": "2"}])
     stack.pusher.push_image("acme/ui-app", "1", [fixtures.debian_base(), fixtures.python_layer()])
-    served = Served(tmp_path / "data", free_port())
+    stack.pusher.push_image("acme/javaapp", "1", [fixtures.java_layer()])
+    served = Served(tmp_path / "data", free_port(), extra=RATINGS)
     try:
         token = (tmp_path / "data" / "admin-token").read_text().strip()
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -85,22 +99,100 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         page.select_option("#origin-filter", "quay")
         expect(page.locator("tr.project")).to_have_count(2)
 
+        expect(page.locator("#import-log-top")).to_be_visible()  # the import log, from the projects list
+        row = page.locator('tr.project:has-text("acme/ui-web:1.0")')
+        expect(row.locator(".counts")).to_contain_text("unrated")
+        expect(row.locator(".counts")).to_contain_text("total")
+        expect(row.locator(".sev.critical")).to_have_text("1")  # musl CVE-2019-14697, rated by NVD
+        page.fill("#project-search", "no-such-repository")
+        expect(page.locator("tr.project")).to_have_count(0)
+        page.fill("#project-search", "ui-web")
+        expect(page.locator("tr.project")).to_have_count(2)
+        for level in ("critical", "high", "medium", "low", "zero"):  # badge text stays readable (WCAG AA)
+            colours = page.evaluate(
+                """level => { const b = document.createElement('span'); b.className = 'sev ' + level; document.body.appendChild(b);
+                   const s = getComputedStyle(b); const c = [s.color, s.backgroundColor]; b.remove(); return c; }""", level)
+            assert contrast(*colours) >= 4.5, (level, colours)
+
         page.click("text=acme/ui-web:1.0")
         expect(page.locator("tr.finding").first).to_be_visible()
         expect(page.locator("#findings")).to_contain_text("CVE-2019-14697")
+        expect(page.locator('th[data-sort="severity"]')).to_have_attribute("aria-sort", "descending")
         page.check("#fixable")
         expect(page.locator("tr.finding")).to_have_count(7)
         page.select_option("#frequency", "weekly")
         expect(page.locator("#project-message")).to_contain_text("weekly")
         page.click("#test-now")
         expect(page.locator("#project-message")).to_contain_text("Test queued")
+        expect(page.locator("#project-message")).to_contain_text("Test done", timeout=60_000)  # the page refreshed
+
+        musl = page.locator('tr.finding[data-key="CVE-2019-14697|musl"]')
+        musl.locator("button.toggle").click()
+        details = page.locator("tr.details")
+        expect(details).to_contain_text("rated by nvd")
+        expect(details).to_contain_text("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
+        expect(details).to_contain_text("1.1.22-r3")  # fixed in, apart from the status
+        expect(details.locator('a[href="https://nvd.nist.gov/vuln/detail/CVE-2019-14697"]')).to_be_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "console-project.png"), full_page=True)
+        details.locator(".ignore-reason").fill("musl's x87 code is not used on amd64")
+        details.locator(".ignore-expires").fill("2099-01-31")
+        details.locator("button[type=submit]").click()
+        expect(page.locator('tr.finding.ignored[data-key="CVE-2019-14697|musl"]')).to_be_visible()
+        expect(page.locator(".counts").first).to_contain_text("1 ignored")
+        ignores = httpx.get(f"{served.url}/projects/{musl_project_id(page)}/ignores",
+                            headers={"Authorization": f"Bearer {token}"}).json()["ignores"]
+        assert [(i["id"], i["expires"], i["package"]) for i in ignores] == [("CVE-2019-14697", "2099-01-31", "musl")]
 
         page.click("nav >> text=Projects")
         expect(page.locator(".badge.new")).to_have_count(1)  # NEW until first viewed
         page.click("nav >> text=Import log")
+        expect(page.locator("tr.import-entry")).to_have_count(1)
+        expect(page.locator("tr.import-entry")).to_contain_text("2 succeeded, 0 failed of 2")
+        page.locator("tr.import-entry a").first.click()
         expect(page.locator("tr.log-entry")).to_have_count(2)
+
+        # A Java image: Log4Shell rated by GitHub's advisory, known exploited, with its EPSS.
+        integration = httpx.get(f"{served.url}/integrations", headers={"Authorization": f"Bearer {token}"}).json()
+        started = httpx.post(f"{served.url}/imports", headers={"Authorization": f"Bearer {token}"},
+                             json={"integration_id": integration["integrations"][0]["id"],
+                                   "images": [{"repository": "acme/javaapp", "tag": "1"}]}).json()
+        page.goto(f"{served.url}/#/imports/{started['id']}")
+        expect(page.locator('tr.log-entry:has-text("acme/javaapp:1")')).to_contain_text("succeeded", timeout=60_000)
+        page.locator("tr.log-entry a").click()
+        log4j = page.locator('tr.finding[data-key="CVE-2021-44228|org.apache.logging.log4j:log4j-core"]')
+        expect(log4j.locator(".kev")).to_have_text("KEV")
+        expect(log4j).to_contain_text("ghsa")
+        expect(log4j.locator(".exploit")).to_contain_text("EPSS 94%")
+        page.click("#sort-exploit")
+        expect(page.locator('th[data-sort="exploit"]')).to_have_attribute("aria-sort", "descending")
+        expect(page.locator("tr.finding").first).to_contain_text("CVE-2021-44228")
+        page.screenshot(path=str(ARTIFACTS / "console-kev.png"), full_page=True)
+
+        page.click("nav >> text=Organisation")
+        page.select_option("#min-severity", "critical")
+        page.check("#kev-only")
+        page.click("#policy-form button")
+        expect(page.locator("#organisation-message")).to_have_text("Notification policy saved")
+        policy = httpx.get(f"{served.url}/organisation/notification-policy", headers={"Authorization": f"Bearer {token}"}).json()
+        assert policy == {"min_severity": "critical", "known_exploited_only": True, "fixable_only": False}
+        page.click("#create-token")
+        expect(page.locator("#new-token")).to_contain_text("qw_")
+        page.click("button.rotate")
+        expect(page.locator("#webhook-url")).to_contain_text("/webhooks/quay/")
+        page.screenshot(path=str(ARTIFACTS / "console-organisation.png"), full_page=True)
+
+        # Project settings: deactivate one, delete another.
+        page.goto(served.url + "/#/projects?search=ui-web")
+        page.click("text=acme/ui-web:2.0")
+        page.click("#toggle-active")
+        expect(page.locator("#toggle-active")).to_have_text("Activate")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#delete-project")
+        expect(page.locator("h1")).to_have_text("Projects")
+        expect(page.locator("tr.project")).to_have_count(2)  # ui-web:1.0 and the Java image
+        expect(page.locator("#main")).not_to_contain_text("acme/ui-web:2.0")
+        page.screenshot(path=str(ARTIFACTS / "console-projects.png"), full_page=True)
 
         # A member sees the projects but not the admin pages.
         member = httpx.post(f"{served.url}/tokens", json={"role": "member"},
@@ -108,10 +200,15 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         page.click("#logout")
         page.fill("#token", member)
         page.click("#login-form button")
-        expect(page.locator("tr.project")).to_have_count(2)
+        expect(page.locator("tr.project")).to_have_count(2)  # ui-web:1.0 and the Java image
         expect(page.locator("nav >> text=Integrations")).to_be_hidden()
+        expect(page.locator("nav >> text=Organisation")).to_be_hidden()
         page.goto(served.url + "/#/integrations")
         expect(page.locator("h1")).to_have_text("Projects")
         assert member not in page.content()
     finally:
         assert served.stop() == 0
+
+
+def musl_project_id(page) -> str:
+    return page.url.split("#/project/")[1].split("?")[0]

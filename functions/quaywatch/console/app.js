@@ -24,6 +24,9 @@ async function api(method, path, body) {
 }
 
 const main = () => document.getElementById("main");
+// Renders are async: one that finishes after a newer route began must not overwrite that page.
+let routing = 0;
+const stale = ticket => ticket !== routing;
 
 // ------------------------------------------------------------------ login
 function renderLogin(message) {
@@ -81,7 +84,9 @@ async function pollImport() {
     const status = await api("GET", `/imports/${id}`);
     const done = status.succeeded + status.failed;
     banner.hidden = false;
-    document.getElementById("import-bar").style.width = `${status.total ? (100 * done / status.total) : 0}%`;
+    const percent = status.total ? Math.round(100 * done / status.total) : 0;
+    document.getElementById("import-bar").style.width = `${percent}%`;
+    document.getElementById("import-progress").setAttribute("aria-valuenow", String(percent));
     document.getElementById("import-text").textContent = status.status === "completed"
       ? `Import finished: ${status.succeeded} succeeded, ${status.failed} failed of ${status.total}`
       : `Importing ${done} / ${status.total}…`;
@@ -96,67 +101,166 @@ async function pollImport() {
   polling = setTimeout(pollImport, 1000);
 }
 
+// ------------------------------------------------------------------ helpers
+// Times are stored in UTC (ISO 8601); people read them in their own zone.
+function localTime(iso) {
+  if (!iso) return "";
+  const when = new Date(iso);
+  return Number.isNaN(when.getTime()) ? String(iso) : when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function countBadge(level, count) {
+  return `<span class="sev ${count ? level : "zero"}" title="${level}: ${count}" aria-label="${level}: ${count}">${count}</span>`;
+}
+
+// Where each kind of id is described upstream.
+function advisoryLink(id) {
+  const url = /^CVE-\d+-\d+$/.test(id) ? `https://nvd.nist.gov/vuln/detail/${id}`
+    : /^GHSA-/.test(id) ? `https://github.com/advisories/${id}`
+    : `https://osv.dev/vulnerability/${id}`;
+  return `<a href="${esc(url)}" target="_blank" rel="noopener noreferrer">${esc(id)}</a>`;
+}
+
+function exploitText(f) {
+  const parts = [];
+  if (f.kev) parts.push(`<span class="kev" title="In CISA's Known Exploited Vulnerabilities catalog since ${esc(f.kev_date_added || "")}">KEV</span>`);
+  if (f.epss) parts.push(`<span title="EPSS: probability of exploitation in the next 30 days (percentile ${(f.epss.percentile * 100).toFixed(1)})">EPSS ${(f.epss.score * 100).toFixed(f.epss.score < 0.1 ? 1 : 0)}%</span>`);
+  return parts.join(" ");
+}
+
 // ------------------------------------------------------------------ pages
 async function renderProjects() {
+  const ticket = routing;
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const origin = params.get("origin") || "";
+  const search = params.get("search") || "";
   const data = await api("GET", `/projects${origin ? `?origin=${encodeURIComponent(origin)}` : ""}`);
-  const rows = data.repositories.map(group => `
-    <tr><td colspan="6" class="repo">${esc(group.name)}</td></tr>
+  if (stale(ticket)) return;
+  const groups = data.repositories.filter(g => !search || g.name.toLowerCase().includes(search.toLowerCase()));
+  const rows = groups.map(group => `
+    <tr><th colspan="6" scope="rowgroup" class="repo">${esc(group.name)}</th></tr>
     ${group.projects.map(p => `
       <tr class="project" data-id="${esc(p.id)}">
         <td style="padding-left:24px"><a href="#/project/${esc(p.id)}">${esc(group.name)}:${esc(p.tag)}</a>
-          ${p.is_new ? '<span class="badge new">NEW</span>' : ""}</td>
+          ${p.is_new ? '<span class="badge new">NEW</span>' : ""}${p.active === false ? ' <span class="muted">(inactive)</span>' : ""}</td>
         <td><span class="origin" title="Quay">${QUAY_ICON} Quay</span></td>
         <td class="muted">${esc(p.platform)}</td>
-        <td>${["critical", "high", "medium", "low"].map(s => `<span class="sev ${s}" title="${s}">${p.issue_counts[s]}</span>`).join(" ")}
-            <span class="muted">${p.finding_count ?? ""} total</span></td>
+        <td class="counts">${["critical", "high", "medium", "low"].map(s => countBadge(s, p.issue_counts[s] || 0)).join(" ")}
+            <span class="muted">· ${p.issue_counts.unknown || 0} unrated · <span class="total">${p.finding_count ?? 0} total</span></span>
+            ${p.ignored_count ? `<span class="muted">(${p.ignored_count} ignored)</span>` : ""}</td>
         <td class="muted">${esc(p.test_frequency)}</td>
-        <td class="muted">${esc(p.last_tested_at || "")}</td>
+        <td class="muted">${esc(localTime(p.last_tested_at))}</td>
       </tr>`).join("")}`).join("");
   main().innerHTML = `
     <h1>Projects</h1>
+    <p><a href="#/imports" id="import-log-top">Import log</a> · what was imported, when and by whom</p>
     <div class="toolbar">
       <div><label for="origin-filter">Origin</label>
         <select id="origin-filter"><option value="">All origins</option><option value="quay">Quay</option></select></div>
+      <div><label for="project-search">Search repositories</label>
+        <input id="project-search" type="text" placeholder="name" value="${esc(search)}"></div>
     </div>
     <div class="card"><table>
-      <thead><tr><th>Image</th><th>Origin</th><th>Platform</th><th>Issues (C H M L)</th><th>Tests</th><th>Last tested</th></tr></thead>
-      <tbody>${rows || '<tr><td colspan="6" class="muted">No projects yet: add images.</td></tr>'}</tbody>
+      <caption class="muted" style="text-align:left">Issues: critical, high, medium, low; unrated findings (no source gives a severity) and the total beside them</caption>
+      <thead><tr><th scope="col">Image</th><th scope="col">Origin</th><th scope="col">Platform</th><th scope="col">Issues</th>
+        <th scope="col">Tests</th><th scope="col">Last tested</th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="6" class="muted">${search ? "No repository matches." : "No projects yet: add images."}</td></tr>`}</tbody>
     </table></div>`;
   const filter = document.getElementById("origin-filter");
   filter.value = origin;
-  filter.onchange = () => { location.hash = filter.value ? `#/projects?origin=${filter.value}` : "#/projects"; };
+  // The values are taken when the user acts: a re-render in between must not lose what was typed.
+  const go = (originValue, searchValue) => {
+    const query = new URLSearchParams({ ...(originValue ? { origin: originValue } : {}), ...(searchValue ? { search: searchValue } : {}) });
+    location.hash = `#/projects${query.toString() ? `?${query}` : ""}`;
+  };
+  filter.onchange = () => go(filter.value, document.getElementById("project-search").value.trim());
+  let timer = null;
+  document.getElementById("project-search").oninput = event => {
+    const typed = event.target.value.trim();
+    clearTimeout(timer);
+    timer = setTimeout(() => go(filter.value, typed), 300);
+  };
+  if (search) { const box = document.getElementById("project-search"); box.focus(); box.setSelectionRange(search.length, search.length); }
 }
 
 async function renderProject(id) {
+  const ticket = routing;
   const project = await api("GET", `/projects/${id}`);
-  const view = { sort: "severity", severity: "", fixable: false };
+  if (stale(ticket)) return;
+  const view = { sort: "severity", severity: "", fixable: false, open: new Set() };
+  const epss = f => (f.epss ? f.epss.score : -1);
+  const orders = {
+    severity: (a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || (b.kev - a.kev) || epss(b) - epss(a) || a.package.localeCompare(b.package),
+    exploit: (a, b) => (b.kev - a.kev) || epss(b) - epss(a) || SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity),
+    package: (a, b) => a.package.localeCompare(b.package) || a.id.localeCompare(b.id),
+  };
+  const details = (f, index) => `
+    <tr class="details" id="details-${index}"><td colspan="7">
+      <dl class="finding-details">
+        <dt>Summary</dt><dd>${esc(f.summary || "no summary in the advisories")}</dd>
+        <dt>Aliases</dt><dd>${[f.id, ...f.aliases].map(advisoryLink).join(", ")}</dd>
+        <dt>Severity</dt><dd>${esc(f.severity)} <span class="muted">rated by ${esc(f.severity_source === "none" ? "no source" : f.severity_source)}</span></dd>
+        <dt>CVSS</dt><dd>${f.cvss_score != null ? `${esc(f.cvss_score)} <code>${esc(f.cvss_vector || "")}</code> <span class="muted">(${esc(f.cvss_source || "")})</span>` : "none"}</dd>
+        <dt>Exploitation</dt><dd>${f.kev ? `known exploited (CISA KEV since ${esc(f.kev_date_added)})` : "not in CISA KEV"}${f.epss ? `; EPSS ${(f.epss.score * 100).toFixed(2)}% (percentile ${(f.epss.percentile * 100).toFixed(1)})` : ""}</dd>
+        <dt>Status</dt><dd>${esc(f.status.replace(/_/g, " "))}</dd>
+        <dt>Fixed in</dt><dd>${esc(f.fixed_version || "no fixed version yet")}</dd>
+        <dt>Found in</dt><dd><code>${esc(f.path)}</code>${f.layer ? ` <span class="muted">layer ${esc(f.layer.slice(0, 19))}…</span>` : ""}</dd>
+        <dt>Advisories</dt><dd class="muted">${esc(f.advisories.join(", "))}</dd>
+        <dt>Ignored</dt><dd>${f.ignored ? `${esc(f.ignored.reason)}${f.ignored.expires ? ` (until ${esc(f.ignored.expires)})` : ""}` : "no"}</dd>
+      </dl>
+      ${f.ignored ? "" : `<form class="ignore-form" data-id="${esc(f.id)}" data-package="${esc(f.package)}">
+        <div><label for="reason-${index}">Ignore: reason</label><input id="reason-${index}" type="text" class="ignore-reason" required maxlength="2000"></div>
+        <div><label for="expires-${index}">until (optional)</label><input id="expires-${index}" type="date" class="ignore-expires"></div>
+        <button type="submit" class="secondary">Ignore in this project</button>
+        <span class="error ignore-error" role="alert"></span></form>`}
+    </td></tr>`;
   const draw = () => {
     let findings = project.findings.slice();
     if (view.severity) findings = findings.filter(f => f.severity === view.severity);
     if (view.fixable) findings = findings.filter(f => f.fixed_version);
-    findings.sort(view.sort === "severity"
-      ? (a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.package.localeCompare(b.package)
-      : (a, b) => a.package.localeCompare(b.package) || a.id.localeCompare(b.id));
-    document.getElementById("findings").innerHTML = findings.map(f => `
-      <tr class="finding"><td>${esc(f.id)}</td><td><span class="sev ${esc(f.severity)}">${esc(f.severity)}</span>
-        ${f.cvss_score != null ? `<span class="muted">${esc(f.cvss_score)}</span>` : ""}</td>
+    findings.sort(orders[view.sort]);
+    document.querySelectorAll("th[data-sort]").forEach(th => th.setAttribute("aria-sort", th.dataset.sort === view.sort ? "descending" : "none"));
+    document.getElementById("findings").innerHTML = findings.map((f, index) => `
+      <tr class="finding${f.ignored ? " ignored" : ""}" data-key="${esc(f.id)}|${esc(f.package)}">
+        <td><button class="link toggle" aria-expanded="${view.open.has(`${f.id}|${f.package}`)}" aria-controls="details-${index}">${esc(f.id)}</button>
+          ${f.ignored ? '<span class="muted">ignored</span>' : ""}</td>
+        <td><span class="sev ${esc(f.severity)}">${esc(f.severity)}</span>
+          ${f.cvss_score != null ? `<span class="muted">${esc(f.cvss_score)}</span>` : ""}
+          <span class="muted source">${esc(f.severity_source === "none" ? "" : f.severity_source)}</span></td>
+        <td class="exploit">${exploitText(f)}</td>
         <td>${esc(f.package)}</td><td>${esc(f.installed_version)}</td>
-        <td>${esc(f.fixed_version || f.status.replace(/_/g, " "))}</td>
-        <td class="muted">${esc(f.origin === "os" ? "OS package" : f.path)}</td></tr>`).join("")
-      || '<tr><td colspan="6" class="muted">No findings.</td></tr>';
+        <td>${esc(f.fixed_version || "—")} <span class="muted">${f.fixed_version ? "" : esc(f.status.replace(/_/g, " "))}</span></td>
+        <td class="muted">${esc(f.origin === "os" ? "OS package" : f.path)}</td></tr>
+      ${view.open.has(`${f.id}|${f.package}`) ? details(f, index) : ""}`).join("")
+      || '<tr><td colspan="7" class="muted">No findings.</td></tr>';
+    document.querySelectorAll("button.toggle").forEach(b => b.onclick = () => {
+      const key = b.closest("tr").dataset.key;
+      if (view.open.has(key)) view.open.delete(key); else view.open.add(key);
+      draw();
+    });
+    document.querySelectorAll("form.ignore-form").forEach(form => form.onsubmit = async event => {
+      event.preventDefault();
+      const expires = form.querySelector(".ignore-expires").value;
+      try {
+        await api("POST", `/projects/${id}/ignores`, { vulnerability_id: form.dataset.id, package: form.dataset.package,
+          reason: form.querySelector(".ignore-reason").value.trim(), ...(expires ? { expires_at: expires } : {}) });
+        await renderProject(id);
+      } catch (error) { form.querySelector(".ignore-error").textContent = error.message; }
+    });
   };
+  const counts = project.issue_counts || {};
   main().innerHTML = `
     <h1>${esc(project.repository)}:${esc(project.tag)} <span class="muted">${esc(project.platform)}</span></h1>
     <div class="card">
       <div class="muted">${esc(project.digest || "")}</div>
-      <div>OS: ${esc(project.os || "unknown")} · packages: ${esc(project.package_count)} · last tested: ${esc(project.last_tested_at || "never")}</div>
+      <div>OS: ${esc(project.os || "unknown")} · packages: ${esc(project.package_count)} · last tested: <span id="last-tested">${esc(localTime(project.last_tested_at) || "never")}</span></div>
+      <div class="counts" style="margin-top:6px">${["critical", "high", "medium", "low"].map(s => countBadge(s, counts[s] || 0)).join(" ")}
+        <span class="muted">· ${counts.unknown || 0} unrated · ${project.findings.length} total · ${project.ignored_count || 0} ignored</span></div>
       <div class="toolbar" style="margin-top:12px">
         <div><label for="frequency">Test frequency</label>
           <select id="frequency"><option>daily</option><option>weekly</option><option>never</option></select></div>
         <button id="test-now" class="secondary">Test now</button>
-        <span id="project-message" class="notice"></span>
+        <span id="project-message" class="notice" role="status" aria-live="polite"></span>
       </div>
     </div>
     <h2>Vulnerabilities (${project.findings.length})</h2>
@@ -166,9 +270,22 @@ async function renderProject(id) {
       <div><label><input type="checkbox" id="fixable"> Fixable only</label></div>
     </div>
     <div class="card"><table>
-      <thead><tr><th>ID</th><th class="sortable" id="sort-severity">Severity ▾</th><th class="sortable" id="sort-package">Package</th>
-        <th>Installed</th><th>Fixed in</th><th>Introduced by</th></tr></thead>
-      <tbody id="findings"></tbody></table></div>`;
+      <thead><tr><th scope="col">ID</th>
+        <th scope="col" data-sort="severity"><button class="sort" id="sort-severity">Severity</button></th>
+        <th scope="col" data-sort="exploit"><button class="sort" id="sort-exploit">Exploitation</button></th>
+        <th scope="col" data-sort="package"><button class="sort" id="sort-package">Package</button></th>
+        <th scope="col">Installed</th><th scope="col">Fixed in</th><th scope="col">Introduced by</th></tr></thead>
+      <tbody id="findings"></tbody></table></div>
+    <h2>Project settings</h2>
+    <div class="card">
+      <div class="toolbar">
+        <button id="toggle-active" class="secondary">${project.active === false ? "Activate" : "Deactivate"}</button>
+        <span class="muted">${project.active === false ? "Inactive: not re-tested and not notified." : "Active: re-tested on its schedule and when advisories change."}</span>
+      </div>
+      <div class="toolbar"><button id="delete-project" class="danger">Delete project</button>
+        <span class="muted">Removes the project and its test history; the image stays in Quay.</span></div>
+      <div id="settings-error" class="error" role="alert"></div>
+    </div>`;
   const frequency = document.getElementById("frequency");
   frequency.value = project.test_frequency;
   frequency.onchange = async () => {
@@ -176,13 +293,35 @@ async function renderProject(id) {
     document.getElementById("project-message").textContent = `Tests: ${frequency.value}`;
   };
   document.getElementById("test-now").onclick = async () => {
+    const button = document.getElementById("test-now");
+    const before = project.last_tested_at;
+    button.disabled = true;
     await api("POST", `/projects/${id}/test`);
     document.getElementById("project-message").textContent = "Test queued";
+    const started = Date.now();
+    const poll = async () => {  // refresh the page when the test is done
+      if (!location.hash.startsWith(`#/project/${id}`)) return;
+      const now = await api("GET", `/projects/${id}`);
+      if (now.last_tested_at !== before) { await renderProject(id); document.getElementById("project-message").textContent = "Test done"; return; }
+      if (Date.now() - started > 300_000) { button.disabled = false; return; }
+      setTimeout(poll, 1000);
+    };
+    setTimeout(poll, 1000);
+  };
+  document.getElementById("toggle-active").onclick = async () => {
+    try { await api("PATCH", `/projects/${id}`, { active: project.active === false }); await renderProject(id); }
+    catch (error) { document.getElementById("settings-error").textContent = error.message; }
+  };
+  document.getElementById("delete-project").onclick = async () => {
+    if (!window.confirm(`Delete ${project.repository}:${project.tag} and its test history?`)) return;
+    try { await api("DELETE", `/projects/${id}`); location.hash = "#/projects"; }
+    catch (error) { document.getElementById("settings-error").textContent = error.message; }
   };
   document.getElementById("severity-filter").onchange = e => { view.severity = e.target.value; draw(); };
   document.getElementById("fixable").onchange = e => { view.fixable = e.target.checked; draw(); };
-  document.getElementById("sort-severity").onclick = () => { view.sort = "severity"; draw(); };
-  document.getElementById("sort-package").onclick = () => { view.sort = "package"; draw(); };
+  for (const order of ["severity", "exploit", "package"]) {
+    document.getElementById(`sort-${order}`).onclick = () => { view.sort = order; draw(); };
+  }
   draw();
 }
 
@@ -298,21 +437,109 @@ async function renderImages() {
 }
 
 async function renderImports(id) {
-  id = id || localStorage.getItem("quaywatch.lastImport");
-  if (!id) { main().innerHTML = `<h1>Import log</h1><div class="card muted">No import yet.</div>`; return; }
+  const ticket = routing;
+  if (!id) {
+    const history = await api("GET", "/imports?limit=50");
+    if (stale(ticket)) return;
+    main().innerHTML = `
+      <h1>Import log</h1>
+      <div class="card"><table><thead><tr><th scope="col">Started</th><th scope="col">By</th><th scope="col">Images</th>
+        <th scope="col">Result</th><th scope="col">Status</th></tr></thead>
+        <tbody>${history.imports.map(i => `<tr class="import-entry"><td><a href="#/imports/${esc(i.id)}">${esc(localTime(i.created_at))}</a></td>
+          <td class="muted">${esc(i.created_by ? "a user" : i.source === "webhook" ? "Quay webhook" : "")}</td>
+          <td>${esc(i.images.join(", "))}${i.total > i.images.length ? ` <span class="muted">and ${i.total - i.images.length} more</span>` : ""}</td>
+          <td>${i.succeeded} succeeded, ${i.failed} failed of ${i.total}</td><td>${esc(i.status)}</td></tr>`).join("")
+          || '<tr><td colspan="5" class="muted">No import yet.</td></tr>'}</tbody></table></div>`;
+    return;
+  }
   const [status, log] = await Promise.all([api("GET", `/imports/${id}`), api("GET", `/imports/${id}/log`)]);
+  if (stale(ticket)) return;
   main().innerHTML = `
     <h1>Import log</h1>
+    <p><a href="#/imports">All imports</a></p>
     <div class="card">${esc(status.status)}: ${status.succeeded} succeeded, ${status.failed} failed of ${status.total}
-      <span class="muted">(started ${esc(status.created_at)})</span></div>
-    <div class="card"><table><thead><tr><th>Image</th><th>Status</th><th>Project</th><th>Reason</th><th>At</th></tr></thead>
+      <span class="muted">(started ${esc(localTime(status.created_at))})</span></div>
+    <div class="card"><table><thead><tr><th scope="col">Image</th><th scope="col">Status</th><th scope="col">Project</th>
+      <th scope="col">Reason</th><th scope="col">At</th></tr></thead>
       <tbody>${log.entries.map(e => `<tr class="log-entry"><td>${esc(e.image)}</td><td>${esc(e.status)}</td>
         <td>${e.project_id ? `<a href="#/project/${esc(e.project_id)}">open</a>` : ""}</td>
-        <td class="error">${esc(e.error || "")}</td><td class="muted">${esc(e.at)}</td></tr>`).join("")}</tbody></table></div>`;
+        <td class="error">${esc(e.error || "")}</td><td class="muted">${esc(localTime(e.at))}</td></tr>`).join("")}</tbody></table></div>`;
+  if (status.status !== "completed") {  // follow a running import until it is done
+    setTimeout(() => { if (location.hash === `#/imports/${id}`) renderImports(id).catch(() => {}); }, 1000);
+  }
+}
+
+async function renderOrganisation(message) {
+  if (!state.admin) { location.hash = "#/projects"; return; }
+  const ticket = routing;
+  const [channels, policy, integrations] = await Promise.all([
+    api("GET", "/organisation/channels"), api("GET", "/organisation/notification-policy"), api("GET", "/integrations")]);
+  if (stale(ticket)) return;
+  main().innerHTML = `
+    <h1>Organisation</h1>
+    <div id="organisation-message" class="notice" role="status" aria-live="polite">${esc(message || "")}</div>
+    <div class="card"><h2>Notification policy</h2>
+      <form id="policy-form">
+        <label for="min-severity">Notify new findings of at least</label>
+        <select id="min-severity"><option value="">any severity</option>${["critical", "high", "medium", "low"].map(s => `<option value="${s}">${s}</option>`).join("")}</select>
+        <div><label><input type="checkbox" id="kev-only"> Known exploited only (CISA KEV)</label></div>
+        <div><label><input type="checkbox" id="fixable-only"> Fixable only</label></div>
+        <div style="margin-top:8px"><button type="submit">Save policy</button></div>
+      </form></div>
+    <div class="card"><h2>Notification channels</h2>
+      <form id="channels-form">
+        <label for="channel-urls">Webhook or Slack URLs, one per line (https)</label>
+        <textarea id="channel-urls" rows="3" style="width:100%;max-width:460px">${esc(channels.channels.map(c => c.url).join("\n"))}</textarea>
+        <div style="margin-top:8px"><button type="submit">Save channels</button></div>
+      </form></div>
+    <div class="card"><h2>API tokens</h2>
+      <div class="toolbar"><div><label for="token-role">Role</label><select id="token-role"><option>member</option><option>admin</option></select></div>
+        <button id="create-token" class="secondary">Create a token for a new team member</button></div>
+      <div id="new-token" class="notice"></div></div>
+    <div class="card"><h2>Quay webhook URLs</h2>
+      <table><thead><tr><th scope="col">Registry</th><th scope="col"></th></tr></thead><tbody>
+      ${integrations.integrations.map(i => `<tr><td>${esc(i.url)} <span class="muted">${esc(i.username)}</span></td>
+        <td><button class="secondary rotate" data-id="${esc(i.id)}">Rotate webhook URL</button></td></tr>`).join("")
+        || '<tr><td colspan="2" class="muted">No registry connected yet.</td></tr>'}</tbody></table>
+      <div id="webhook-url" class="notice"></div></div>
+    <div id="organisation-error" class="error" role="alert"></div>`;
+  document.getElementById("min-severity").value = policy.min_severity || "";
+  document.getElementById("kev-only").checked = policy.known_exploited_only;
+  document.getElementById("fixable-only").checked = policy.fixable_only;
+  const failed = error => { document.getElementById("organisation-error").textContent = error.message; };
+  document.getElementById("policy-form").onsubmit = async event => {
+    event.preventDefault();
+    try {
+      await api("PUT", "/organisation/notification-policy", { min_severity: document.getElementById("min-severity").value || null,
+        known_exploited_only: document.getElementById("kev-only").checked, fixable_only: document.getElementById("fixable-only").checked });
+      await renderOrganisation("Notification policy saved");
+    } catch (error) { failed(error); }
+  };
+  document.getElementById("channels-form").onsubmit = async event => {
+    event.preventDefault();
+    const urls = document.getElementById("channel-urls").value.split("\n").map(u => u.trim()).filter(Boolean);
+    try {
+      await api("PUT", "/organisation/channels", { channels: urls.map(url => ({ type: url.includes("hooks.slack.com") ? "slack" : "webhook", url })) });
+      await renderOrganisation("Channels saved");
+    } catch (error) { failed(error); }
+  };
+  document.getElementById("create-token").onclick = async () => {
+    try {
+      const created = await api("POST", "/tokens", { role: document.getElementById("token-role").value });
+      document.getElementById("new-token").textContent = `New ${created.role} token (shown once; hand it over now): ${created.token}`;
+    } catch (error) { failed(error); }
+  };
+  document.querySelectorAll("button.rotate").forEach(b => b.onclick = async () => {
+    try {
+      const rotated = await api("POST", `/integrations/${b.dataset.id}/webhook-token`);
+      document.getElementById("webhook-url").textContent = `New webhook URL (shown once; the old one stops working): ${rotated.webhook_url}`;
+    } catch (error) { failed(error); }
+  });
 }
 
 // ------------------------------------------------------------------ routing
 async function route() {
+  routing += 1;
   if (!state.token) { renderLogin(); return; }
   document.getElementById("nav").hidden = false;
   const [, page, id] = (location.hash.split("?")[0] || "#/projects").split("/");
@@ -322,6 +549,7 @@ async function route() {
     else if (page === "images") await renderImages();
     else if (page === "integrations") await renderIntegrations();
     else if (page === "imports") await renderImports(id);
+    else if (page === "organisation") await renderOrganisation();
     else await renderProjects();
   } catch (error) {
     if (state.token) main().innerHTML = `<div class="card error">${esc(error.message)}</div>`;
