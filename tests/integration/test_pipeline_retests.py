@@ -278,3 +278,26 @@ def test_nvd_modified_feed_rates_findings_and_retests_their_projects(cloud, feed
     ((path, event),) = receiver.posted
     assert path == "/hook" and event["detail"]["count"] == 1
     assert [f["id"] for f in event["detail"]["new_findings"]] == ["CVE-2019-14697"]
+
+
+def test_an_expired_ignore_gives_its_finding_back_to_the_counts_at_the_next_read(cloud, imported):
+    """Counts are stored at each test; an ignore that lapses between tests must not keep its
+    finding out of them until the next test. Time passing is simulated by moving the rule's
+    expiry (and the day the stored counts were valid until) into the past in the table."""
+    _, project = imported
+    path = f"/projects/{project['id']}"
+    total = cloud.api("GET", path).body["finding_count"]
+    added = cloud.api("POST", f"{path}/ignores", {"vulnerability_id": "CVE-2019-14697", "reason": "for now",
+                                                 "expires_at": "2999-01-01"}, token="member")
+    assert added.status == 201
+    counted = cloud.api("GET", "/projects").body["repositories"][0]["projects"][0]
+    assert counted["ignored_count"] == 1 and sum(counted["issue_counts"].values()) == total - 1
+    table = cloud.session.resource("dynamodb").Table(cloud.physical.refs["ProjectsTable"])
+    record = table.get_item(Key={"id": project["id"]})["Item"]
+    assert record["counts_valid_until"] == "2999-01-01"
+    record["ignores"][0]["expires"] = "2020-01-01"  # ... and now it is 2020-01-02 or later
+    record["counts_valid_until"] = "2020-01-01"
+    table.put_item(Item=record)
+    listed = cloud.api("GET", "/projects").body["repositories"][0]["projects"][0]
+    assert listed["ignored_count"] == 0 and sum(listed["issue_counts"].values()) == total
+    assert "counts_valid_until" not in table.get_item(Key={"id": project["id"]})["Item"]  # recounted once, stored

@@ -61,6 +61,11 @@ class IgnoreFile(BaseModel):
 class TriageResult:
     ignored: int
     expired: list[IgnoreRule]  # rules past their date: they no longer apply
+    valid_until: date | None = None  # the first expiry among the rules that ignored something
+
+    @property
+    def valid_until_text(self) -> str | None:
+        return self.valid_until.isoformat() if self.valid_until else None
 
 
 def load_ignore_file(path: Path) -> list[IgnoreRule]:
@@ -85,8 +90,11 @@ def apply_ignores(findings: list[Finding], rules: list[IgnoreRule], today: date 
     active = [rule for rule in rules if rule.expires is None or rule.expires >= today]
     expired = [rule for rule in rules if rule.expires is not None and rule.expires < today]
     ignored = 0
+    expiries = []
     for finding in findings:
         rule = next((r for r in active if r.matches(finding)), None)
         finding.ignored = IgnoredBy(reason=rule.reason, expires=rule.expires) if rule else None
         ignored += rule is not None
-    return TriageResult(ignored, expired)
+        if rule is not None and rule.expires is not None:
+            expiries.append(rule.expires)
+    return TriageResult(ignored, expired, min(expiries, default=None))

@@ -4,7 +4,7 @@ refreshed by every later one; the schedule of its next test follows its frequenc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -36,16 +36,18 @@ class ProjectStore:
     def record_test(self, *, project_id: str, org_id: str, integration_id: str, repository: str, tag: str,
                     platform: str, digest: str, os_name: str | None, package_count: int,
                     issue_counts: dict[str, int], finding_count: int, tested_at: datetime,
-                    ignored_count: int = 0, existing: dict[str, Any] | None = None) -> dict[str, Any]:
+                    ignored_count: int = 0, counts_valid_until: str | None = None,
+                    existing: dict[str, Any] | None = None) -> dict[str, Any]:
         """Create the project on its first test, else refresh it (one record per identity).
-        ``existing``: the record as the caller already read it (else it is read here)."""
+        ``existing``: the record as the caller already read it (else it is read here).
+        ``counts_valid_until``: the day after which an ignore behind the counts lapses."""
         existing = (existing if existing is not None else self.get(project_id)) or {}
         item = {
             **existing,
             "id": project_id, "org_id": org_id, "integration_id": integration_id, "repository": repository,
             "tag": tag, "platform": platform, "digest": digest, "origin": "quay", "os": os_name,
             "package_count": package_count, "issue_counts": issue_counts, "finding_count": finding_count,
-            "ignored_count": ignored_count,
+            "ignored_count": ignored_count, "counts_valid_until": counts_valid_until,
             "last_tested_at": _iso(tested_at),
             "test_frequency": existing.get("test_frequency", "daily"), "active": existing.get("active", True),
             "is_new": existing.get("is_new", True), "created_at": existing.get("created_at", _iso(tested_at)),
@@ -97,6 +99,12 @@ def public_view(item: dict[str, Any]) -> dict[str, Any]:
         "finding_count": int(item.get("finding_count", 0)),
         "last_tested_at": item.get("last_tested_at"),
     }
+
+
+def counts_lapsed(item: dict[str, Any], today: date | None = None) -> bool:
+    """True when an ignore that shaped the stored counts has expired since: recount first."""
+    valid_until = item.get("counts_valid_until")
+    return bool(valid_until) and str(valid_until) < (today or date.today()).isoformat()
 
 
 def issue_counts(findings: Iterable[Finding]) -> dict[str, int]:

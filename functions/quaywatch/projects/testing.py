@@ -112,9 +112,11 @@ class ProjectTester:
         previous = self._findings.latest(identity)
         existing = self._projects.get(identity)
         ignored = 0
+        valid_until = None
         if self._ignore_rules is not None:
             record = existing or {"id": identity, "org_id": integration["org_id"]}
-            ignored = apply_ignores(report.findings, self._ignore_rules(record)).ignored
+            triaged = apply_ignores(report.findings, self._ignore_rules(record))
+            ignored, valid_until = triaged.ignored, triaged.valid_until_text
         keys = {finding_key(f): f for f in report.findings}
         new = [keys[k] for k in sorted(set(keys) - (previous.keys if previous else set())) if keys[k].ignored is None]
         now = datetime.now(UTC)
@@ -141,7 +143,7 @@ class ProjectTester:
             repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
             os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
             package_count=len(inventory.packages), issue_counts=counts, finding_count=len(report.findings),
-            tested_at=now, ignored_count=ignored, existing=existing or {},
+            tested_at=now, ignored_count=ignored, counts_valid_until=valid_until, existing=existing or {},
         )
         self._findings.save(identity, inventory, report.findings, new_keys, now)
         logger.info("project tested", extra={"project_id": identity, "scanned": scanned,

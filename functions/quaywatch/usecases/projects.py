@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quaywatch.projects.models import ProjectUpdate
-from quaywatch.projects.store import public_view
+from quaywatch.projects.store import counts_lapsed, public_view
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 
@@ -14,12 +14,22 @@ def list_projects(services: Services, caller: Principal, repository: str | None,
                   integration_id: str | None) -> list[dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in services.projects.list(caller, repository, integration_id):
-        groups.setdefault(item["repository"], []).append(public_view(item))
+        groups.setdefault(item["repository"], []).append(public_view(_current(services, item)))
     return [{"name": name, "projects": projects} for name, projects in sorted(groups.items())]
 
 
+def _current(services: Services, item: dict[str, Any]) -> dict[str, Any]:
+    """The record with counts under today's rules: an ignore that expired since the last count
+    gives its findings back to the counts at the first read after (not at the next test)."""
+    if not counts_lapsed(item):
+        return item
+    from quaywatch.usecases.triage import recount
+
+    return recount(services, item)
+
+
 def project_detail(services: Services, caller: Principal, project_id: str) -> dict[str, Any]:
-    item = services.projects.for_principal(caller, project_id)
+    item = _current(services, services.projects.for_principal(caller, project_id))
     latest = services.findings.latest(project_id)
     if latest is not None:  # the rules in force today: an expired ignore no longer marks its finding
         from quaywatch.matching.ignores import apply_ignores

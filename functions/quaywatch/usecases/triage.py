@@ -75,16 +75,19 @@ def list_ignores(services: Services, caller: Principal, project_id: str | None) 
     return list((services.access.organisation(caller.org_id) or {}).get("ignores", []))
 
 
-def recount(services: Services, project: dict[str, Any]) -> None:
-    """The project's counts from its latest test under the rules in force today."""
+def recount(services: Services, project: dict[str, Any]) -> dict[str, Any]:
+    """The project's counts from its latest test under the rules in force today (the record
+    as stored after)."""
     latest = services.findings.latest(project["id"])
     if latest is None:
-        return
+        return project
     result = apply_ignores(latest.findings, rules_for(services, project))
     fresh = services.projects.get(project["id"]) or project
     fresh["issue_counts"] = issue_counts(latest.findings)
     fresh["ignored_count"] = result.ignored
+    fresh["counts_valid_until"] = result.valid_until_text
     services.projects_repository.put(fresh)
+    return fresh
 
 
 def _appended(rules: list[dict[str, Any]], rule: RecordedIgnore) -> list[dict[str, Any]]:
