@@ -238,3 +238,26 @@ def test_exploit_signals_sort_and_fail_on_kev(stack, tmp_path):
     calm = run(["scan", f"{stack.host}/acme/npm:1", "--plain-http", *feeds, "--fail-on", "kev"], env=ROBOT_ENV,
                tmp_path=tmp_path)
     assert calm.returncode == 0, calm.stderr
+
+
+def test_pypa_ghsa_and_nvd_together_rate_by_precedence_without_duplicates(stack, tmp_path):
+    """The demo's application image against the real PyPA feed, real GitHub advisories and NVD
+    records: one finding per (vulnerability, package) however many feeds name it, each rated
+    by the first source in the precedence that rates it."""
+    stack.pusher.push_image("acme/mixed", "1", [fixtures.python_layer(), fixtures.npm_layer(), fixtures.java_layer()])
+    enrichment = FIXTURES / "enrichment"
+    feeds = ["--advisories", str(ADVISORIES / "pypa-osv" / "vulns"),
+             *(arg for folder in ("ghsa", "nvd", "cve5") for arg in ("--advisories", str(enrichment / folder)))]
+    findings = findings_of(run(["scan", f"{stack.host}/acme/mixed:1", "--plain-http", "--format", "json", *feeds],
+                               env=ROBOT_ENV, tmp_path=tmp_path))
+    assert len(findings) == len(set(findings))  # keyed by (id, package): no duplicate survived the merge
+    for (_, package), finding in findings.items():
+        for alias in finding["aliases"]:  # no second finding of the same package under an alias
+            assert (alias, package) not in findings
+    assert findings[("CVE-2021-44228", "org.apache.logging.log4j:log4j-core")]["severity_source"] == "ghsa"
+    assert findings[("CVE-2020-8840", "com.fasterxml.jackson.core:jackson-databind")]["severity_source"] == "ghsa"
+    assert findings[("CVE-2021-23337", "lodash")]["severity_source"] == "ghsa"
+    pyyaml = findings[("CVE-2020-14343", "PyYAML")]
+    assert (pyyaml["severity"], pyyaml["severity_source"], pyyaml["cvss_source"]) == ("critical", "nvd", "nvd")
+    unrated = [f for f in findings.values() if f["severity_source"] == "none"]
+    assert all(f["severity"] == "unknown" for f in unrated) and len(unrated) < len(findings)
