@@ -158,5 +158,8 @@ def test_feeds_changed_on_disk_are_reimported_and_retest_their_projects(stack, t
             assert time.monotonic() < deadline, "the new feed file was not picked up"
             time.sleep(0.5)
         assert (musl()["severity"], musl()["severity_source"], musl()["cvss_score"]) == ("critical", "nvd", 9.8)
+        shown = served.cli("project", "show", project["id"], "--sort", "severity")
+        first_row = next(line for line in shown.stdout.splitlines() if "CVE-" in line)  # most severe first
+        assert "CVE-2019-14697" in first_row and "critical" in first_row and "nvd" in first_row
     finally:
         served.stop()

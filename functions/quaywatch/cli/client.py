@@ -266,19 +266,27 @@ def project() -> None:
 
 @project.command("show")
 @click.argument("project_id")
+@click.option("--sort", "sort_order", type=click.Choice(("severity", "kev", "epss")), default="severity", show_default=True,
+              help="Order of the findings: by severity, known-exploited first (kev), or by EPSS score.")
 @_options
-def show_project(project_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
-    """A project's details and findings."""
+def show_project(project_id: str, sort_order: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """A project's details and findings (ignored ones marked)."""
+    from quaywatch.matching.models import Finding
+    from quaywatch.reports.findings_table import exploit_note, sort_key
+
     document = _api(server, data_dir).call("GET", f"/projects/{project_id}")
+    findings = sorted((Finding.model_validate(f) for f in document["findings"]), key=sort_key(sort_order))
     if as_json:
+        document["findings"] = [f.document() for f in findings]
         click.echo(json.dumps(document, indent=2))
         return
     click.echo(f"{document['repository']}:{document['tag']} ({document['platform']})  {document.get('digest')}")
     click.echo(f"OS: {document.get('os') or 'unknown'}   packages: {document['package_count']}   "
                f"tests: {document['test_frequency']}   last tested: {document.get('last_tested_at')}")
-    _print(document, False, ["ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "PATH"],
-           [[f["id"], f["severity"], f["package"], f["installed_version"], f.get("fixed_version") or f["status"],
-             f["path"]] for f in document["findings"]])
+    _print(document, False, ["ID", "SEVERITY", "SOURCE", "EXPLOIT", "PACKAGE", "INSTALLED", "FIXED IN", "PATH", "IGNORED"],
+           [[f.id, f.severity, "" if f.severity_source == "none" else f.severity_source, exploit_note(f), f.package,
+             f.installed_version, f.fixed_version or f.status.value, f.path, f.ignored.reason if f.ignored else ""]
+            for f in findings])
 
 
 @project.command("test")
