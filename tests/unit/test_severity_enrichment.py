@@ -197,3 +197,11 @@ def test_a_version_1_store_is_upgraded_with_its_alias_index(tmp_path: Path) -> N
     assert ("Maven", "", "org.apache.logging.log4j:log4j-core") in report.changed
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+
+
+def test_status_reports_the_rating_and_exploit_feeds(store) -> None:
+    assert store.signal_status() == []
+    import_feed(store, ENRICHMENT)
+    rows = {row.ecosystem: (row.records, row.newest_modified) for row in store.signal_status()}
+    assert rows == {"ratings: adp": (2, None), "ratings: cna": (1, None), "ratings: nvd": (5, None),
+                    "CISA KEV": (1, None), "EPSS scores": (4, "2026-03-28")}

@@ -298,6 +298,19 @@ class SqliteAdvisoryStore:
         with self._lock:
             return [EcosystemStatus(*row) for row in self._db.execute(query)]
 
+    def signal_status(self) -> list[EcosystemStatus]:
+        """Rows for the rating and exploit feeds: ratings by source, KEV entries, EPSS scores."""
+        with self._lock:
+            rows = [EcosystemStatus(f"ratings: {source}", count, None) for source, count in self._db.execute(
+                "SELECT source, COUNT(*) FROM ratings GROUP BY source ORDER BY source")]
+            kev = self._db.execute("SELECT COUNT(*) FROM known_exploited").fetchone()[0]
+            epss = self._db.execute("SELECT COUNT(*), MAX(date) FROM predictions").fetchone()
+        if kev:
+            rows.append(EcosystemStatus("CISA KEV", kev, None))
+        if epss[0]:
+            rows.append(EcosystemStatus("EPSS scores", epss[0], epss[1]))
+        return rows
+
     def changed_keys(self, import_id: int) -> set[PackageKey]:
         query = "SELECT ecosystem, release, package FROM changes WHERE import_id = ?"
         with self._lock:

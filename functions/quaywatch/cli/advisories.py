@@ -43,7 +43,8 @@ def import_command(paths: tuple[Path, ...], db_path: str | None) -> None:
 @click.command("status")
 @DB_OPTION
 def status_command(db_path: str | None) -> None:
-    """Record counts per ecosystem and the newest modification time."""
+    """Record counts per ecosystem and the newest modification time, then the rating and
+    exploit feeds (NVD/CNA/ADP ratings, KEV entries, EPSS scores and their date)."""
     from quaywatch.advisories.location import default_store_path
     from quaywatch.advisories.store import SqliteAdvisoryStore
 
@@ -52,7 +53,7 @@ def status_command(db_path: str | None) -> None:
         click.echo(f"no advisory store at {path}; run `quaywatch advisories import PATH` first")
         return
     with SqliteAdvisoryStore(path) as store:
-        rows = store.status()
+        rows = store.status() + store.signal_status()
     # rich is imported here, not at the top: every quaywatch command loads this module.
     from rich.console import Console
     from rich.table import Table
