@@ -104,6 +104,7 @@ class ImageSummary:
     index_digest: str | None = None  # of the multi-platform index, if any
     platform: str
     layers: list[str] = field(default_factory=list)
+    diff_ids: list[str] = field(default_factory=list)  # uncompressed layer digests (config rootfs)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -68,6 +68,7 @@ class ResolvedImage:
     index_digest: str | None
     manifest: ImageManifest
     platform: Platform
+    config: dict | None = None  # the image config, when resolving had to read it
 
 
 class ImageScanner:
@@ -98,13 +99,25 @@ class ImageScanner:
             if not isinstance(document, ImageManifest):
                 raise InvalidManifestError(f"index {index_digest} nests another index; not supported")
             platform = child.platform or self.options.platform
+            config = None
         else:
-            platform = self._config_platform(reference, document)
+            platform, config = self._config_platform(reference, document)
         if document.config.media_type not in _IMAGE_CONFIG_TYPES:
             raise InvalidManifestError(
                 f"{reference} is not a container image (config type {document.config.media_type})"
             )
-        return ResolvedImage(fetched.digest, index_digest, document, platform)
+        return ResolvedImage(fetched.digest, index_digest, document, platform, config)
+
+    def diff_ids(self, reference: ImageReference, resolved: ResolvedImage) -> list[str]:
+        """The image's layer diff IDs (``rootfs.diff_ids`` of its config): the digests of the
+        uncompressed layers, equal in every image built on the same base, however the layers
+        were compressed and pushed. Empty when the config does not say."""
+        config = resolved.config if resolved.config is not None else self._config(reference, resolved.manifest)
+        rootfs = config.get("rootfs") if isinstance(config, dict) else None
+        found = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+        if not isinstance(found, list):
+            return []
+        return [d for d in found if isinstance(d, str) and d.startswith("sha256:") and len(d) == 71]
 
     def platforms(self, reference: ImageReference) -> list[Platform] | None:
         """The platforms of a multi-platform image (attestations skipped), or None when the
@@ -132,6 +145,7 @@ class ImageScanner:
             index_digest=resolved.index_digest,
             platform=str(resolved.platform),
             layers=[layer.digest for layer in resolved.manifest.layers],
+            diff_ids=self.diff_ids(reference, resolved),
         )
         inventory = assemble_inventory(summary, merge_layers(layers, self.options.limits.max_image_metadata_bytes))
         logger.info(
@@ -145,21 +159,27 @@ class ImageScanner:
         )
         return inventory
 
-    def _config_platform(self, reference: ImageReference, manifest: ImageManifest) -> Platform:
-        """The platform of a single-platform image, from its config blob."""
+    def _config(self, reference: ImageReference, manifest: ImageManifest) -> dict:
         if manifest.config.media_type not in _IMAGE_CONFIG_TYPES:
-            return self.options.platform
+            return {}
         try:
             config = json.loads(self.client.get_blob(reference.repository, manifest.config))
         except ValueError as exc:
             raise InvalidManifestError(f"image config of {reference} is not valid JSON") from exc
+        return config if isinstance(config, dict) else {}
+
+    def _config_platform(self, reference: ImageReference, manifest: ImageManifest) -> tuple[Platform, dict | None]:
+        """The platform of a single-platform image, from its config blob (and the config)."""
+        if manifest.config.media_type not in _IMAGE_CONFIG_TYPES:
+            return self.options.platform, None
+        config = self._config(reference, manifest)
         platform = Platform(
             str(config.get("os") or "linux"), str(config.get("architecture") or "amd64"), config.get("variant")
         )
         wanted = self.options.platform
         if self.options.platform_explicit and not wanted.matches(platform.os, platform.architecture, platform.variant):
             raise PlatformNotFoundError(f"{reference} is a single-platform image for {platform}, not {wanted}")
-        return platform
+        return platform, config
 
     def _analyze_layers(
         self, repository: str, descriptors: Sequence[Descriptor], progress: ScanProgress | None
