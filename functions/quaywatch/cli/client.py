@@ -289,6 +289,48 @@ def show_project(project_id: str, sort_order: str, server: str, data_dir: Path |
             for f in findings])
 
 
+@project.command("dockerfile")
+@click.argument("project_id")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--remove", is_flag=True, help="Unlink the project's Dockerfile instead.")
+@_options
+def project_dockerfile(project_id: str, path: Path | None, remove: bool, server: str, data_dir: Path | None,
+                       as_json: bool) -> None:
+    """Link the Dockerfile PATH the project's image is built from (its final stage's base is
+    the project's base image), or unlink it with --remove."""
+    api = _api(server, data_dir)
+    if remove:
+        document = api.call("DELETE", f"/projects/{project_id}/dockerfile")
+        _print(document, as_json, ["PROJECT", "DOCKERFILE"], [[project_id, "removed"]])
+        return
+    if path is None:
+        raise click.UsageError("give the Dockerfile's PATH (or --remove)")
+    document = api.call("PUT", f"/projects/{project_id}/dockerfile", {"content": path.read_text()})
+    _print(document, as_json, ["PROJECT", "BASE", "FROM LINE"], [[project_id, document["base"], document["from_line"]]])
+
+
+@project.command("base")
+@click.argument("project_id")
+@_options
+def project_base(project_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+    """The project's base image, its share of the findings, and better tags with their counts."""
+    document = _api(server, data_dir).call("GET", f"/projects/{project_id}/base-image")
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    base = document["base"]
+    click.echo(f"base: {base['repository']}:{base['tag']} (detected by {base['detected_by']})  {base['digest']}")
+    click.echo(f"findings: {document['findings']['base']} from the base, {document['findings']['own']} from the "
+               "image's own layers")
+    levels = ("critical", "high", "medium", "low")
+    rows = [["current", f"{base['repository']}:{base['tag']}", *(base["issue_counts"][level] for level in levels), ""]]
+    rows += [[r["kind"], f"{r['repository']}:{r['tag']}", *(r["issue_counts"][level] for level in levels),
+              f"{r['fewer']['critical'] + r['fewer']['high']} fewer critical/high"] for r in document["recommendations"]]
+    _print(document, False, ["", "IMAGE", "CRIT", "HIGH", "MED", "LOW", ""], rows)
+    if not document["recommendations"]:
+        click.echo("no tag of the base repository has fewer critical and high issues")
+
+
 @project.command("test")
 @click.argument("project_id")
 @_options

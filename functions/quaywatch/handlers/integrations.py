@@ -14,7 +14,7 @@ from quaywatch.handlers.wiring import services
 from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, IntegrationUpdate
 from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.observability import logger
-from quaywatch.usecases import organisation, triage
+from quaywatch.usecases import baseimages, organisation, triage
 
 app = create_app()
 
@@ -91,6 +91,17 @@ def get_notification_policy():
 def put_notification_policy(request: Annotated[NotificationPolicy, Body()]):
     """Which new findings are notified: minimum severity, known-exploited only, fixable only."""
     return organisation.set_notification_policy(services(), caller(app), request)
+
+
+@app.get("/organisation/base-images", middlewares=ADMIN)
+def get_base_sources():
+    return baseimages.get_base_sources(services(), caller(app))
+
+
+@app.put("/organisation/base-images", middlewares=ADMIN)
+def put_base_sources(request: Annotated[baseimages.BaseSources, Body()]):
+    """The repositories the organisation builds its images on: base images and candidates."""
+    return baseimages.set_base_sources(services(), caller(app), request)
 
 
 @app.get("/organisation/ignores", middlewares=ADMIN)

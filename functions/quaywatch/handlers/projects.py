@@ -11,8 +11,8 @@ from quaywatch.handlers.api import MEMBER, caller, create_app, json_response, re
 from quaywatch.handlers.wiring import services
 from quaywatch.observability import logger
 from quaywatch.projects.models import ProjectUpdate
+from quaywatch.usecases import baseimages, triage
 from quaywatch.usecases import projects as use
-from quaywatch.usecases import triage
 from quaywatch.usecases.retests import request_retest
 
 app = create_app()
@@ -61,6 +61,25 @@ def add_project_ignore(project_id: str, request: Annotated[triage.IgnoreCreate, 
 def remove_project_ignore(project_id: str, ignore_id: str):
     triage.remove_ignore(services(), caller(app), ignore_id, project_id)
     return {"deleted": ignore_id}
+
+
+@app.put("/projects/<project_id>/dockerfile", middlewares=MEMBER)
+def link_dockerfile(project_id: str, request: Annotated[baseimages.DockerfileLink, Body()]):
+    """Link the Dockerfile the image is built from: its final stage's base is the project's
+    base image (a Dockerfile that does not read is refused with the line at fault)."""
+    return baseimages.link_dockerfile(services(), caller(app), project_id, request)
+
+
+@app.delete("/projects/<project_id>/dockerfile", middlewares=MEMBER)
+def unlink_dockerfile(project_id: str):
+    baseimages.unlink_dockerfile(services(), caller(app), project_id)
+    return {"project_id": project_id, "dockerfile": None}
+
+
+@app.get("/projects/<project_id>/base-image", middlewares=MEMBER)
+def get_base_image(project_id: str):
+    """The detected base, its counts, and better tags with theirs (404 when no base is known)."""
+    return baseimages.base_image_view(services(), caller(app), project_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

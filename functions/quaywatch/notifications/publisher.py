@@ -21,6 +21,7 @@ from quaywatch.outbound import AddressPolicy, pinned_client
 from quaywatch.ports import DomainEvent, EventPublisher
 
 DETAIL_TYPE = "quaywatch.NewIssuesFound"
+BASE_DETAIL_TYPE = "quaywatch.BetterBaseImageFound"
 ChannelsFor = Callable[[str], list[dict[str, str]]]
 
 
@@ -43,14 +44,27 @@ class Notifier:
             ],
         }
         summary = f"{len(findings)} new issue(s) in {detail['image']} ({detail['platform']})"
-        self._events.publish(DomainEvent(DETAIL_TYPE, detail, summary, project["org_id"]))
-        for channel in (self._channels_for(project["org_id"]) if self._channels_for else []):
-            self._post(channel, summary, detail)
+        self._publish(DETAIL_TYPE, project["org_id"], summary, detail)
         logger.info("new issues notified", extra={"project_id": project["id"], "count": len(findings)})
         return detail
 
-    def _post(self, channel: dict[str, str], summary: str, detail: dict[str, Any]) -> None:
-        body: dict[str, Any] = {"text": summary} if channel.get("type") == "slack" else {"detail-type": DETAIL_TYPE,
+    def better_base(self, project: dict[str, Any], base: dict[str, Any], recommendations: list[dict[str, Any]]) -> None:
+        """A base tag with fewer critical and high issues than the project's base appeared."""
+        detail = {"org_id": project["org_id"], "project_id": project["id"],
+                  "image": f"{project['repository']}:{project['tag']}", "platform": project["platform"],
+                  "base": f"{base['repository']}:{base['tag']}", "recommendations": recommendations}
+        best = recommendations[0]
+        summary = (f"{detail['image']}: base {detail['base']} -> {best['repository']}:{best['tag']} has "
+                   f"{best['fewer']['critical'] + best['fewer']['high']} fewer critical/high issues")
+        self._publish(BASE_DETAIL_TYPE, project["org_id"], summary, detail)
+
+    def _publish(self, detail_type: str, org_id: str, summary: str, detail: dict[str, Any]) -> None:
+        self._events.publish(DomainEvent(detail_type, detail, summary, org_id))
+        for channel in (self._channels_for(org_id) if self._channels_for else []):
+            self._post(channel, summary, detail, detail_type)
+
+    def _post(self, channel: dict[str, str], summary: str, detail: dict[str, Any], detail_type: str) -> None:
+        body: dict[str, Any] = {"text": summary} if channel.get("type") == "slack" else {"detail-type": detail_type,
                                                                                          "detail": detail}
         try:
             check_notification_url(channel["url"], self._allow_private)

@@ -26,6 +26,7 @@ from quaywatch.runtime.settings import RuntimeSettings
 
 if TYPE_CHECKING:
     from quaywatch.advisories.published import PublishedAdvisoryStore
+    from quaywatch.baseimages.service import BaseImages
     from quaywatch.integrations.service import IntegrationService
     from quaywatch.notifications.publisher import Notifier
     from quaywatch.projects.findings_store import FindingsStore
@@ -105,6 +106,13 @@ class Services:
                              self.settings.work_dir, retry=self.registry_retry,
                              ignore_rules=lambda project: rules_for(self, project),
                              notification_policy=lambda org_id: notification_policy(self, org_id))
+
+    @cached_property
+    def base_images(self) -> BaseImages:
+        from quaywatch.baseimages.service import BaseImages
+
+        return BaseImages(self.integrations, self.advisories, self.objects, self.settings.work_dir,
+                          retry=self.registry_retry)
 
     @cached_property
     def registry_retry(self) -> RetryPolicy:

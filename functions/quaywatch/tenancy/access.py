@@ -84,6 +84,14 @@ class AccessStore:
         organisation = self._repository.get_organisation(org_id) or {"name": "", "created_at": _now(), "channels": []}
         self._repository.put_organisation(org_id, {**organisation, "notification_policy": policy})
 
+    def base_sources(self, org_id: str) -> list[dict[str, Any]]:
+        """The repositories the organisation builds on (base images and their candidates)."""
+        return list((self.organisation(org_id) or {}).get("base_sources") or [])
+
+    def set_base_sources(self, org_id: str, sources: list[dict[str, Any]]) -> None:
+        organisation = self._repository.get_organisation(org_id) or {"name": "", "created_at": _now(), "channels": []}
+        self._repository.put_organisation(org_id, {**organisation, "base_sources": sources})
+
     def set_ignores(self, org_id: str, ignores: list[dict[str, Any]]) -> None:
         """The organisation's ignore rules (the whole list: last writer wins)."""
         organisation = self._repository.get_organisation(org_id) or {"name": "", "created_at": _now(), "channels": []}

@@ -9,6 +9,7 @@ from quaywatch.projects.imports import ImportMessage
 from quaywatch.projects.models import ImportRequest
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
+from quaywatch.usecases.baseimages import refresh_base_image
 from quaywatch.usecases.failures import describe, is_transient
 
 MAX_IMAGES = 2000
@@ -62,3 +63,5 @@ def process_import_message(services: Services, body: str, receive_count: int) ->
     note = "; ".join(f"{platform}: {reason}" for platform, reason in outcome.failed_platforms.items()) or None
     imports.complete(message, "succeeded", project_id=outcome.project_ids[0], project_ids=outcome.project_ids,
                      error=note)
+    for project_id in outcome.project_ids:  # after completing: the base never holds up an import
+        refresh_base_image(services, project_id)

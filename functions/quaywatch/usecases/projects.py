@@ -39,8 +39,16 @@ def project_detail(services: Services, caller: Principal, project_id: str) -> di
     view = public_view(item)
     if item.get("is_new"):
         services.projects.mark_viewed(project_id)  # NEW until first viewed
+    findings = [f.document() for f in latest.findings] if latest else []
+    base = (item.get("base_image") or {}).get("base")
+    if latest is not None and base and base.get("layers"):
+        # Which findings the base brought: those whose file came from one of its layers.
+        base_layers = set(latest.inventory.image.layers[:base["layers"]])
+        for finding, document in zip(latest.findings, findings, strict=True):
+            document["from_base"] = finding.layer in base_layers
     view |= {"os": item.get("os"), "package_count": int(item.get("package_count", 0)),
-             "findings": [f.document() for f in latest.findings] if latest else []}
+             "base_image": f"{base['repository']}:{base['tag']}" if base else None,
+             "dockerfile_base": (item.get("dockerfile") or {}).get("base"), "findings": findings}
     return view
 
 

@@ -9,6 +9,7 @@ from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.retests import RetestMessage, due_projects, enqueue_retests
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
+from quaywatch.usecases.baseimages import refresh_base_image
 from quaywatch.usecases.failures import describe, is_transient
 
 
@@ -58,4 +59,5 @@ def retest_project(services: Services, body: str, receive_count: int) -> RetestR
         return RetestResult("failed", describe(exc))
     logger.info("re-tested", extra={"scanned": outcome.scanned, "findings": outcome.findings,
                                     "new": len(outcome.new_findings), "notified": outcome.notified})
+    refresh_base_image(services, project["id"])
     return RetestResult("tested")
