@@ -141,3 +141,35 @@ def counts_of_scan(stack, tmp_path, tag: str) -> dict[str, int]:
     assert result.returncode == 0, result.stderr
     findings = json.loads(result.stdout)["findings"]
     return {level: sum(1 for f in findings if f["severity"] == level) for level in LEVELS}
+
+
+def test_scan_with_a_dockerfile_splits_base_and_own_findings(stack, tmp_path):
+    """``quaywatch scan REF --dockerfile PATH``: the base named by the final stage (multi-stage,
+    ARG in FROM) is read from the same registry; its layers' findings are marked from_base."""
+    stack.pusher.push_image("acme/base", "3.9.1", [BASE_TAGS["3.9.1"]])
+    stack.pusher.push_image("acme/split", "1", [BASE_TAGS["3.9.1"], fixtures.python_layer()])
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"ARG TAG=3.9.1\nFROM python:3.12 AS build\nFROM {stack.host}/acme/base:${{TAG}}\n"
+                          "COPY --from=build /usr/local/lib/python3.11 /usr/local/lib/python3.11\n")
+    feeds = ["--advisories", str(ADVISORIES / "alpine-secdb"), "--advisories", str(ADVISORIES / "pypa-osv" / "vulns")]
+    result = run(["scan", f"{stack.host}/acme/split:1", "--plain-http", "--format", "json", "--dockerfile",
+                  str(dockerfile), *feeds], env=ROBOT_ENV, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    base = {f["package"] for f in findings if f["from_base"]}
+    own = {f["package"] for f in findings if not f["from_base"]}
+    assert base == {"musl", "libcrypto1.1", "libssl1.1"} and {"Django", "PyYAML"} <= own
+    table = run(["scan", f"{stack.host}/acme/split:1", "--plain-http", "--dockerfile", str(dockerfile), *feeds],
+                env=ROBOT_ENV, tmp_path=tmp_path)
+    assert "7 from the base image" in table.stdout and "LAYERS" in table.stdout
+    other = tmp_path / "Other.Dockerfile"
+    other.write_text(f"FROM {stack.host}/acme/base:no-such-tag\n")
+    unsplit = run(["scan", f"{stack.host}/acme/split:1", "--plain-http", "--format", "json", "--dockerfile", str(other),
+                   *feeds], env=ROBOT_ENV, tmp_path=tmp_path)
+    assert unsplit.returncode == 0 and "findings are not split" in unsplit.stderr
+    assert all("from_base" not in f for f in json.loads(unsplit.stdout)["findings"])
+    broken = tmp_path / "Broken.Dockerfile"
+    broken.write_text("FROM alpine\nFROBNICATE\n")
+    refused = run(["scan", f"{stack.host}/acme/split:1", "--plain-http", "--dockerfile", str(broken)],
+                  env=ROBOT_ENV, tmp_path=tmp_path)
+    assert refused.returncode == 2 and "Dockerfile line 2" in refused.stderr

@@ -33,6 +33,7 @@ from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 
 if TYPE_CHECKING:
     from quaywatch.advisories.store import SqliteAdvisoryStore
+    from quaywatch.baseimages.dockerfile import ImageName
     from quaywatch.cli.scan_progress import LayerProgressBar
     from quaywatch.matching.ignores import IgnoreRule
     from quaywatch.matching.models import MatchReport
@@ -112,6 +113,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="YAML file of findings to ignore: `ignores: [{id, package?, reason, expires?}]`.",
 )
 @click.option(
+    "--dockerfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="The Dockerfile the image was built from: findings are split into those of its base image "
+    "(the final stage's FROM) and those of the image's own layers.",
+)
+@click.option(
     "--progress/--no-progress", "show_progress", default=None,
     help="Draw a progress bar on stderr (default: when stderr is a terminal).",
 )
@@ -129,6 +135,7 @@ def scan(
     fail_on: str | None,
     sort_order: str,
     ignore_file: Path | None,
+    dockerfile: Path | None,
     show_progress: bool | None,
 ) -> None:
     """Inventory the packages in image REF (host[:port]/namespace/repo:tag or @sha256:...)
@@ -147,6 +154,7 @@ def scan(
         if store is None and ignore_file is not None:
             raise UsageError("--ignore-file needs advisories: pass --advisories or run `quaywatch advisories import`")
         rules = _ignore_rules(ignore_file)  # a malformed file is refused before the scan, not after
+        base = _dockerfile_base(dockerfile)  # so is a Dockerfile that does not read
         if store is None and output_format == "sarif":
             raise UsageError("--format sarif needs advisories: pass --advisories or run `quaywatch advisories import`")
         # The bar is gone (transient) before the report is printed.
@@ -154,11 +162,16 @@ def scan(
             reference.registry, credentials, plain_http=plain_http, ca_bundle=ca_bundle
         ) as client:
             inventory = ImageScanner(client, cache=cache, options=options).scan(reference, progress)
+            base_layers = _base_layer_count(client, inventory, base, plain_http, ca_bundle) if base else None
         report = None
         if store is not None:
             from quaywatch.matching.matcher import match_inventory
 
             report = match_inventory(inventory, store)
+            if base_layers:
+                layers = set(inventory.image.layers[:base_layers])
+                for finding in report.findings:
+                    finding.from_base = finding.layer in layers
     if rules is not None and report is not None:
         _triage(report, rules)
     if report is None:  # said after the scan: a failing scan keeps its one line of reason
@@ -187,6 +200,44 @@ def _fail_on(report: MatchReport, fail_on: str) -> None:
     if failing:
         click.echo(f"quaywatch: {len(failing)} finding(s) {what}", err=True)
         sys.exit(1)
+
+
+def _dockerfile_base(path: Path | None) -> ImageName | None:
+    """The final stage's base image named by a Dockerfile (None without one, or FROM scratch)."""
+    if path is None:
+        return None
+    from quaywatch.baseimages.dockerfile import final_base
+
+    base = final_base(path.read_text())
+    if base.image is None:
+        click.echo("quaywatch: the Dockerfile builds FROM scratch: every finding is the image's own", err=True)
+    return base.image
+
+
+def _base_layer_count(client: RegistryClient, inventory: Inventory, base: ImageName, plain_http: bool,
+                      ca_bundle: str | None) -> int | None:
+    """How many of the image's first layers are the base's: the base's diff IDs read from its
+    registry (the image's credentials when it is the same registry, anonymous otherwise)."""
+    reference = ImageReference(base.registry, base.repository, base.tag, base.digest)
+    options = ScanOptions(platform=Platform.parse(inventory.image.platform), platform_explicit=True)
+    try:
+        if base.registry == inventory.image.registry:
+            diff_ids = _diff_ids(ImageScanner(client, options=options), reference)
+        else:
+            host = "registry-1.docker.io" if base.registry == "docker.io" else base.registry
+            with RegistryClient(host, None, plain_http=plain_http, ca_bundle=ca_bundle) as anonymous:
+                diff_ids = _diff_ids(ImageScanner(anonymous, options=options), reference)
+    except QuaywatchError as exc:
+        click.echo(f"quaywatch: the base image {base} could not be read ({exc}); findings are not split", err=True)
+        return None
+    if not diff_ids or inventory.image.diff_ids[:len(diff_ids)] != diff_ids:
+        click.echo(f"quaywatch: the image does not start with the layers of {base}; findings are not split", err=True)
+        return None
+    return len(diff_ids)
+
+
+def _diff_ids(scanner: ImageScanner, reference: ImageReference) -> list[str]:
+    return scanner.diff_ids(reference, scanner.resolve(reference))
 
 
 def _ignore_rules(path: Path | None) -> list[IgnoreRule] | None:

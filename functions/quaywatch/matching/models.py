@@ -53,12 +53,15 @@ class Finding(BaseModel):
     layer: str | None = None
     advisories: list[str] = Field(default_factory=list, description="source:id of every advisory merged here")
     ignored: IgnoredBy | None = Field(None, description="set when an ignore rule applies to this finding")
+    from_base: bool | None = Field(None, description="the file came with the base image (True) or the image's own "
+                                   "layers (False); unset when no base is known")
 
     def document(self) -> dict[str, Any]:
-        """The JSON form; ``ignored`` only where an ignore applies."""
+        """The JSON form; ``ignored`` and ``from_base`` only where they are known."""
         data = self.model_dump(mode="json")
-        if data.get("ignored") is None:
-            data.pop("ignored", None)
+        for optional in ("ignored", "from_base"):
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return data
 
 

@@ -48,16 +48,22 @@ def render_findings(report: MatchReport, console: Console, order: str = "severit
     summary = ", ".join(f"{level} {count}" for level, count in counts.items() if count)
     console.print(f"\n[bold]Vulnerabilities: {len(findings)}[/bold]" + (f"  ({summary})" if summary else "")
                   + (f"  [dim]{ignored} ignored (--ignore-file)[/dim]" if ignored else ""))
+    split = any(f.from_base is not None for f in findings)
+    if split:
+        from_base = sum(1 for f in findings if f.from_base)
+        console.print(f"{from_base} from the base image, {len(findings) - from_base} from the image's own layers")
     if findings:
         table = Table(show_edge=False, pad_edge=False)
-        for column in ("ID", "SEVERITY", "SOURCE", "EXPLOIT", "PACKAGE", "INSTALLED", "FIXED IN", "PATH"):
+        columns = ("ID", "SEVERITY", "SOURCE", "EXPLOIT", "PACKAGE", "INSTALLED", "FIXED IN", "PATH")
+        for column in (*columns, "LAYERS") if split else columns:
             table.add_column(column, overflow="fold")
         for finding in findings:
             fixed = finding.fixed_version or finding.status.value.replace("_", " ")
             severity = f"[{_SEVERITY_STYLE.get(finding.severity, '')}]{finding.severity}[/]" if finding.severity in _SEVERITY_STYLE else finding.severity
             source = "" if finding.severity_source == "none" else finding.severity_source
-            table.add_row(finding.id, severity, source, exploit_note(finding), finding.package, finding.installed_version,
-                          fixed, finding.path)
+            row = [finding.id, severity, source, exploit_note(finding), finding.package, finding.installed_version,
+                   fixed, finding.path]
+            table.add_row(*row, *(["base" if finding.from_base else "own"] if split else []))
         console.print(table)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
