@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import ROBOT
 from tests.integration.test_cli_scan import ROBOT_ENV, run
 from tests.support import fixtures
+from tests.support.feed_server import FeedServer
 from tests.support.registry_process import free_port
 from tests.support.served import Served
 from tests.support.shared_data import ADVISORIES
@@ -83,6 +84,22 @@ def test_base_detected_by_layers_then_by_dockerfile_with_measured_recommendation
         detail = httpx.get(f"{served.url}/projects/{project['id']}", headers=headers).json()
         assert detail["base_image"] == "acme/base:3.9.1" and all(f["from_base"] for f in detail["findings"])
 
+        # A newer, better tag is pushed: the next test recommends it and tells the organisation once.
+        receiver = FeedServer()
+        channel = {"channels": [{"type": "webhook", "url": f"{receiver.url}/hook"}]}
+        assert httpx.put(f"{served.url}/organisation/channels", headers=headers, json=channel).status_code == 200
+        stack.pusher.push_image("acme/base", "3.11.0", [alpine(musl="1.1.22-r3", openssl="1.1.1d-r0", marker="3.11")])
+        with receiver.running():
+            assert httpx.post(f"{served.url}/projects/{project['id']}/test", headers=headers).status_code == 202
+            deadline = time.monotonic() + 60
+            while not receiver.posted:
+                assert time.monotonic() < deadline, "no notification of the better base tag"
+                time.sleep(0.3)
+        ((path, event),) = receiver.posted
+        assert path == "/hook" and event["detail-type"] == "quaywatch.BetterBaseImageFound"
+        assert [r["tag"] for r in event["detail"]["recommendations"]] == ["3.11.0"]
+        assert event["detail"]["base"] == "acme/base:3.9.1"
+
         bad = httpx.put(f"{served.url}/projects/{project['id']}/dockerfile", headers=headers,
                         json={"content": "FROM alpine\nFROBNICATE\n"})
         assert bad.status_code == 400 and "line 2" in bad.json()["error"]["message"]
@@ -97,7 +114,8 @@ def test_base_detected_by_layers_then_by_dockerfile_with_measured_recommendation
         assert json.loads(linked.stdout)["base"] == f"{stack.host}/acme/base:3.9.1"
         by_dockerfile = wait_for_base(served, project["id"], headers, "dockerfile")
         assert by_dockerfile["base"]["tag"] == "3.9.1"
-        assert [r["tag"] for r in by_dockerfile["recommendations"]] == [r["tag"] for r in by_layers["recommendations"]]
+        assert {r["kind"]: r["tag"] for r in by_dockerfile["recommendations"]} == {
+            "minor": "3.9.4", "major": "3.11.0", "alternative": "3.9.4-slim"}
         shown = served.cli("project", "base", project["id"])
         assert shown.returncode == 0 and "acme/base:3.9.4-slim" in shown.stdout and "detected by dockerfile" in shown.stdout
 
