@@ -54,6 +54,8 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
     stack.pusher.push_image("acme/ui-web", "2.0", [fixtures.alpine_310_base(), {"srv/v2": "2"}])
     stack.pusher.push_image("acme/ui-app", "1", [fixtures.debian_base(), fixtures.python_layer()])
     stack.pusher.push_image("acme/javaapp", "1", [fixtures.java_layer()])
+    stack.pusher.push_image("acme/uibase", "3.9.1", [fixtures.alpine_310_base()])
+    stack.pusher.push_image("acme/uibase", "3.9.4", [fixtures.alpine_310_with(musl="1.1.22-r3", openssl="1.1.1d-r0")])
     served = Served(tmp_path / "data", free_port(), extra=RATINGS)
     try:
         token = (tmp_path / "data" / "admin-token").read_text().strip()
@@ -182,9 +184,27 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         expect(page.locator("#webhook-url")).to_contain_text("/webhooks/quay/")
         page.screenshot(path=str(ARTIFACTS / "console-organisation.png"), full_page=True)
 
-        # Project settings: deactivate one, delete another.
+        integration_id = integration["integrations"][0]["id"]
+        page.fill(f"#base-{integration_id}", "acme/uibase")
+        page.click("#base-form button")
+        expect(page.locator("#organisation-message")).to_have_text("Base image sources saved")
+
+        # Project settings: link a Dockerfile, see the base and a better tag; deactivate; delete.
         page.goto(served.url + "/#/projects?search=ui-web")
         page.click("text=acme/ui-web:2.0")
+        page.fill("#dockerfile-text", f"ARG TAG=3.9.1\nFROM {stack.host}/acme/uibase:${{TAG}}\nCOPY v2 /srv/v2\n")
+        page.click("#dockerfile-form button[type=submit]")
+        expect(page.locator("#dockerfile-message")).to_contain_text("Linked: base")
+        for _ in range(60):  # the re-test computes the base; the page shows it once reloaded
+            page.reload()
+            if "Built on" in page.inner_text("#base-image"):
+                break
+            page.wait_for_timeout(500)
+        expect(page.locator("#base-image")).to_contain_text("Built on acme/uibase:3.9.1")
+        expect(page.locator("#base-image")).to_contain_text("detected by dockerfile")
+        expect(page.locator("tr.base-row")).to_have_count(2)  # current and the minor 3.9.4
+        expect(page.locator("#base-image")).to_contain_text("fewer critical/high")
+        page.screenshot(path=str(ARTIFACTS / "console-base-image.png"), full_page=True)
         page.click("#toggle-active")
         expect(page.locator("#toggle-active")).to_have_text("Activate")
         page.once("dialog", lambda dialog: dialog.accept())

@@ -26,14 +26,7 @@ NVD = fixtures.FIXTURES / "advisories" / "enrichment" / "nvd"
 LEVELS = ("critical", "high", "medium", "low")
 
 
-def alpine(musl: str = "1.1.22-r2", openssl: str = "1.1.1c-r0", marker: str = "") -> dict:
-    """Alpine 3.10 with the given musl and openssl releases (a base tag's content)."""
-    tree = fixtures.alpine_310_base()
-    tree["lib/apk/db/installed"] = (fixtures.APK_INSTALLED_310.replace("V:1.1.22-r2", f"V:{musl}")
-                                    .replace("V:1.1.1c-r0", f"V:{openssl}"))
-    if marker:
-        tree["etc/base-release"] = marker
-    return tree
+alpine = fixtures.alpine_310_with
 
 
 BASE_TAGS = {

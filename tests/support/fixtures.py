@@ -244,6 +244,16 @@ def alpine_310_base() -> Tree:
     }
 
 
+def alpine_310_with(musl: str = "1.1.22-r2", openssl: str = "1.1.1c-r0", marker: str = "") -> Tree:
+    """Alpine 3.10 with the given musl and openssl releases: the tags of a base repository."""
+    tree = alpine_310_base()
+    tree["lib/apk/db/installed"] = (APK_INSTALLED_310.replace("V:1.1.22-r2", f"V:{musl}")
+                                    .replace("V:1.1.1c-r0", f"V:{openssl}"))
+    if marker:
+        tree["etc/base-release"] = marker
+    return tree
+
+
 def ubi_base() -> Tree:
     return {
         "etc/os-release": UBI_OS_RELEASE,

@@ -230,7 +230,7 @@ async function renderProject(id) {
         <td class="exploit">${exploitText(f)}</td>
         <td>${esc(f.package)}</td><td>${esc(f.installed_version)}</td>
         <td>${esc(f.fixed_version || "—")} <span class="muted">${f.fixed_version ? "" : esc(f.status.replace(/_/g, " "))}</span></td>
-        <td class="muted">${esc(f.origin === "os" ? "OS package" : f.path)}</td></tr>
+        <td class="muted">${f.from_base === true ? "base image · " : f.from_base === false ? "own layers · " : ""}${esc(f.origin === "os" ? "OS package" : f.path)}</td></tr>
       ${view.open.has(`${f.id}|${f.package}`) ? details(f, index) : ""}`).join("")
       || '<tr><td colspan="7" class="muted">No findings.</td></tr>';
     document.querySelectorAll("button.toggle").forEach(b => b.onclick = () => {
@@ -276,8 +276,20 @@ async function renderProject(id) {
         <th scope="col" data-sort="package"><button class="sort" id="sort-package">Package</button></th>
         <th scope="col">Installed</th><th scope="col">Fixed in</th><th scope="col">Introduced by</th></tr></thead>
       <tbody id="findings"></tbody></table></div>
+    <h2>Base image</h2>
+    <div class="card" id="base-image"><span class="muted">Loading…</span></div>
     <h2>Project settings</h2>
     <div class="card">
+      <form id="dockerfile-form">
+        <label for="dockerfile-text">Dockerfile the image is built from ${project.dockerfile_base ? `<span class="muted">(linked: base ${esc(project.dockerfile_base)})</span>` : ""}</label>
+        <textarea id="dockerfile-text" rows="5" style="width:100%;max-width:640px;font-family:monospace" placeholder="FROM quay.io/myorg/python:3.11-slim"></textarea>
+        <div class="toolbar" style="margin-top:6px">
+          <input type="file" id="dockerfile-file" aria-label="Upload a Dockerfile">
+          <button type="submit" class="secondary">Link Dockerfile</button>
+          ${project.dockerfile_base ? '<button type="button" id="unlink-dockerfile" class="secondary">Unlink</button>' : ""}
+        </div>
+        <div id="dockerfile-message" class="notice" role="status" aria-live="polite"></div>
+      </form>
       <div class="toolbar">
         <button id="toggle-active" class="secondary">${project.active === false ? "Activate" : "Deactivate"}</button>
         <span class="muted">${project.active === false ? "Inactive: not re-tested and not notified." : "Active: re-tested on its schedule and when advisories change."}</span>
@@ -317,12 +329,51 @@ async function renderProject(id) {
     try { await api("DELETE", `/projects/${id}`); location.hash = "#/projects"; }
     catch (error) { document.getElementById("settings-error").textContent = error.message; }
   };
+  document.getElementById("dockerfile-file").onchange = async event => {
+    const file = event.target.files[0];
+    if (file) document.getElementById("dockerfile-text").value = await file.text();
+  };
+  document.getElementById("dockerfile-form").onsubmit = async event => {
+    event.preventDefault();
+    const message = document.getElementById("dockerfile-message");
+    try {
+      const linked = await api("PUT", `/projects/${id}/dockerfile`, { content: document.getElementById("dockerfile-text").value });
+      message.className = "notice";
+      message.textContent = `Linked: base ${linked.base} (line ${linked.from_line}); the project is being tested again.`;
+    } catch (error) { message.className = "error"; message.textContent = error.message; }
+  };
+  const unlink = document.getElementById("unlink-dockerfile");
+  if (unlink) unlink.onclick = async () => { await api("DELETE", `/projects/${id}/dockerfile`); await renderProject(id); };
+  renderBaseImage(id, ticket);
   document.getElementById("severity-filter").onchange = e => { view.severity = e.target.value; draw(); };
   document.getElementById("fixable").onchange = e => { view.fixable = e.target.checked; draw(); };
   for (const order of ["severity", "exploit", "package"]) {
     document.getElementById(`sort-${order}`).onclick = () => { view.sort = order; draw(); };
   }
   draw();
+}
+
+// The project's base image and better tags, current vs each candidate, counts by severity.
+async function renderBaseImage(id, ticket) {
+  const box = document.getElementById("base-image");
+  let data;
+  try { data = await api("GET", `/projects/${id}/base-image`); }
+  catch (error) { if (!stale(ticket)) box.innerHTML = `<span class="muted">${esc(error.message)}</span>`; return; }
+  if (stale(ticket)) return;
+  const levels = ["critical", "high", "medium", "low"];
+  const row = (label, image, counts, note) => `<tr class="base-row"><th scope="row">${esc(label)}</th><td>${esc(image)}</td>
+    ${levels.map(l => `<td>${countBadge(l, counts[l] || 0)}</td>`).join("")}<td class="muted">${esc(note)}</td></tr>`;
+  const base = data.base;
+  box.innerHTML = `
+    <div>Built on <strong>${esc(base.repository)}:${esc(base.tag)}</strong> <span class="muted">(detected by ${esc(base.detected_by)})</span>:
+      ${data.findings.base} of the findings come from the base image, ${data.findings.own} from the image's own layers.</div>
+    <table style="margin-top:8px"><thead><tr><th scope="col"></th><th scope="col">Image</th>
+      ${levels.map(l => `<th scope="col">${l}</th>`).join("")}<th scope="col"></th></tr></thead><tbody>
+      ${row("current", `${base.repository}:${base.tag}`, base.issue_counts, "")}
+      ${data.recommendations.map(r => row(r.kind, `${r.repository}:${r.tag}`, r.issue_counts,
+        `${r.fewer.critical + r.fewer.high} fewer critical/high`)).join("")}
+    </tbody></table>
+    ${data.recommendations.length ? "" : '<div class="muted">No tag of the base repository has fewer critical and high issues.</div>'}`;
 }
 
 async function renderIntegrations(message) {
@@ -472,8 +523,10 @@ async function renderImports(id) {
 async function renderOrganisation(message) {
   if (!state.admin) { location.hash = "#/projects"; return; }
   const ticket = routing;
-  const [channels, policy, integrations] = await Promise.all([
-    api("GET", "/organisation/channels"), api("GET", "/organisation/notification-policy"), api("GET", "/integrations")]);
+  const [channels, policy, integrations, baseSources] = await Promise.all([
+    api("GET", "/organisation/channels"), api("GET", "/organisation/notification-policy"), api("GET", "/integrations"),
+    api("GET", "/organisation/base-images")]);
+  const baseRepositories = Object.fromEntries(baseSources.sources.map(s => [s.integration_id, s.repositories]));
   if (stale(ticket)) return;
   main().innerHTML = `
     <h1>Organisation</h1>
@@ -491,6 +544,15 @@ async function renderOrganisation(message) {
         <label for="channel-urls">Webhook or Slack URLs, one per line (https)</label>
         <textarea id="channel-urls" rows="3" style="width:100%;max-width:460px">${esc(channels.channels.map(c => c.url).join("\n"))}</textarea>
         <div style="margin-top:8px"><button type="submit">Save channels</button></div>
+      </form></div>
+    <div class="card"><h2>Base image sources</h2>
+      <p class="muted">Repositories your images are built on: quaywatch detects them as base images and proposes better tags from them.</p>
+      <form id="base-form">
+        ${integrations.integrations.map(i => `<label for="base-${esc(i.id)}">${esc(i.url)}: repositories, one per line</label>
+          <textarea id="base-${esc(i.id)}" class="base-repositories" data-id="${esc(i.id)}" rows="2" style="width:100%;max-width:460px"
+            placeholder="myorg/python">${esc((baseRepositories[i.id] || []).join("\n"))}</textarea>`).join("")
+          || '<div class="muted">Connect a registry first.</div>'}
+        <div style="margin-top:8px"><button type="submit">Save base image sources</button></div>
       </form></div>
     <div class="card"><h2>API tokens</h2>
       <div class="toolbar"><div><label for="token-role">Role</label><select id="token-role"><option>member</option><option>admin</option></select></div>
@@ -522,6 +584,14 @@ async function renderOrganisation(message) {
       await api("PUT", "/organisation/channels", { channels: urls.map(url => ({ type: url.includes("hooks.slack.com") ? "slack" : "webhook", url })) });
       await renderOrganisation("Channels saved");
     } catch (error) { failed(error); }
+  };
+  document.getElementById("base-form").onsubmit = async event => {
+    event.preventDefault();
+    const sources = [...document.querySelectorAll("textarea.base-repositories")]
+      .map(t => ({ integration_id: t.dataset.id, repositories: t.value.split("\n").map(r => r.trim()).filter(Boolean) }))
+      .filter(source => source.repositories.length);
+    try { await api("PUT", "/organisation/base-images", { sources }); await renderOrganisation("Base image sources saved"); }
+    catch (error) { failed(error); }
   };
   document.getElementById("create-token").onclick = async () => {
     try {
