@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,14 @@ from quaywatch.matching.models import Finding
 from quaywatch.observability import logger
 from quaywatch.ports import ObjectStore
 from quaywatch.registry.client import RegistryClient
+from quaywatch.registry.manifests import ImageManifest, parse_manifest
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.registry.retry import RetryPolicy
-from quaywatch.scanning.scanner import ImageScanner, ScanOptions
+from quaywatch.scanning.scanner import ImageScanner, ResolvedImage, ScanOptions
 
 LEVELS = ("critical", "high", "medium", "low", "negligible", "unknown")
 MAX_TAGS = 500  # tags read per source repository when detecting by layers
+TAG_READERS = 8  # tags resolved at once (one registry client, shared)
 
 
 def severity_counts(findings: list[Finding]) -> dict[str, int]:
@@ -95,19 +98,26 @@ class BaseImages:
                 continue
             with self._integrations.client_for(integration, retry=self._retry) as client:
                 for repository in source["repositories"]:
-                    for tag in _limited(client.tags(repository), MAX_TAGS):
+                    tags = _limited(client.tags(repository), MAX_TAGS)
+
+                    def resolve(tag: str, client: RegistryClient = client, repository: str = repository,
+                                integration_id: str = integration["id"]) -> BaseTag | None:
                         try:
-                            found = self._resolve(client, integration["id"], repository, tag, platform)
+                            return self._resolve(client, integration_id, repository, tag, platform)
                         except QuaywatchError as exc:  # a tag of another platform, a broken manifest...
                             logger.debug("base tag skipped", extra={"repository": repository, "tag": tag,
                                                                     "error": str(exc)})
-                            continue
-                        if found.digest == own_digest or not found.diff_ids:
-                            continue
-                        if diff_ids[:len(found.diff_ids)] != found.diff_ids or len(found.diff_ids) >= len(diff_ids):
-                            continue
-                        if best is None or _better_match(found, best):
-                            best = found
+                            return None
+
+                    # A request or two per tag, most of it waiting on the registry: a few at a time.
+                    with ThreadPoolExecutor(max_workers=TAG_READERS) as pool:
+                        for found in pool.map(resolve, tags):
+                            if found is None or found.digest == own_digest or not found.diff_ids:
+                                continue
+                            if diff_ids[:len(found.diff_ids)] != found.diff_ids or len(found.diff_ids) >= len(diff_ids):
+                                continue
+                            if best is None or _better_match(found, best):
+                                best = found
         return best
 
     def resolve(self, integration: dict[str, Any], repository: str, tag: str, platform: str) -> BaseTag:
@@ -150,7 +160,12 @@ class BaseImages:
                  platform: str) -> BaseTag:
         scanner = self._scanner(client, platform)
         reference = ImageReference(client.registry, repository, tag)
-        resolved = scanner.resolve(reference)
+        fetched = client.get_manifest(repository, tag)
+        document = parse_manifest(fetched.body, fetched.media_type)
+        if isinstance(document, ImageManifest):  # a single-platform tag: one request when seen before
+            resolved = ResolvedImage(fetched.digest, None, document, Platform.parse(platform))
+        else:  # an index: its child for the platform
+            resolved = scanner.resolve(reference)
         key = f"base-images/{resolved.manifest_digest}/diff-ids.json"
         cached = self._objects.get_bytes(key)
         if cached is not None:
