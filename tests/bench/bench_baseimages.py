@@ -74,7 +74,7 @@ def main() -> None:
             assert base is not None and base.tag == "3.0.0", base
             for label in ("recommend cold", "recommend warm"):
                 begin = time.perf_counter()
-                current, recommendations = services.base_images.recommend(record, base, app.image.platform)
+                _, recommendations = services.base_images.recommend(record, base, app.image.platform)
                 timings[label] = time.perf_counter() - begin
             print(f"base repository: {TAGS} tags; application image built on acme/base:{base.tag}")
             print(f"baseline (one cold scan of the application image): {baseline:.3f} s")
