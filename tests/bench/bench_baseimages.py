@@ -56,8 +56,8 @@ def main() -> None:
             api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"})
             integration = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
                                                           "username": ROBOT.username, "token": ROBOT.secret}).json()
-            sources = [{"integration_id": integration["id"], "repositories": ["acme/base"]}]
             services = server.services
+            sources = services.base_images.sources([{"integration_id": integration["id"], "repositories": ["acme/base"]}])
             record = services.integrations.by_id(integration["id"])
 
             with services.integrations.client_for(record) as client:
@@ -71,10 +71,11 @@ def main() -> None:
                 base = services.base_images.detect_by_layers(app.image.diff_ids, app.image.platform, sources,
                                                              app.image.digest)
                 timings[label] = time.perf_counter() - begin
-            assert base is not None and base.tag == "3.0.0", base
+            assert base is not None and base[1].tag == "3.0.0", base
+            source, base = base
             for label in ("recommend cold", "recommend warm"):
                 begin = time.perf_counter()
-                _, recommendations = services.base_images.recommend(record, base, app.image.platform)
+                _, recommendations = services.base_images.recommend(source, base, app.image.platform)
                 timings[label] = time.perf_counter() - begin
             print(f"base repository: {TAGS} tags; application image built on acme/base:{base.tag}")
             print(f"baseline (one cold scan of the application image): {baseline:.3f} s")

@@ -184,3 +184,36 @@ def test_scan_with_a_dockerfile_splits_base_and_own_findings(stack, tmp_path):
     refused = run(["scan", f"{stack.host}/acme/split:1", "--plain-http", "--dockerfile", str(broken)],
                   env=ROBOT_ENV, tmp_path=tmp_path)
     assert refused.returncode == 2 and "Dockerfile line 2" in refused.stderr
+
+
+def test_a_public_registry_source_read_anonymously_and_a_latest_base(stack, tmp_path):
+    """A base source given by registry URL, no integration: read with anonymous pull tokens
+    (public/base is public on the test registry). A Dockerfile FROM ...:latest is compared as
+    the versioned tag of the same digest."""
+    stack.pusher.push_image("public/base", "3.9.1", [BASE_TAGS["3.9.1"]])
+    stack.pusher.push_image("public/base", "latest", [BASE_TAGS["3.9.1"]])
+    stack.pusher.push_image("public/base", "3.9.4", [BASE_TAGS["3.9.4"]])
+    stack.pusher.push_image("acme/on-public", "1", [BASE_TAGS["3.9.1"], {"srv/app": "1"}])
+    served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(NVD)))
+    headers = {"Authorization": f"Bearer {(tmp_path / 'data' / 'admin-token').read_text().strip()}"}
+    try:
+        added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
+                           env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
+        both = {"sources": [{"registry": f"http://{stack.host}", "repositories": ["public/base"],
+                             "integration_id": json.loads(added.stdout)["id"]}]}
+        assert httpx.put(f"{served.url}/organisation/base-images", headers=headers, json=both).status_code == 422
+        public = {"sources": [{"registry": f"http://{stack.host}", "repositories": ["public/base"]}]}
+        assert httpx.put(f"{served.url}/organisation/base-images", headers=headers, json=public).status_code == 200
+        assert served.cli("import", json.loads(added.stdout)["id"], "acme/on-public:1").returncode == 0
+        (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
+        by_layers = wait_for_base(served, project["id"], headers, "layers")
+        assert (by_layers["base"]["repository"], by_layers["base"]["tag"]) == ("public/base", "3.9.1")
+        assert [r["tag"] for r in by_layers["recommendations"]] == ["3.9.4"]
+        linked = httpx.put(f"{served.url}/projects/{project['id']}/dockerfile", headers=headers,
+                           json={"content": f"FROM {stack.host}/public/base:latest\n"})
+        assert linked.status_code == 200
+        by_dockerfile = wait_for_base(served, project["id"], headers, "dockerfile")
+        assert by_dockerfile["base"]["tag"] == "latest"
+        assert [(r["kind"], r["tag"]) for r in by_dockerfile["recommendations"]] == [("minor", "3.9.4")]
+    finally:
+        served.stop()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from quaywatch.baseimages.dockerfile import ImageName
 from quaywatch.baseimages.tags import candidates, parse_tag
 from quaywatch.errors import QuaywatchError
 from quaywatch.image.cache import DiskLayerCache
+from quaywatch.integrations.connection import anonymous_client
 from quaywatch.integrations.service import IntegrationService
 from quaywatch.inventory.models import Inventory, from_json, to_json
 from quaywatch.matching.matcher import match_inventory
@@ -49,10 +51,28 @@ def severity_counts(findings: list[Finding]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where base images come from: an integration of the organisation (its robot's
+    credentials) or a public registry read anonymously, and the repositories to use there."""
+
+    repositories: tuple[str, ...]
+    integration: dict[str, Any] | None = None
+    registry_url: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.integration["id"] if self.integration else str(self.registry_url)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.integration["url"] if self.integration else str(self.registry_url)).netloc
+
+
+@dataclass(frozen=True)
 class BaseTag:
     """One tag of a base repository, resolved for one platform."""
 
-    integration_id: str
+    source: str  # the Source's key: an integration id or a registry URL
     repository: str
     tag: str
     digest: str
@@ -67,8 +87,9 @@ class ScannedBase:
 
 class BaseImages:
     def __init__(self, integrations: IntegrationService, advisories: PublishedAdvisoryStore, objects: ObjectStore,
-                 work_dir: Path, retry: RetryPolicy | None = None) -> None:
+                 work_dir: Path, retry: RetryPolicy | None = None, allow_private: bool = False) -> None:
         self._integrations = integrations
+        self._allow_private = allow_private
         self._advisories = advisories
         self._objects = objects
         self._layers = DiskLayerCache(work_dir / "layers")
@@ -76,87 +97,103 @@ class BaseImages:
 
     # --- detection ------------------------------------------------------------------------
 
-    def source_for(self, image: ImageName, sources: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """The integration a Dockerfile's base belongs to, if it is one of the sources."""
-        for source in sources:
-            integration = self._integrations.by_id(source["integration_id"])
-            if integration is None:
-                continue
-            host = urlsplit(integration["url"]).netloc
-            if host == image.registry and image.repository in source["repositories"]:
-                return integration
-        return None
+    def sources(self, stored: list[dict[str, Any]]) -> list[Source]:
+        """The organisation's stored sources, with their integrations (deleted ones dropped)."""
+        result = []
+        for item in stored:
+            if item.get("integration_id"):
+                integration = self._integrations.by_id(item["integration_id"])
+                if integration is not None:
+                    result.append(Source(tuple(item["repositories"]), integration=integration))
+            elif item.get("registry"):
+                result.append(Source(tuple(item["repositories"]), registry_url=item["registry"]))
+        return result
 
-    def detect_by_layers(self, diff_ids: list[str], platform: str, sources: list[dict[str, Any]],
-                         own_digest: str | None = None) -> BaseTag | None:
+    def source_for(self, image: ImageName, sources: list[Source]) -> Source | None:
+        """The source a Dockerfile's base belongs to, if it is one of the sources."""
+        return next((s for s in sources if s.host == image.registry and image.repository in s.repositories), None)
+
+    def detect_by_layers(self, diff_ids: list[str], platform: str, sources: list[Source],
+                         own_digest: str | None = None) -> tuple[Source, BaseTag] | None:
         """The source tag whose diff IDs are the longest prefix of ``diff_ids`` (the image itself
         excluded); among tags of one digest the most specific version wins."""
-        best: BaseTag | None = None
+        best: tuple[Source, BaseTag] | None = None
         for source in sources:
-            integration = self._integrations.by_id(source["integration_id"])
-            if integration is None:
-                continue
-            with self._integrations.client_for(integration, retry=self._retry) as client:
-                for repository in source["repositories"]:
-                    tags = _limited(client.tags(repository), MAX_TAGS)
-
-                    def resolve(tag: str, client: RegistryClient = client, repository: str = repository,
-                                integration_id: str = integration["id"]) -> BaseTag | None:
-                        try:
-                            return self._resolve(client, integration_id, repository, tag, platform)
-                        except QuaywatchError as exc:  # a tag of another platform, a broken manifest...
-                            logger.debug("base tag skipped", extra={"repository": repository, "tag": tag,
-                                                                    "error": str(exc)})
-                            return None
-
-                    # A request or two per tag, most of it waiting on the registry: a few at a time.
-                    with ThreadPoolExecutor(max_workers=TAG_READERS) as pool:
-                        for found in pool.map(resolve, tags):
-                            if found is None or found.digest == own_digest or not found.diff_ids:
-                                continue
-                            if diff_ids[:len(found.diff_ids)] != found.diff_ids or len(found.diff_ids) >= len(diff_ids):
-                                continue
-                            if best is None or _better_match(found, best):
-                                best = found
+            with self._client(source) as client:
+                for repository in source.repositories:
+                    for found in self._resolve_all(client, source, repository, platform):
+                        if found.digest == own_digest or not found.diff_ids:
+                            continue
+                        if diff_ids[:len(found.diff_ids)] != found.diff_ids or len(found.diff_ids) >= len(diff_ids):
+                            continue
+                        if best is None or _better_match(found, best[1]):
+                            best = (source, found)
         return best
 
-    def resolve(self, integration: dict[str, Any], repository: str, tag: str, platform: str) -> BaseTag:
-        with self._integrations.client_for(integration, retry=self._retry) as client:
-            return self._resolve(client, integration["id"], repository, tag, platform)
+    def resolve(self, source: Source, repository: str, tag: str, platform: str) -> BaseTag:
+        with self._client(source) as client:
+            return self._resolve(client, source.key, repository, tag, platform)
 
     # --- scanning and recommending ----------------------------------------------------------
 
-    def scan(self, integration: dict[str, Any], repository: str, tag: str, platform: str) -> ScannedBase:
+    def scan(self, source: Source, repository: str, tag: str, platform: str) -> ScannedBase:
         """Counts of ``repository:tag`` under today's advisories (scanned once per digest)."""
-        with self._integrations.client_for(integration, retry=self._retry) as client:
-            return self._scan(client, integration["id"], repository, tag, platform)
+        with self._client(source) as client:
+            return self._scan(client, source.key, repository, tag, platform)
 
-    def recommend(self, integration: dict[str, Any], base: BaseTag, platform: str) -> tuple[ScannedBase, list[dict]]:
+    def recommend(self, source: Source, base: BaseTag, platform: str) -> tuple[ScannedBase, list[dict]]:
         """The base's counts and up to three better tags (minor, major, alternative) with theirs;
-        only candidates with fewer critical+high issues are kept."""
-        with self._integrations.client_for(integration, retry=self._retry) as client:
-            current = self._scan(client, integration["id"], base.repository, base.tag, platform)
-            found = candidates(base.tag, list(_limited(client.tags(base.repository), MAX_TAGS)))
+        only candidates with fewer critical+high issues are kept. A base named by a tag without
+        a version (``latest``) is compared as the most specific versioned tag of its digest."""
+        with self._client(source) as client:
+            current = self._scan(client, source.key, base.repository, base.tag, platform)
+            tags = _limited(client.tags(base.repository), MAX_TAGS)
+            versioned = base.tag
+            if parse_tag(base.tag) is None:
+                same = [t for t in self._resolve_all(client, source, base.repository, platform, tags)
+                        if t.digest == base.digest and parse_tag(t.tag) is not None]
+                versioned = max(same, key=lambda t: len(parse_tag(t.tag).version), default=base).tag
+            found = candidates(versioned, tags)
             recommendations = []
             for kind, candidate in (("minor", found.minor), ("major", found.major), ("alternative", found.alternative)):
                 if candidate is None:
                     continue
                 try:
-                    scanned = self._scan(client, integration["id"], base.repository, candidate.tag, platform)
+                    scanned = self._scan(client, source.key, base.repository, candidate.tag, platform)
                 except QuaywatchError as exc:
                     logger.warning("base candidate not scanned", extra={"repository": base.repository,
                                                                         "tag": candidate.tag, "error": str(exc)})
                     continue
                 fewer = {level: current.issue_counts[level] - scanned.issue_counts[level]
                          for level in ("critical", "high", "medium", "low")}
-                if fewer["critical"] + fewer["high"] <= 0:
-                    continue  # not better where it matters
+                if fewer["critical"] + fewer["high"] <= 0 or scanned.tag.digest == base.digest:
+                    continue  # not better where it matters (or the very same image)
                 recommendations.append({"kind": kind, "repository": base.repository, "tag": candidate.tag,
                                         "digest": scanned.tag.digest, "issue_counts": scanned.issue_counts,
                                         "fewer": fewer})
         return current, recommendations
 
-    def _resolve(self, client: RegistryClient, integration_id: str, repository: str, tag: str,
+    def _client(self, source: Source) -> AbstractContextManager[RegistryClient]:
+        if source.integration is not None:
+            return self._integrations.client_for(source.integration, retry=self._retry)
+        return anonymous_client(str(source.registry_url), self._allow_private, retry=self._retry)
+
+    def _resolve_all(self, client: RegistryClient, source: Source, repository: str, platform: str,
+                     tags: list[str] | None = None) -> list[BaseTag]:
+        """Every tag of a repository resolved (tags that cannot be read are left out). A request
+        or two per tag, most of it waiting on the registry: a few at a time."""
+        def resolve(tag: str) -> BaseTag | None:
+            try:
+                return self._resolve(client, source.key, repository, tag, platform)
+            except QuaywatchError as exc:  # a tag of another platform, a broken manifest...
+                logger.debug("base tag skipped", extra={"repository": repository, "tag": tag, "error": str(exc)})
+                return None
+
+        wanted = tags if tags is not None else _limited(client.tags(repository), MAX_TAGS)
+        with ThreadPoolExecutor(max_workers=TAG_READERS) as pool:
+            return [found for found in pool.map(resolve, wanted) if found is not None]
+
+    def _resolve(self, client: RegistryClient, source_key: str, repository: str, tag: str,
                  platform: str) -> BaseTag:
         scanner = self._scanner(client, platform)
         reference = ImageReference(client.registry, repository, tag)
@@ -173,11 +210,11 @@ class BaseImages:
         else:
             diff_ids = scanner.diff_ids(reference, resolved)
             self._objects.put_bytes(key, json.dumps(diff_ids).encode())
-        return BaseTag(integration_id, repository, tag, resolved.manifest_digest, diff_ids)
+        return BaseTag(source_key, repository, tag, resolved.manifest_digest, diff_ids)
 
-    def _scan(self, client: RegistryClient, integration_id: str, repository: str, tag: str,
+    def _scan(self, client: RegistryClient, source_key: str, repository: str, tag: str,
               platform: str) -> ScannedBase:
-        found = self._resolve(client, integration_id, repository, tag, platform)
+        found = self._resolve(client, source_key, repository, tag, platform)
         key = f"base-images/{found.digest}/inventory.json.gz"
         cached = self._objects.get_bytes(key)
         if cached is not None:

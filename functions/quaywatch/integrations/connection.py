@@ -11,7 +11,12 @@ from dataclasses import dataclass
 
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.integrations.secrets import RegistrySecret
-from quaywatch.integrations.url_policy import check_host, parse_registry_url, url_guard
+from quaywatch.integrations.url_policy import (
+    check_host,
+    check_registry_url,
+    parse_registry_url,
+    url_guard,
+)
 from quaywatch.outbound import AddressPolicy
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.errors import (
@@ -58,6 +63,16 @@ def registry_client(
     finally:
         if bundle_path:
             os.unlink(bundle_path)
+
+
+@contextmanager
+def anonymous_client(url: str, allow_private: bool, retry: RetryPolicy | None = None) -> Iterator[RegistryClient]:
+    """A client for a public registry, read without credentials (anonymous pull tokens)."""
+    check_registry_url(url, allow_private)
+    host, plain_http = parse_registry_url(url)
+    with RegistryClient(host, None, plain_http=plain_http, retry=retry, url_guard=url_guard(allow_private),
+                        policy=AddressPolicy(allow_private)) as client:
+        yield client
 
 
 def check_connection(url: str, username: str, secret: RegistrySecret, allow_private: bool) -> ConnectionReport:

@@ -87,6 +87,16 @@ def url_guard(allow_private: bool) -> Callable[[str], None]:
     return guard
 
 
+def check_registry_url(url: str, allow_private: bool) -> None:
+    """A registry URL given without an integration (a public base image source): the same
+    rules as an integration's (https unless private registries are allowed, no internal
+    addresses when they are not)."""
+    host, plain_http = parse_registry_url(url)
+    if plain_http and not allow_private:
+        raise UsageError("plain http:// registries are only allowed when private registries are")
+    check_host(host, allow_private)
+
+
 def check_notification_url(url: str, allow_private: bool) -> None:
     """Notification channels are user-supplied URLs too: https only (http where private
     addresses are allowed), never an internal address unless the deployment allows it."""

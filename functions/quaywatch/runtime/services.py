@@ -112,7 +112,7 @@ class Services:
         from quaywatch.baseimages.service import BaseImages
 
         return BaseImages(self.integrations, self.advisories, self.objects, self.settings.work_dir,
-                          retry=self.registry_retry)
+                          retry=self.registry_retry, allow_private=self.settings.allow_private_registries)
 
     @cached_property
     def registry_retry(self) -> RetryPolicy:

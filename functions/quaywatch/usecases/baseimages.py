@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from quaywatch.api_errors import NotFound
 from quaywatch.baseimages.dockerfile import MAX_SIZE, final_base, parse_image_name
 from quaywatch.errors import QuaywatchError, UsageError
+from quaywatch.integrations.url_policy import check_registry_url
 from quaywatch.observability import logger
 from quaywatch.projects.retests import enqueue_retests
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 
 if TYPE_CHECKING:  # the scanning side is loaded only by the workers that compute a report
-    from quaywatch.baseimages.service import BaseTag
+    from quaywatch.baseimages.service import BaseTag, Source
 
 
 class DockerfileLink(BaseModel):
@@ -27,10 +28,20 @@ class DockerfileLink(BaseModel):
 
 
 class BaseSource(BaseModel):
+    """Repositories of an integration (its robot's credentials), or of a public registry read
+    anonymously (``registry``: its https URL)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    integration_id: str = Field(min_length=1, max_length=64)
+    integration_id: str | None = Field(None, min_length=1, max_length=64)
+    registry: str | None = Field(None, min_length=8, max_length=300, description="a public registry's URL")
     repositories: list[str] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def one_origin(self) -> BaseSource:
+        if (self.integration_id is None) == (self.registry is None):
+            raise ValueError("give either integration_id or registry")
+        return self
 
 
 class BaseSources(BaseModel):
@@ -63,10 +74,13 @@ def unlink_dockerfile(services: Services, caller: Principal, project_id: str) ->
 def set_base_sources(services: Services, caller: Principal, request: BaseSources) -> dict[str, Any]:
     caller.require_admin()
     for source in request.sources:
-        integration = services.integrations.by_id(source.integration_id)
-        if integration is None or integration["org_id"] != caller.org_id:
-            raise NotFound(f"no integration {source.integration_id}")
-    sources = [source.model_dump() for source in request.sources]
+        if source.integration_id is not None:
+            integration = services.integrations.by_id(source.integration_id)
+            if integration is None or integration["org_id"] != caller.org_id:
+                raise NotFound(f"no integration {source.integration_id}")
+        else:
+            check_registry_url(str(source.registry), services.settings.allow_private_registries)
+    sources = [source.model_dump(exclude_none=True) for source in request.sources]
     services.access.set_base_sources(caller.org_id, sources)
     return {"sources": sources}
 
@@ -90,7 +104,7 @@ def base_image_view(services: Services, caller: Principal, project_id: str) -> d
         for finding in latest.findings:
             if finding.ignored is None:
                 share["base" if finding.layer in base_layers else "own"] += 1
-    public_base = {k: v for k, v in report["base"].items() if k != "integration_id"}
+    public_base = {k: v for k, v in report["base"].items() if k != "source"}
     return {"base": public_base, "recommendations": report["recommendations"], "findings": share,
             "computed_at": report["computed_at"]}
 
@@ -124,39 +138,38 @@ def refresh_base_image(services: Services, project_id: str) -> dict[str, Any] | 
     return report
 
 
-def _report(services: Services, project: dict[str, Any], sources: list[dict[str, Any]]) -> dict[str, Any]:
+def _report(services: Services, project: dict[str, Any], stored: list[dict[str, Any]]) -> dict[str, Any]:
     latest = services.findings.latest(project["id"])
     if latest is None:
         return {"base": None, "reason": "the project has not been tested yet", "computed_at": _now()}
     image = latest.inventory.image
+    sources = services.base_images.sources(stored)
     base: BaseTag | None = None
-    detected_by = None
-    integration = None
+    source: Source | None = None
     dockerfile = project.get("dockerfile")
-    if dockerfile and dockerfile["base"] != "scratch":
+    if dockerfile and dockerfile["base"] == "scratch":
+        return {"base": None, "reason": "the Dockerfile builds FROM scratch: there is no base image", "computed_at": _now()}
+    if dockerfile:
         named = parse_image_name(dockerfile["base"])
-        integration = services.base_images.source_for(named, sources)
-        if integration is None:
+        source = services.base_images.source_for(named, sources)
+        if source is None:
             return {"base": None, "computed_at": _now(),
                     "reason": f"the Dockerfile's base {dockerfile['base']} is not in the organisation's base image sources"}
         if named.tag is None:
             raise UsageError(f"the Dockerfile's base {dockerfile['base']} is pinned by digest only; name a tag")
-        base = services.base_images.resolve(integration, named.repository, named.tag, image.platform)
+        base = services.base_images.resolve(source, named.repository, named.tag, image.platform)
         detected_by = "dockerfile"
-    elif dockerfile:
-        return {"base": None, "reason": "the Dockerfile builds FROM scratch: there is no base image", "computed_at": _now()}
     else:
-        base = services.base_images.detect_by_layers(image.diff_ids, image.platform, sources, image.digest)
+        detected = services.base_images.detect_by_layers(image.diff_ids, image.platform, sources, image.digest)
+        if detected is None:
+            return {"base": None, "reason": "no base image source shares this image's first layers",
+                    "computed_at": _now()}
+        source, base = detected
         detected_by = "layers"
-        if base is not None:
-            integration = services.integrations.by_id(base.integration_id)
-    if base is None or integration is None:
-        return {"base": None, "reason": "no base image source shares this image's first layers", "computed_at": _now()}
-    current, recommendations = services.base_images.recommend(integration, base, image.platform)
-    base_layers = _base_layer_count(image.diff_ids, base.diff_ids)
+    current, recommendations = services.base_images.recommend(source, base, image.platform)
     return {"base": {"repository": base.repository, "tag": base.tag, "digest": base.digest, "detected_by": detected_by,
-                     "issue_counts": current.issue_counts, "integration_id": base.integration_id,
-                     "layers": base_layers},
+                     "issue_counts": current.issue_counts, "source": base.source,
+                     "layers": _base_layer_count(image.diff_ids, base.diff_ids)},
             "recommendations": recommendations, "computed_at": _now()}
 
 
