@@ -124,7 +124,7 @@ def _summary(console: Console, projects: dict) -> None:
     table = Table(title="projects", show_edge=False)
     table.add_column("IMAGE", no_wrap=True)
     table.add_column("PLATFORM", no_wrap=True)
-    for column in ("ALL", "CRIT", "HIGH", "MED", "LOW", "NEG", "UNRATED"):  # short: fits 80 columns
+    for column in ("ALL", "CRIT", "HIGH", "MED", "LOW", "NEG", "UNK"):  # short: fits 80 columns; UNK = unrated
         table.add_column(column, justify="right")
     for group in projects["repositories"]:
         for project in group["projects"]:
