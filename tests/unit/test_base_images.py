@@ -125,3 +125,14 @@ def test_candidates_follow_the_variant_and_newer_debian_releases() -> None:
 def test_no_candidates_for_the_newest_tag_or_an_unversioned_one() -> None:
     assert candidates("3.12.0", ["3.11.0", "3.12.0"]) == candidates("latest", ["3.12.0"])
     assert candidates("3.12.0", ["3.11.0", "3.12.0"]).minor is None
+
+
+def test_sources_match_dockerfile_bases_by_registry_and_repository() -> None:
+    from quaywatch.baseimages.service import BaseImages, Source
+
+    hub = Source(("library/python",), registry_url="https://registry-1.docker.io")
+    quay = Source(("acme/base",), integration={"id": "int-1", "url": "https://quay.example:8443"})
+    finder = BaseImages.__new__(BaseImages)  # source_for reads nothing but its arguments
+    assert finder.source_for(parse_image_name("python:3.12-slim"), [quay, hub]) is hub
+    assert finder.source_for(parse_image_name("quay.example:8443/acme/base:3.9.1"), [quay, hub]) is quay
+    assert finder.source_for(parse_image_name("quay.example:8443/acme/other:1"), [quay, hub]) is None

@@ -65,7 +65,9 @@ class Source:
 
     @property
     def host(self) -> str:
-        return urlsplit(self.integration["url"] if self.integration else str(self.registry_url)).netloc
+        """The registry as a Dockerfile names it (Docker Hub's API host is ``docker.io`` there)."""
+        host = urlsplit(self.integration["url"] if self.integration else str(self.registry_url)).netloc
+        return "docker.io" if host in ("registry-1.docker.io", "index.docker.io") else host
 
 
 @dataclass(frozen=True)
