@@ -33,3 +33,20 @@ def test_expired_logs_history_claims_and_dead_letters_go(tmp_path) -> None:
     assert services.findings_repository.get_latest("p") is not None  # the latest test is never pruned
     assert prune_expired(services.db, datetime.now(UTC) + timedelta(days=15))["dead_letters"] == 1
     services.close()
+
+
+def test_base_image_scans_older_than_thirty_days_go_at_start(tmp_path) -> None:
+    import os
+
+    services = LocalServices(tmp_path / "data", RuntimeSettings(work_dir=tmp_path / "work"))
+    services.objects.put_bytes("base-images/sha256:old/inventory.json.gz", b"old")
+    services.objects.put_bytes("base-images/sha256:new/diff-ids.json", b"[]")
+    services.objects.put_bytes("advisories.db", b"the store is never pruned")
+    old = (datetime.now(UTC) - timedelta(days=31)).timestamp()
+    for key in ("base-images/sha256:old/inventory.json.gz", "advisories.db"):
+        os.utime(tmp_path / "data" / "objects" / key, (old, old))
+    assert services.prune_expired()["base_scans"] == 1
+    assert services.objects.get_bytes("base-images/sha256:old/inventory.json.gz") is None
+    assert services.objects.get_bytes("base-images/sha256:new/diff-ids.json") == b"[]"
+    assert services.objects.get_bytes("advisories.db") == b"the store is never pruned"
+    services.close()

@@ -93,6 +93,7 @@ async function pollImport() {
     document.getElementById("import-log-link").href = `#/imports/${id}`;
     if (status.status === "completed") {
       localStorage.removeItem("quaywatch.import");
+      setTimeout(() => { if (!localStorage.getItem("quaywatch.import")) banner.hidden = true; }, 15_000);
       if (location.hash.startsWith("#/projects")) route();
       return;
     }

@@ -49,6 +49,18 @@ class FileObjectStore:
         path = self._path(key)
         return path.read_bytes() if path.exists() else None
 
+    def prune(self, prefix: str, older_than: float) -> int:
+        """Remove the objects under ``prefix`` last written before ``older_than`` (a Unix time),
+        as the bucket's lifecycle rule does when deployed; returns how many."""
+        root = self._path(prefix.rstrip("/"))  # validated like any key: never outside the store
+        removed = 0
+        if root.is_dir():
+            for path in root.rglob("*"):
+                if path.is_file() and path.stat().st_mtime < older_than:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
     def _write(self, key: str, fill) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)

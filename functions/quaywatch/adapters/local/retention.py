@@ -11,6 +11,7 @@ from quaywatch.adapters.local.database import Database
 IMPORT_LOG_DAYS = 90
 HISTORY_DAYS = 180
 DEAD_LETTER_DAYS = 14
+BASE_SCAN_DAYS = 30  # base image scans per digest (template.yaml's lifecycle rule on base-images/)
 
 
 def prune_expired(db: Database, now: datetime | None = None) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from quaywatch.adapters.local.database import Database
@@ -21,7 +22,7 @@ from quaywatch.adapters.local.repositories import (
     SqliteIntegrationsRepository,
     SqliteProjectsRepository,
 )
-from quaywatch.adapters.local.retention import prune_expired
+from quaywatch.adapters.local.retention import BASE_SCAN_DAYS, prune_expired
 from quaywatch.adapters.local.vault import FernetVault, load_or_create_key
 from quaywatch.observability import logger
 from quaywatch.runtime.services import Services
@@ -54,6 +55,8 @@ class LocalServices(Services):
     def prune_expired(self) -> dict[str, int]:
         """Drop what has outlived its retention (as DynamoDB TTL and SQS do when deployed)."""
         removed = prune_expired(self.db)
+        cutoff = (datetime.now(UTC) - timedelta(days=BASE_SCAN_DAYS)).timestamp()
+        removed["base_scans"] = self.objects.prune("base-images/", cutoff)  # scanned again when next needed
         logger.info("expired records removed", extra=removed)
         return removed
 
