@@ -6,14 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 
 class FeedServer:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.routes: dict[str, Callable[[dict[str, str]], bytes]] = {}  # path -> answer built from the query
         self.requests: list[tuple[str, int]] = []
         self.posted: list[tuple[str, dict]] = []
         handler = self._handler()
@@ -25,7 +27,9 @@ class FeedServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = server.files.get(self.path)
+                path, _, query = self.path.partition("?")
+                route = server.routes.get(path)
+                body = route(dict(parse_qsl(query))) if route else server.files.get(self.path)
                 if body is None:
                     status = 404
                     self.send_response(status)

@@ -2,8 +2,9 @@
 package keys that changed (so the projects containing them get re-tested).
 
 Feeds: OSV's per-ecosystem ``<base>/<Ecosystem>/all.zip`` (GitHub advisories included),
-Alpine secdb's ``<base>/<release>/{main,community}.json``, and rating feeds by URL (NVD's
-``nvdcve-2.0-modified.json.gz``, CISA KEV, EPSS). Each download is conditional (ETag /
+Alpine secdb's ``<base>/<release>/{main,community}.json``, rating feeds by URL (NVD's
+``nvdcve-2.0-modified.json.gz``, CISA KEV, EPSS), and optionally the NVD CVE API 2.0 itself,
+asked for the CVEs modified since the last sync (``nvd_api``). Each download is conditional (ETag /
 Last-Modified remembered in a state file next to the store), so an unchanged feed costs one
 304. A feed that fails to download is logged and skipped; the others still land.
 """
@@ -20,6 +21,7 @@ import httpx
 
 from quaywatch.advisories.ecosystems import PackageKey
 from quaywatch.advisories.importer import import_feed
+from quaywatch.advisories.nvd_api import fetch_modified
 from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.errors import QuaywatchError
 from quaywatch.observability import logger
@@ -58,12 +60,14 @@ def feed_sources(osv_base: str, ecosystems: list[str], secdb_base: str, alpine_r
 
 
 def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, state: dict[str, dict[str, str]],
-               http: httpx.Client) -> SyncReport:
+               http: httpx.Client, nvd_api_url: str = "", nvd_api_pause: float = 6.0) -> SyncReport:
     """Download changed feeds into ``work_dir`` and import them into the store at ``store_path``.
-    ``state`` (name -> validators) is updated in place."""
+    ``state`` (name -> validators, or the NVD API's last modification time) is updated in place."""
     report = SyncReport()
     work_dir.mkdir(parents=True, exist_ok=True)
     downloaded: list[Path] = []
+    if nvd_api_url:
+        downloaded += _nvd_api(nvd_api_url, state, http, work_dir / "nvd-api", nvd_api_pause, report)
     for source in sources:
         headers = {}
         known = state.get(source.name, {})
@@ -97,6 +101,23 @@ def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, stat
     logger.info("advisory sync finished", extra={"downloaded": len(report.downloaded), "unchanged": len(report.unchanged),
                                                 "failed": len(report.failed), "changed_keys": len(report.changed)})
     return report
+
+
+def _nvd_api(url: str, state: dict[str, dict[str, str]], http: httpx.Client, work_dir: Path, pause: float,
+             report: SyncReport) -> list[Path]:
+    """The CVEs NVD modified since the last sync (see ``nvd_api``); the start moves only when
+    every page arrived."""
+    for stale in work_dir.glob("nvd-api-*.json") if work_dir.exists() else []:
+        stale.unlink()
+    try:
+        files, count, next_start = fetch_modified(url, state.get("nvd-api", {}).get("since"), http, work_dir, pause)
+    except (httpx.HTTPError, ValueError) as exc:
+        report.failed["nvd-api"] = f"{type(exc).__name__}: {exc}"
+        logger.warning("feed download failed", extra={"feed": "nvd-api", "error": str(exc)})
+        return []
+    state["nvd-api"] = {"since": next_start}
+    (report.downloaded if count else report.unchanged).append("nvd-api")
+    return files
 
 
 def load_state(path: Path) -> dict[str, dict[str, str]]:

@@ -57,6 +57,8 @@ class FeedSettings:
     alpine_secdb_url: str = "https://secdb.alpinelinux.org"
     alpine_releases: tuple[str, ...] = ()
     rating_feeds: tuple[str, ...] = ()  # NVD, KEV, EPSS file URLs, fetched whole when they changed
+    nvd_api_url: str = ""  # the NVD CVE API 2.0, asked for what changed since the last sync ("" = not used)
+    nvd_api_pause: float = 6.0  # seconds between API requests (NVD's public rate limit)
 
     @classmethod
     def from_environment(cls) -> FeedSettings:
@@ -66,4 +68,6 @@ class FeedSettings:
             alpine_secdb_url=os.environ.get("QUAYWATCH_ALPINE_SECDB_URL", cls.alpine_secdb_url),
             alpine_releases=tuple(_words("QUAYWATCH_ALPINE_RELEASES")),
             rating_feeds=tuple(_words("QUAYWATCH_RATING_FEED_URLS")),
+            nvd_api_url=os.environ.get("QUAYWATCH_NVD_API_URL", ""),
+            nvd_api_pause=float(os.environ.get("QUAYWATCH_NVD_API_PAUSE", "6")),
         )
