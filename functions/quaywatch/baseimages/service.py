@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -43,6 +45,7 @@ from quaywatch.scanning.scanner import ImageScanner, ResolvedImage, ScanOptions
 LEVELS = ("critical", "high", "medium", "low", "negligible", "unknown")
 MAX_TAGS = 500  # tags read per source repository when detecting by layers
 TAG_READERS = 8  # tags resolved at once (one registry client, shared)
+TAGS_FRESH_FOR = 300.0  # seconds a source repository's resolved tags are reused for detection
 
 
 def severity_counts(findings: list[Finding]) -> dict[str, int]:
@@ -96,6 +99,10 @@ class BaseImages:
         self._objects = objects
         self._layers = DiskLayerCache(work_dir / "layers")
         self._retry = retry
+        # Detection runs after every image of an import: a 1,000-image import of one organisation
+        # reads the source repositories' tags once per few minutes, not once per image.
+        self._resolved: dict[tuple[str, str, str], tuple[float, list[BaseTag]]] = {}
+        self._resolved_lock = threading.Lock()
 
     # --- detection ------------------------------------------------------------------------
 
@@ -131,6 +138,11 @@ class BaseImages:
                         if best is None or _better_match(found, best[1]):
                             best = (source, found)
         return best
+
+    def forget_tags(self) -> None:
+        """Drop the resolved tags kept for detection (the digest-keyed caches stay)."""
+        with self._resolved_lock:
+            self._resolved.clear()
 
     def resolve(self, source: Source, repository: str, tag: str, platform: str) -> BaseTag:
         with self._client(source) as client:
@@ -191,9 +203,19 @@ class BaseImages:
                 logger.debug("base tag skipped", extra={"repository": repository, "tag": tag, "error": str(exc)})
                 return None
 
+        key = (source.key, repository, platform)
+        if tags is None:
+            with self._resolved_lock:
+                cached = self._resolved.get(key)
+            if cached is not None and time.monotonic() - cached[0] < TAGS_FRESH_FOR:
+                return cached[1]
         wanted = tags if tags is not None else _limited(client.tags(repository), MAX_TAGS)
         with ThreadPoolExecutor(max_workers=TAG_READERS) as pool:
-            return [found for found in pool.map(resolve, wanted) if found is not None]
+            found = [tag for tag in pool.map(resolve, wanted) if tag is not None]
+        if tags is None:
+            with self._resolved_lock:
+                self._resolved[key] = (time.monotonic(), found)
+        return found
 
     def _resolve(self, client: RegistryClient, source_key: str, repository: str, tag: str,
                  platform: str) -> BaseTag:
