@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.baseimages.dockerfile import ImageName
+from quaywatch.baseimages.layers import base_layer_count
 from quaywatch.baseimages.tags import candidates, parse_tag
 from quaywatch.errors import QuaywatchError
 from quaywatch.image.cache import DiskLayerCache
@@ -131,9 +132,10 @@ class BaseImages:
             with self._client(source) as client:
                 for repository in source.repositories:
                     for found in self._resolve_all(client, source, repository, platform):
-                        if found.digest == own_digest or not found.diff_ids:
+                        if found.digest == own_digest:
                             continue
-                        if diff_ids[:len(found.diff_ids)] != found.diff_ids or len(found.diff_ids) >= len(diff_ids):
+                        shared = base_layer_count(diff_ids, found.diff_ids)
+                        if shared == 0 or shared >= len(diff_ids):  # not a prefix, or the whole image
                             continue
                         if best is None or _better_match(found, best[1]):
                             best = (source, found)

@@ -169,9 +169,9 @@ def scan(
 
             report = match_inventory(inventory, store)
             if base_layers:
-                layers = set(inventory.image.layers[:base_layers])
-                for finding in report.findings:
-                    finding.from_base = finding.layer in layers
+                from quaywatch.baseimages.layers import mark_from_base
+
+                mark_from_base(report.findings, inventory.image, base_layers)
     if rules is not None and report is not None:
         _triage(report, rules)
     if report is None:  # said after the scan: a failing scan keeps its one line of reason
@@ -230,10 +230,13 @@ def _base_layer_count(client: RegistryClient, inventory: Inventory, base: ImageN
     except QuaywatchError as exc:
         click.echo(f"quaywatch: the base image {base} could not be read ({exc}); findings are not split", err=True)
         return None
-    if not diff_ids or inventory.image.diff_ids[:len(diff_ids)] != diff_ids:
+    from quaywatch.baseimages.layers import base_layer_count
+
+    shared = base_layer_count(inventory.image.diff_ids, diff_ids)
+    if not shared:
         click.echo(f"quaywatch: the image does not start with the layers of {base}; findings are not split", err=True)
         return None
-    return len(diff_ids)
+    return shared
 
 
 def _diff_ids(scanner: ImageScanner, reference: ImageReference) -> list[str]:

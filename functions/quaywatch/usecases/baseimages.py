@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from quaywatch.api_errors import NotFound
 from quaywatch.baseimages.dockerfile import MAX_SIZE, final_base, parse_image_name
+from quaywatch.baseimages.layers import base_layer_count, mark_from_base
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.integrations.url_policy import check_registry_url
 from quaywatch.observability import logger
@@ -100,10 +101,10 @@ def base_image_view(services: Services, caller: Principal, project_id: str) -> d
     latest = services.findings.latest(project_id)
     share = {"base": 0, "own": 0}
     if latest is not None and report["base"].get("layers"):
-        base_layers = set(latest.inventory.image.layers[:report["base"]["layers"]])
+        mark_from_base(latest.findings, latest.inventory.image, report["base"]["layers"])
         for finding in latest.findings:
             if finding.ignored is None:
-                share["base" if finding.layer in base_layers else "own"] += 1
+                share["base" if finding.from_base else "own"] += 1
     public_base = {k: v for k, v in report["base"].items() if k != "source"}
     return {"base": public_base, "recommendations": report["recommendations"], "findings": share,
             "computed_at": report["computed_at"]}
@@ -169,14 +170,8 @@ def _report(services: Services, project: dict[str, Any], stored: list[dict[str, 
     current, recommendations = services.base_images.recommend(source, base, image.platform)
     return {"base": {"repository": base.repository, "tag": base.tag, "digest": base.digest, "detected_by": detected_by,
                      "issue_counts": current.issue_counts, "source": base.source,
-                     "layers": _base_layer_count(image.diff_ids, base.diff_ids)},
+                     "layers": base_layer_count(image.diff_ids, base.diff_ids)},
             "recommendations": recommendations, "computed_at": _now()}
-
-
-def _base_layer_count(image: list[str], base: list[str]) -> int:
-    """How many of the image's first layers are the base's (0 when they do not line up, e.g. a
-    Dockerfile naming a base the image was not really built on)."""
-    return len(base) if image[:len(base)] == base else 0
 
 
 def _now() -> str:

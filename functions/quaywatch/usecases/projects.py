@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from quaywatch.baseimages.layers import mark_from_base
 from quaywatch.projects.models import ProjectUpdate
 from quaywatch.projects.store import counts_lapsed, public_view
 from quaywatch.runtime.services import Services
@@ -39,13 +40,10 @@ def project_detail(services: Services, caller: Principal, project_id: str) -> di
     view = public_view(item)
     if item.get("is_new"):
         services.projects.mark_viewed(project_id)  # NEW until first viewed
-    findings = [f.document() for f in latest.findings] if latest else []
     base = (item.get("base_image") or {}).get("base")
     if latest is not None and base and base.get("layers"):
-        # Which findings the base brought: those whose file came from one of its layers.
-        base_layers = set(latest.inventory.image.layers[:base["layers"]])
-        for finding, document in zip(latest.findings, findings, strict=True):
-            document["from_base"] = finding.layer in base_layers
+        mark_from_base(latest.findings, latest.inventory.image, base["layers"])
+    findings = [f.document() for f in latest.findings] if latest else []
     view |= {"os": item.get("os"), "package_count": int(item.get("package_count", 0)),
              "base_image": f"{base['repository']}:{base['tag']}" if base else None,
              "dockerfile_base": (item.get("dockerfile") or {}).get("base"), "findings": findings}
