@@ -30,11 +30,14 @@ def _current(services: Services, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def project_detail(services: Services, caller: Principal, project_id: str) -> dict[str, Any]:
-    item = _current(services, services.projects.for_principal(caller, project_id))
+    from quaywatch.usecases.triage import recount, rules_for
+
+    item = services.projects.for_principal(caller, project_id)
     latest = services.findings.latest(project_id)
-    if latest is not None:  # the rules in force today: an expired ignore no longer marks its finding
+    if latest is not None and counts_lapsed(item):
+        item = recount(services, item, latest)  # stores today's counts and marks the findings
+    elif latest is not None:  # the rules in force today: an expired ignore no longer marks its finding
         from quaywatch.matching.ignores import apply_ignores
-        from quaywatch.usecases.triage import rules_for
 
         apply_ignores(latest.findings, rules_for(services, item))
     view = public_view(item)

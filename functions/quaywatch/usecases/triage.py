@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from quaywatch.api_errors import NotFound
 from quaywatch.errors import UsageError
 from quaywatch.matching.ignores import RecordedIgnore, apply_ignores
+from quaywatch.projects.findings_store import LatestTest
 from quaywatch.projects.store import issue_counts
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
@@ -75,10 +76,11 @@ def list_ignores(services: Services, caller: Principal, project_id: str | None) 
     return list((services.access.organisation(caller.org_id) or {}).get("ignores", []))
 
 
-def recount(services: Services, project: dict[str, Any]) -> dict[str, Any]:
+def recount(services: Services, project: dict[str, Any], latest: LatestTest | None = None) -> dict[str, Any]:
     """The project's counts from its latest test under the rules in force today (the record
-    as stored after)."""
-    latest = services.findings.latest(project["id"])
+    as stored after); ``latest``: the test when the caller has read it already (its findings
+    are marked in place)."""
+    latest = latest or services.findings.latest(project["id"])
     if latest is None:
         return project
     result = apply_ignores(latest.findings, rules_for(services, project))
