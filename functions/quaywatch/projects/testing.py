@@ -19,22 +19,22 @@ from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.image.cache import DiskLayerCache
 from quaywatch.integrations.service import IntegrationService
 from quaywatch.inventory.models import Inventory
-from quaywatch.matching.ignores import IgnoreRule, apply_ignores
+from quaywatch.matching.ignores import apply_ignores
 from quaywatch.matching.matcher import match_inventory
 from quaywatch.matching.models import Finding
-from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.notifications.publisher import Notifier
 from quaywatch.observability import logger
 from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.findings_store import FindingsStore, finding_key
 from quaywatch.projects.identity import project_id
+from quaywatch.projects.rules import NO_RULES, ProjectRules
 from quaywatch.projects.store import ProjectStore, issue_counts
 from quaywatch.registry.errors import InvalidManifestError, NotFoundError
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.registry.retry import RetryPolicy
 from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 
-IgnoreRules = Callable[[dict[str, Any]], list[IgnoreRule]]
+RulesFor = Callable[[dict[str, Any]], ProjectRules]
 
 
 @dataclass
@@ -50,11 +50,9 @@ class TestOutcome:
 class ProjectTester:
     def __init__(self, integrations: IntegrationService, projects: ProjectStore, findings: FindingsStore,
                  advisories: PublishedAdvisoryStore, notifier: Notifier, work_dir: Path,
-                 retry: RetryPolicy | None = None, ignore_rules: IgnoreRules | None = None,
-                 notification_policy: Callable[[str], NotificationPolicy] | None = None) -> None:
-        """``ignore_rules``: the ignore rules in force for a project record (triage); ignored
-        findings leave the counts and the notifications. ``notification_policy``: an
-        organisation's policy by its id (default: every finding not ignored)."""
+                 retry: RetryPolicy | None = None, rules: RulesFor | None = None) -> None:
+        """``rules``: the ignore rules and notification policy for a project record, read
+        once per test (default: no ignores, every new finding notified)."""
         self._integrations = integrations
         self._projects = projects
         self._findings = findings
@@ -62,8 +60,7 @@ class ProjectTester:
         self._notifier = notifier
         self._layers = DiskLayerCache(work_dir / "layers")
         self._retry = retry
-        self._ignore_rules = ignore_rules
-        self._notification_policy = notification_policy
+        self._rules = rules
 
     def test_image(self, integration: dict[str, Any], repository: str, tag: str) -> ImageTestResult:
         """Scan ``repository:tag`` and create or refresh its project: one per platform of a
@@ -111,12 +108,8 @@ class ProjectTester:
         identity = project_id(integration["id"], image.repository, image.tag or image.digest, image.platform)
         previous = self._findings.latest(identity)
         existing = self._projects.get(identity)
-        ignored = 0
-        valid_until = None
-        if self._ignore_rules is not None:
-            record = existing or {"id": identity, "org_id": integration["org_id"]}
-            triaged = apply_ignores(report.findings, self._ignore_rules(record))
-            ignored, valid_until = triaged.ignored, triaged.valid_until_text
+        rules = self._rules(existing or {"id": identity, "org_id": integration["org_id"]}) if self._rules else NO_RULES
+        triaged = apply_ignores(report.findings, rules.ignores)
         keys = {finding_key(f): f for f in report.findings}
         new = [keys[k] for k in sorted(set(keys) - (previous.keys if previous else set())) if keys[k].ignored is None]
         now = datetime.now(UTC)
@@ -124,7 +117,7 @@ class ProjectTester:
         new_keys = {finding_key(f) for f in new}
         # Notified: what the policy admits now and did not at the last test, so a finding that
         # rises into the policy (a new rating, KEV, an ignore that expired) is told once.
-        policy = self._notification_policy(integration["org_id"]) if self._notification_policy else NotificationPolicy()
+        policy = rules.policy
         admitted_before = {finding_key(f) for f in previous.findings if policy.admits(f)} if previous else set()
         to_notify = [f for key, f in sorted(keys.items()) if key not in admitted_before and policy.admits(f)]
         notify_keys = {finding_key(f) for f in to_notify}
@@ -143,7 +136,8 @@ class ProjectTester:
             repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
             os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
             package_count=len(inventory.packages), issue_counts=counts, finding_count=len(report.findings),
-            tested_at=now, ignored_count=ignored, counts_valid_until=valid_until, existing=existing or {},
+            tested_at=now, ignored_count=triaged.ignored, counts_valid_until=triaged.valid_until_text,
+            existing=existing or {},
         )
         self._findings.save(identity, inventory, report.findings, new_keys, now)
         logger.info("project tested", extra={"project_id": identity, "scanned": scanned,

@@ -99,13 +99,11 @@ class Services:
     @cached_property
     def tester(self) -> ProjectTester:
         from quaywatch.projects.testing import ProjectTester
-        from quaywatch.usecases.organisation import notification_policy
-        from quaywatch.usecases.triage import rules_for
+        from quaywatch.usecases.triage import project_rules
 
         return ProjectTester(self.integrations, self.projects, self.findings, self.advisories, self.notifier,
                              self.settings.work_dir, retry=self.registry_retry,
-                             ignore_rules=lambda project: rules_for(self, project),
-                             notification_policy=lambda org_id: notification_policy(self, org_id))
+                             rules=lambda project: project_rules(self, project))
 
     @cached_property
     def base_images(self) -> BaseImages:

@@ -78,7 +78,7 @@ class AccessStore:
         self._repository.set_channels(org_id, channels)
 
     def notification_policy(self, org_id: str) -> dict[str, Any]:
-        return dict((self.organisation(org_id) or {}).get("notification_policy") or {})
+        return notification_policy_of(self.organisation(org_id) or {})
 
     def set_notification_policy(self, org_id: str, policy: dict[str, Any]) -> None:
         organisation = self._repository.get_organisation(org_id) or {"name": "", "created_at": _now(), "channels": []}
@@ -96,6 +96,11 @@ class AccessStore:
         """The organisation's ignore rules (the whole list: last writer wins)."""
         organisation = self._repository.get_organisation(org_id) or {"name": "", "created_at": _now(), "channels": []}
         self._repository.put_organisation(org_id, {**organisation, "ignores": ignores})
+
+
+def notification_policy_of(organisation: dict[str, Any]) -> dict[str, Any]:
+    """The notification policy stored on an organisation record (empty: none set)."""
+    return dict(organisation.get("notification_policy") or {})
 
 
 def _now() -> str:

@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from quaywatch.api_errors import NotFound
 from quaywatch.errors import UsageError
 from quaywatch.matching.ignores import RecordedIgnore, apply_ignores
+from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.projects.findings_store import LatestTest
+from quaywatch.projects.rules import ProjectRules
 from quaywatch.projects.store import issue_counts
 from quaywatch.runtime.services import Services
-from quaywatch.tenancy.access import Principal
+from quaywatch.tenancy.access import Principal, notification_policy_of
 
 MAX_IGNORES = 500  # per project and per organisation
 
@@ -33,7 +35,18 @@ class IgnoreCreate(BaseModel):
 
 def rules_for(services: Services, project: dict[str, Any]) -> list[RecordedIgnore]:
     """The organisation's rules, then the project's."""
+    return _ignores(services.access.organisation(project["org_id"]) or {}, project)
+
+
+def project_rules(services: Services, project: dict[str, Any]) -> ProjectRules:
+    """The ignore rules and the notification policy for a test, from one read of the
+    organisation (a test runs for every image of an import)."""
     organisation = services.access.organisation(project["org_id"]) or {}
+    return ProjectRules(_ignores(organisation, project),
+                        NotificationPolicy.model_validate(notification_policy_of(organisation)))
+
+
+def _ignores(organisation: dict[str, Any], project: dict[str, Any]) -> list[RecordedIgnore]:
     return [RecordedIgnore.model_validate(r) for r in [*organisation.get("ignores", []), *project.get("ignores", [])]]
 
 
