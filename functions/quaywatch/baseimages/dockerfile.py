@@ -31,6 +31,20 @@ _REFERENCE = re.compile(
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$")
 
 
+DOCKER_HUB = "docker.io"  # as references name it
+DOCKER_HUB_HOSTS = ("registry-1.docker.io", "index.docker.io")  # where its registry API answers
+
+
+def api_host(registry: str) -> str:
+    """The host to talk the registry API to for a registry as a reference names it."""
+    return DOCKER_HUB_HOSTS[0] if registry == DOCKER_HUB else registry
+
+
+def named_registry(host: str) -> str:
+    """A registry API host as references name it (the inverse of ``api_host``)."""
+    return DOCKER_HUB if host in DOCKER_HUB_HOSTS else host
+
+
 class DockerfileError(UsageError):
     """The Dockerfile cannot be read; ``line`` is the 1-based line at fault (0: the whole file)."""
 
@@ -211,7 +225,7 @@ def parse_image_name(text: str, line: int = 0) -> ImageName:
     if registry is None or ("." not in registry and ":" not in registry and not registry.startswith("localhost")):
         if registry is not None:  # "myorg/app": a Docker Hub namespace, not a registry
             repository = f"{registry}/{repository}"
-        registry = "docker.io"
+        registry = DOCKER_HUB
         if "/" not in repository:
             repository = f"library/{repository}"
     tag = found.group("tag")

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from quaywatch.advisories.published import PublishedAdvisoryStore
-from quaywatch.baseimages.dockerfile import ImageName
+from quaywatch.baseimages.dockerfile import ImageName, named_registry
 from quaywatch.baseimages.layers import base_layer_count
 from quaywatch.baseimages.tags import candidates, parse_tag
 from quaywatch.errors import QuaywatchError
@@ -70,8 +70,7 @@ class Source:
     @property
     def host(self) -> str:
         """The registry as a Dockerfile names it (Docker Hub's API host is ``docker.io`` there)."""
-        host = urlsplit(self.integration["url"] if self.integration else str(self.registry_url)).netloc
-        return "docker.io" if host in ("registry-1.docker.io", "index.docker.io") else host
+        return named_registry(urlsplit(self.integration["url"] if self.integration else str(self.registry_url)).netloc)
 
 
 @dataclass(frozen=True)

@@ -224,8 +224,9 @@ def _base_layer_count(client: RegistryClient, inventory: Inventory, base: ImageN
         if base.registry == inventory.image.registry:
             diff_ids = _diff_ids(ImageScanner(client, options=options), reference)
         else:
-            host = "registry-1.docker.io" if base.registry == "docker.io" else base.registry
-            with RegistryClient(host, None, plain_http=plain_http, ca_bundle=ca_bundle) as anonymous:
+            from quaywatch.baseimages.dockerfile import api_host
+
+            with RegistryClient(api_host(base.registry), None, plain_http=plain_http, ca_bundle=ca_bundle) as anonymous:
                 diff_ids = _diff_ids(ImageScanner(anonymous, options=options), reference)
     except QuaywatchError as exc:
         click.echo(f"quaywatch: the base image {base} could not be read ({exc}); findings are not split", err=True)
