@@ -80,3 +80,21 @@ def test_a_message_from_another_organisation_is_refused(services, admin, integra
 def test_malformed_message_is_permanent(services) -> None:
     with pytest.raises(MalformedMessage):
         ImportMessage.from_json('{"import_id": 1}')
+
+
+def test_history_lists_imports_started_in_the_same_instant_newest_first(services, admin, integration,
+                                                                         monkeypatch) -> None:
+    """A script importing tag after tag starts several jobs within one clock tick; the history
+    must still list them newest first (the id breaks the tie of equal timestamps)."""
+    import quaywatch.projects.imports as imports_module
+
+    monkeypatch.setattr(imports_module, "_now", lambda: "2026-12-02T10:00:00.000+00:00")
+    started = [services.imports.start(admin.org_id, integration["id"], [("acme/web", str(n))]) for n in range(12)]
+    listed: list[str] = []
+    cursor = None
+    while True:
+        page, cursor = services.imports.history(admin, 5, cursor)
+        listed += [entry["id"] for entry in page]
+        if cursor is None:
+            break
+    assert listed == started[::-1]

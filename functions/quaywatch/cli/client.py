@@ -221,7 +221,7 @@ def list_imports(limit: int, every_page: bool, server: str, data_dir: Path | Non
         cursor = page["next_cursor"]
         if not (every_page and cursor):
             break
-    rows = [[e["id"], e["created_at"], e.get("created_by") or e["source"], ", ".join(e["images"])
+    rows = [[e["id"], e["created_at"][:19].replace("T", " ") + " UTC", e.get("created_by") or e["source"], ", ".join(e["images"])
              + (" ..." if e["total"] > len(e["images"]) else ""), e["total"], e["succeeded"], e["failed"], e["status"]]
             for e in entries]
     _print({"imports": entries, "next_cursor": cursor}, as_json,

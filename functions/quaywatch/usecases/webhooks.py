@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.observability import logger
+from quaywatch.projects.imports import new_import_id
 from quaywatch.projects.models import REPOSITORY_PATTERN, TAG_PATTERN
 from quaywatch.runtime.services import Services
 
@@ -87,7 +87,7 @@ def handle_push(services: Services, integration_id: str, token: str, body: str |
         logger.info("repo_push received", extra={"integration_id": integration_id, "repository": push.repository,
                                                   "pushed": len(push.updated_tags), "importing": 0})
         return PushOutcome(0)
-    import_id = uuid.uuid4().hex
+    import_id = new_import_id()
     won, held_by = [], None
     for tag in tags:  # a replay of a push finds its tags held by the import the first one started
         holder = services.imports_repository.claim_push(integration_id, f"{push.repository}:{tag}", import_id, now,
