@@ -196,3 +196,18 @@ def test_import_history_newest_first_in_pages(adapters) -> None:
     assert (newest[0]["succeeded"], newest[0]["images_preview"]) == (1, ["a/b:4"])
     with pytest.raises(ValueError):
         repository.list_by_org("org-1", 2, "not-a-cursor")
+
+
+def test_two_tests_within_one_second_keep_two_history_entries(adapters) -> None:
+    """"Test now" and a webhook push can test a project twice in a second; neither entry is lost."""
+    from datetime import UTC, datetime, timedelta
+
+    from quaywatch.inventory.models import ImageSummary, Inventory
+    from quaywatch.projects.findings_store import FindingsStore
+
+    store = FindingsStore(adapters.findings_repository)
+    image = ImageSummary(reference="q/a/b:1", registry="q", repository="a/b", digest="sha256:1", platform="linux/amd64")
+    first = datetime(2026, 12, 2, 10, 0, 0, 100_000, tzinfo=UTC)
+    for moment in (first, first + timedelta(milliseconds=400)):
+        store.save("p1", Inventory(image=image), [], set(), moment)
+    assert len(adapters.findings_repository.history("p1")) == 2

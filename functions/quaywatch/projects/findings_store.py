@@ -48,7 +48,7 @@ class FindingsStore:
 
     def save(self, project_id: str, inventory: Inventory, findings: list[Finding], new_keys: set[str],
              tested_at: datetime) -> None:
-        moment = tested_at.isoformat(timespec="seconds")
+        moment = tested_at.isoformat(timespec="milliseconds")  # two tests in one second keep two entries
         stored = StoredTest(
             tested_at=moment, digest=inventory.image.digest,
             inventory=gzip.compress(to_json(inventory), 6),
