@@ -4,9 +4,10 @@ A path may be one OSV record (JSON or YAML; GitHub advisories are OSV too), a di
 them (walked recursively, as the PyPA repository's ``vulns/``), an OSV ``all.zip`` dump, an
 Alpine secdb document (YAML or JSON), a Debian security tracker JSON, NVD CVE API 2.0 data
 (feed files ``nvdcve-2.0-*.json[.gz|.zip]``, API pages, or one ``cve`` object per file), CVE
-JSON 5 records, CISA's KEV catalog (JSON) or an EPSS score file (CSV). ``.gz`` files are
-read through gzip. Formats are recognised by content, not name. NVD files are streamed (a
-year file is hundreds of megabytes), in documents of ``_BATCH`` records. Every malformed
+JSON 5 records (the CVE List's release zips too), CISA's KEV catalog (JSON) or an EPSS score
+file (CSV). ``.gz`` files are read through gzip. Formats are recognised by content, not
+name. NVD files are streamed (a year file is hundreds of megabytes), in documents of
+``_BATCH`` records. Every malformed
 document or record becomes a ``BadRecord`` with its location; it never stops the rest.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +57,7 @@ from quaywatch.errors import UsageError
 
 _SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".json.gz", ".csv.gz")
 _MEMBER_LIMIT = 64 << 20  # a document read whole; NVD files are streamed and have no limit
+_INNER_ZIP_LIMIT = 4 << 30  # the CVE List's cves.zip is some hundreds of MB
 _BATCH = 2000
 _YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # every scalar a string: 1.10 stays "1.10"
 
@@ -131,7 +135,9 @@ def _read_nvd_stream(location: str, stream: IO[bytes]) -> Iterator[Document]:
     yield document
 
 
-def _read_zip(path: Path) -> Iterator[Document]:
+def _read_zip(path: Path, nested: bool = False) -> Iterator[Document]:
+    """Members in archive order. A zip inside the zip (the CVE List's baseline holds
+    ``cves.zip``) is unpacked next to it and read too, one level deep."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -139,6 +145,9 @@ def _read_zip(path: Path) -> Iterator[Document]:
         return
     with archive:
         for info in archive.infolist():
+            if not nested and not info.is_dir() and info.filename.endswith(".zip"):
+                yield from _read_inner_zip(path, archive, info)
+                continue
             if info.is_dir() or not info.filename.endswith(_SUFFIXES):
                 continue
             location = f"{path}!{info.filename}"
@@ -155,6 +164,26 @@ def _read_zip(path: Path) -> Iterator[Document]:
                 yield Document(location, bad=[BadRecord(location=location, reason=f"unreadable member: {exc}")])
                 continue
             yield parse_document(location, data)
+
+
+def _read_inner_zip(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[Document]:
+    location = f"{path}!{info.filename}"
+    if info.file_size > _INNER_ZIP_LIMIT:
+        yield Document(location, bad=[BadRecord(location=location, reason="inner zip larger than 4 GiB")])
+        return
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".inner-") as scratch:
+        inner = Path(scratch) / "inner.zip"
+        try:
+            with archive.open(info) as member, open(inner, "wb") as out:
+                shutil.copyfileobj(member, out, 1 << 20)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            yield Document(location, bad=[BadRecord(location=location, reason=f"unreadable member: {exc}")])
+            return
+        for document in _read_zip(inner, nested=True):
+            document.location = document.location.replace(str(inner), location, 1)
+            for bad in document.bad:
+                bad.location = bad.location.replace(str(inner), location, 1)
+            yield document
 
 
 def parse_document(location: str, data: bytes, shown_as: str | None = None) -> Document:

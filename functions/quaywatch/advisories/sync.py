@@ -4,7 +4,8 @@ package keys that changed (so the projects containing them get re-tested).
 Feeds: OSV's per-ecosystem ``<base>/<Ecosystem>/all.zip`` (GitHub advisories included),
 Alpine secdb's ``<base>/<release>/{main,community}.json``, rating feeds by URL (NVD's
 ``nvdcve-2.0-modified.json.gz``, CISA KEV, EPSS), and optionally the NVD CVE API 2.0 itself,
-asked for the CVEs modified since the last sync (``nvd_api``). Each download is conditional (ETag /
+asked for the CVEs modified since the last sync (``nvd_api``), and optionally the CVE List's
+hourly releases of CVE JSON 5 records (``cvelist``: CNA and ADP ratings). Each download is conditional (ETag /
 Last-Modified remembered in a state file next to the store), so an unchanged feed costs one
 304. A feed that fails to download is logged and skipped; the others still land.
 """
@@ -19,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from quaywatch.advisories.cvelist import CveListError, fetch_cvelist
 from quaywatch.advisories.ecosystems import PackageKey
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.nvd_api import fetch_modified
@@ -60,7 +62,8 @@ def feed_sources(osv_base: str, ecosystems: list[str], secdb_base: str, alpine_r
 
 
 def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, state: dict[str, dict[str, str]],
-               http: httpx.Client, nvd_api_url: str = "", nvd_api_pause: float = 6.0) -> SyncReport:
+               http: httpx.Client, nvd_api_url: str = "", nvd_api_pause: float = 6.0,
+               cvelist_url: str = "") -> SyncReport:
     """Download changed feeds into ``work_dir`` and import them into the store at ``store_path``.
     ``state`` (name -> validators, or the NVD API's last modification time) is updated in place."""
     report = SyncReport()
@@ -68,6 +71,8 @@ def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, stat
     downloaded: list[Path] = []
     if nvd_api_url:
         downloaded += _nvd_api(nvd_api_url, state, http, work_dir / "nvd-api", nvd_api_pause, report)
+    if cvelist_url:
+        downloaded += _cvelist(cvelist_url, state, http, work_dir / "cvelist", report)
     for source in sources:
         headers = {}
         known = state.get(source.name, {})
@@ -117,6 +122,23 @@ def _nvd_api(url: str, state: dict[str, dict[str, str]], http: httpx.Client, wor
         return []
     state["nvd-api"] = {"since": next_start}
     (report.downloaded if count else report.unchanged).append("nvd-api")
+    return files
+
+
+def _cvelist(url: str, state: dict[str, dict[str, str]], http: httpx.Client, work_dir: Path,
+             report: SyncReport) -> list[Path]:
+    """The CVE List files released since the last sync (see ``cvelist``); the position moves
+    only when every file arrived."""
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+    try:
+        files, position = fetch_cvelist(url, state.get("cvelist") or None, http, work_dir)
+    except (httpx.HTTPError, CveListError) as exc:
+        report.failed["cvelist"] = f"{type(exc).__name__}: {exc}"
+        logger.warning("feed download failed", extra={"feed": "cvelist", "error": str(exc)})
+        return []
+    state["cvelist"] = position
+    (report.downloaded if files else report.unchanged).append("cvelist")
     return files
 
 

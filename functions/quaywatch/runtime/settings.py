@@ -59,6 +59,7 @@ class FeedSettings:
     rating_feeds: tuple[str, ...] = ()  # NVD, KEV, EPSS file URLs, fetched whole when they changed
     nvd_api_url: str = ""  # the NVD CVE API 2.0, asked for what changed since the last sync ("" = not used)
     nvd_api_pause: float = 6.0  # seconds between API requests (NVD's public rate limit)
+    cvelist_url: str = ""  # GitHub's releases API of CVEProject/cvelistV5 ("" = not used)
 
     @classmethod
     def from_environment(cls) -> FeedSettings:
@@ -70,4 +71,5 @@ class FeedSettings:
             rating_feeds=tuple(_words("QUAYWATCH_RATING_FEED_URLS")),
             nvd_api_url=os.environ.get("QUAYWATCH_NVD_API_URL", ""),
             nvd_api_pause=float(os.environ.get("QUAYWATCH_NVD_API_PAUSE", "6")),
+            cvelist_url=os.environ.get("QUAYWATCH_CVELIST_RELEASES_URL", ""),
         )

@@ -35,7 +35,8 @@ def sync_advisories(services: Services, feeds: FeedSettings, http: httpx.Client 
     client = http or pinned_client(AddressPolicy(services.settings.allow_private_registries),
                                    timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
     try:
-        report = sync_feeds(writable, sources, work / "feeds", state, client, feeds.nvd_api_url, feeds.nvd_api_pause)
+        report = sync_feeds(writable, sources, work / "feeds", state, client, feeds.nvd_api_url, feeds.nvd_api_pause,
+                            feeds.cvelist_url)
     finally:
         if http is None:
             client.close()
