@@ -8,24 +8,32 @@ CVEs and its ``nvdcve-2.0-2023.json.gz`` is ~20 MB compressed. Measures records 
 for the gzip file streamed into a new store, then a re-import of the same file (nothing
 changes: what a nightly sync of an unchanged year costs), against a baseline of reading and
 JSON-decoding the same file whole in the same run.
+
+Then the CVE List's midnight baseline (what the first CVE JSON 5 sync imports): a zip holding
+``cves.zip`` with one pretty-printed record per CVE, built from the real records in the
+fixtures, against reading and decoding every member of the same archive.
 """
 
 from __future__ import annotations
 
 import copy
 import gzip
+import io
 import json
 import os
 import random
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.store import SqliteAdvisoryStore
 
 RECORDS = int(os.environ.get("QUAYWATCH_BENCH_NVD_RECORDS", "29000"))
-SOURCE = Path(__file__).resolve().parents[1] / "fixtures" / "advisories" / "enrichment" / "nvd" / "nvdcve-2.0-demo.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "advisories"
+SOURCE = FIXTURES / "enrichment" / "nvd" / "nvdcve-2.0-demo.json"
+CVE5_TEMPLATES = [FIXTURES / "enrichment" / "cve5" / "CVE-2023-5678.json", FIXTURES / "cvelist" / "CVE-2024-3094.json"]
 
 
 def year_file(directory: Path) -> Path:
@@ -54,6 +62,39 @@ def year_file(directory: Path) -> Path:
     return path
 
 
+def cvelist_baseline(directory: Path) -> Path:
+    """A baseline zip as the CVE List releases it: ``cves.zip`` inside, records indented by 4."""
+    templates = [json.loads(path.read_text()) for path in CVE5_TEMPLATES]
+    rng = random.Random(5)
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number in range(RECORDS):
+            record = copy.deepcopy(rng.choice(templates))
+            cve_id = f"CVE-2024-{number + 1000}"
+            record["cveMetadata"]["cveId"] = cve_id
+            archive.writestr(f"cves/2024/{number // 1000}xxx/{cve_id}.json", json.dumps(record, indent=4))
+    path = directory / "2026-12-02_all_CVEs_at_midnight.zip.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as outer:
+        outer.writestr("cves.zip", inner.getvalue())
+    return path
+
+
+def bench_cvelist(directory: Path) -> None:
+    path = cvelist_baseline(directory)
+    started = time.perf_counter()
+    with zipfile.ZipFile(path) as outer, zipfile.ZipFile(io.BytesIO(outer.read("cves.zip"))) as inner:
+        decoded = sum(1 for info in inner.infolist() if json.loads(inner.read(info)))
+    baseline = time.perf_counter() - started
+    assert decoded == RECORDS
+    with SqliteAdvisoryStore(directory / "cvelist.db") as store:
+        started = time.perf_counter()
+        result = import_feed(store, path)
+        fresh = time.perf_counter() - started
+    print(f"CVE List baseline: {RECORDS} records, {path.stat().st_size / 1e6:.1f} MB zip, {result.records} ratings")
+    print(f"baseline (unzip + json.loads every member): {baseline:.2f} s = {RECORDS / baseline:,.0f} records/s")
+    print(f"ingest into a new store:  {fresh:.2f} s = {RECORDS / fresh:,.0f} records/s (ratio to baseline {fresh / baseline:.2f})")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -75,6 +116,7 @@ def main() -> None:
         print(f"ingest into a new store:  {fresh:.2f} s = {RECORDS / fresh:,.0f} CVEs/s (ratio to baseline {fresh / baseline:.2f})")
         print(f"re-import, nothing new:  {repeat:.2f} s = {RECORDS / repeat:,.0f} CVEs/s (ratio {repeat / baseline:.2f}); "
               f"changed keys {len(again.changed)}")
+        bench_cvelist(directory)
 
 
 if __name__ == "__main__":

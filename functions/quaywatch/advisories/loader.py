@@ -57,6 +57,7 @@ from quaywatch.errors import UsageError
 
 _SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".json.gz", ".csv.gz")
 _MEMBER_LIMIT = 64 << 20  # a document read whole; NVD files are streamed and have no limit
+_STREAM_ABOVE = 8 << 20  # members smaller than this are read whole, NVD ones too (one open, not two)
 _INNER_ZIP_LIMIT = 4 << 30  # the CVE List's cves.zip is some hundreds of MB
 _BATCH = 2000
 _YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # every scalar a string: 1.10 stays "1.10"
@@ -152,7 +153,7 @@ def _read_zip(path: Path, nested: bool = False) -> Iterator[Document]:
                 continue
             location = f"{path}!{info.filename}"
             try:
-                if _is_nvd_stream(lambda member=info: archive.open(member)):
+                if info.file_size > _STREAM_ABOVE and _is_nvd_stream(lambda member=info: archive.open(member)):
                     with archive.open(info) as stream:
                         yield from _read_nvd_stream(location, stream)
                     continue
