@@ -163,3 +163,63 @@ def test_feeds_changed_on_disk_are_reimported_and_retest_their_projects(stack, t
         assert "CVE-2019-14697" in first_row and "critical" in first_row and "nvd" in first_row
     finally:
         served.stop()
+
+
+def test_sync_feeds_downloads_at_start_and_local_feeds_keep_what_it_synced(stack, tmp_path):
+    """``serve --sync-feeds``: the feed URLs the deployed sync uses (here the local feed server
+    stands in for NVD: nothing outside is reachable) are synced at start; a feed file changed
+    on disk later is imported on top of the synced store, not instead of it."""
+    from tests.support.feed_server import FeedServer
+
+    stack.pusher.push_image("acme/musl", "3.10", [fixtures.alpine_310_base()])
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    server = FeedServer()
+    nvd = fixtures.FIXTURES / "advisories" / "enrichment" / "nvd" / "nvdcve-2.0-demo.json"
+    server.files["/feeds/nvdcve-2.0-modified.json"] = nvd.read_bytes()
+    with server.running():
+        served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(feeds), "--sync-feeds"),
+                        env={"QUAYWATCH_FEED_CHECK_SECONDS": "0.5", "QUAYWATCH_OSV_ECOSYSTEMS": "",
+                             "QUAYWATCH_ALPINE_RELEASES": "",
+                             "QUAYWATCH_RATING_FEED_URLS": f"{server.url}/feeds/nvdcve-2.0-modified.json"})
+        try:
+            added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
+                               env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
+            integration = json.loads(added.stdout)["id"]
+            assert served.cli("import", integration, "acme/musl:3.10").returncode == 0
+            (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
+
+            def musl() -> dict:
+                shown = json.loads(served.cli("project", "show", project["id"], "--json").stdout)
+                return next(f for f in shown["findings"] if f["id"] == "CVE-2019-14697")
+
+            deadline = time.monotonic() + 60
+            while musl()["severity"] == "unknown":  # the import may have run before the first sync landed
+                assert time.monotonic() < deadline, "the synced NVD feed never rated the finding"
+                time.sleep(0.5)
+            assert (musl()["severity"], musl()["severity_source"]) == ("critical", "nvd")
+            assert ("/feeds/nvdcve-2.0-modified.json", 200) in server.requests
+
+            # a catalog shaped like CISA's KEV, naming musl's CVE, dropped into the watched directory
+            catalog = json.loads((fixtures.FIXTURES / "advisories" / "enrichment" / "kev" /
+                                  "known_exploited_vulnerabilities.json").read_text())
+            catalog["vulnerabilities"][0] |= {"cveID": "CVE-2019-14697", "dateAdded": "2026-12-01"}
+            (feeds / "known_exploited_vulnerabilities.json").write_text(json.dumps(catalog))
+            while not musl()["kev"]:
+                assert time.monotonic() < deadline + 60, "the KEV file was not picked up"
+                time.sleep(0.5)
+            assert (musl()["severity"], musl()["severity_source"]) == ("critical", "nvd")  # the sync's data stayed
+
+            # NVD re-rates the CVE (only its CVSS v2 metric left); the sync, fired as the schedule,
+            # re-tests the project against a store that still holds the local KEV entry
+            modified = json.loads(nvd.read_text())
+            record = next(v["cve"] for v in modified["vulnerabilities"] if v["cve"]["id"] == "CVE-2019-14697")
+            del record["metrics"]["cvssMetricV31"]
+            server.files["/feeds/nvdcve-2.0-modified.json"] = json.dumps(modified).encode()
+            assert served.cli("schedules", "run", "Every6Hours").returncode == 0
+            while musl()["severity"] != "high":
+                assert time.monotonic() < deadline + 120, "the re-rated CVE did not reach the project"
+                time.sleep(0.5)
+            assert (musl()["severity_source"], musl()["cvss_score"], musl()["kev"]) == ("nvd", 7.5, True)
+        finally:
+            served.stop()

@@ -150,8 +150,12 @@ def load_state(path: Path) -> dict[str, dict[str, str]]:
 
 
 def copy_store(source: Path, target: Path) -> None:
-    """A private, writable copy of the cached store (readers keep using theirs)."""
+    """A private, writable copy of the cached store (readers keep using theirs); with
+    nothing published yet, no file (a new store). A previous copy and its write-ahead log
+    are removed first: a stale log must never be replayed onto the new copy."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (target, target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+        stale.unlink(missing_ok=True)
     if source.exists():
         shutil.copyfile(source, target)
 

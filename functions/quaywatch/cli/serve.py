@@ -18,13 +18,17 @@ import click
 @click.option("--advisories", "advisory_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Advisory feeds (files, directories, zips; repeatable): loaded at start, re-read when they change "
               "on disk (checked every minute), and the projects they touch re-tested.")
+@click.option("--sync-feeds", is_flag=True,
+              help="Also download advisory feeds as the deployed stack does (OSV per ecosystem, Alpine secdb, NVD, "
+              "CISA KEV, EPSS; the template's defaults, each overridable by its QUAYWATCH_* variable): at start, "
+              "then every 6 hours.")
 @click.option("--deny-private-registries", is_flag=True,
               help="Refuse registries and channels on loopback or private addresses, as the deployed stack does.")
 @click.option("--public-url", default=None, metavar="URL",
               help="The URL others reach this server at, for the webhook URLs it hands out (default http://HOST:PORT).")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Worker threads per queue (images imported and re-tested side by side).")
-def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Path, ...],
+def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Path, ...], sync_feeds: bool,
           deny_private_registries: bool, public_url: str | None, workers: int) -> None:
     """Run quaywatch on this machine: the API, the console, the workers and the schedules."""
     _forbid_aws_sdk()
@@ -34,7 +38,7 @@ def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Pat
         raise click.BadParameter("must be an http:// or https:// URL", param_hint="--public-url")
     server = EmbeddedServer(data_dir or default_data_dir(), host, port, list(advisory_paths),
                             allow_private_registries=not deny_private_registries, public_url=public_url,
-                            workers=workers)
+                            workers=workers, sync_feeds=sync_feeds)
     started = server.start()
     click.echo(f"quaywatch is serving on {started.url}  (console: {started.url}/)")
     click.echo(f"data directory: {server.data_dir}")

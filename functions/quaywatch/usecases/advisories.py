@@ -1,7 +1,14 @@
-"""The advisory sync: fetch changed feeds, publish the store, re-test what they touched."""
+"""The advisory sync: fetch changed feeds, publish the store, re-test what they touched.
+
+Both ways of updating the store (the sync of feed URLs, and ``serve``'s feed files on disk)
+start from a copy of the *published* store and publish the result, one at a time: each keeps
+what the other imported. The deployed stack runs one sync at a time; ``serve`` may run both
+in one process, hence the lock.
+"""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +28,15 @@ from quaywatch.projects.retests import enqueue_retests
 from quaywatch.runtime.services import Services
 from quaywatch.runtime.settings import FeedSettings
 
+_STORE_WRITER = threading.Lock()  # one import into the published store at a time, per process
+
 
 def sync_advisories(services: Services, feeds: FeedSettings, http: httpx.Client | None = None) -> dict[str, Any]:
+    with _STORE_WRITER:
+        return _sync(services, feeds, http)
+
+
+def _sync(services: Services, feeds: FeedSettings, http: httpx.Client | None) -> dict[str, Any]:
     published = services.advisories
     published.refresh()
     work = services.settings.work_dir / "sync"
@@ -50,14 +64,23 @@ def sync_advisories(services: Services, feeds: FeedSettings, http: httpx.Client 
             "records": report.records, "changed_keys": len(report.changed), "retests": enqueued}
 
 
-def import_local_feeds(services: Services, paths: list[Path], store_path: Path) -> dict[str, Any]:
-    """``serve``'s advisory sync: the feeds are paths on disk (an OSV dump downloaded nightly,
-    a secdb checkout). Import them into the local store, publish it when anything changed,
-    and re-test the projects whose packages the change touched, as ``sync_advisories`` does
-    for the deployed stack; the re-tests notify what is new."""
+def import_local_feeds(services: Services, paths: list[Path]) -> dict[str, Any]:
+    """``serve``'s feeds on disk (an OSV dump downloaded nightly, a secdb checkout): import
+    them into a copy of the published store, publish it when anything changed, and re-test
+    the projects whose packages the change touched, as ``sync_advisories`` does for feed
+    URLs; the re-tests notify what is new."""
+    with _STORE_WRITER:
+        return _import_local(services, paths)
+
+
+def _import_local(services: Services, paths: list[Path]) -> dict[str, Any]:
     from quaywatch.advisories.importer import import_feed
     from quaywatch.advisories.store import SqliteAdvisoryStore
 
+    published = services.advisories
+    published.refresh()
+    store_path = services.settings.work_dir / "local-feeds" / "advisories.db"
+    copy_store(published.path, store_path)
     changed: set = set()
     records = skipped = 0
     with SqliteAdvisoryStore(store_path) as store:
@@ -67,7 +90,7 @@ def import_local_feeds(services: Services, paths: list[Path], store_path: Path) 
             records += report.records
             skipped += len(report.bad)
     if changed or services.objects.head(services.settings.advisory_key) is None:
-        services.advisories.publish(store_path)
+        published.publish(store_path)
     projects = sorted(services.findings.projects_with(changed)) if changed else []
     enqueued = enqueue_retests(services.retest_queue, projects, "advisories") if projects else 0
     logger.info("local advisory feeds imported", extra={"paths": [str(p) for p in paths], "records": records,

@@ -3,6 +3,11 @@
 One process owns a data directory at a time (a lock file says so). At start-up the schema is
 migrated, messages that were in flight when a previous process died are made visible again
 (nothing else can be processing them), and the admin token is created on the first start.
+
+Advisories come from ``--advisories`` paths (re-read when they change on disk) and, with
+``--sync-feeds``, from the feed URLs the deployed advisory sync uses (the template's
+parameters, each overridable by its ``QUAYWATCH_*`` variable): synced once at start, then on
+the template's schedule.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from quaywatch.runtime.embedded.scheduler import Scheduler, schedules
 from quaywatch.runtime.settings import RuntimeSettings
 from quaywatch.runtime.template import Template
 
+SYNC_FUNCTION = "AdvisorySyncFunction"
+
 
 class DataDirectoryInUse(QuaywatchError):
     """Another ``quaywatch serve`` is running on the same data directory."""
@@ -48,10 +55,11 @@ class Started:
 class EmbeddedServer:
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 8080,
                  advisories: list[Path] | None = None, *, allow_private_registries: bool = True,
-                 public_url: str | None = None, workers: int = 4) -> None:
+                 public_url: str | None = None, workers: int = 4, sync_feeds: bool = False) -> None:
         """``allow_private_registries``: True on your own machine (the default); False applies
         the deployed stack's policy. ``public_url``: the base of the webhook URLs handed out
-        (default ``http://HOST:PORT`` of this server)."""
+        (default ``http://HOST:PORT`` of this server). ``sync_feeds``: download advisory
+        feeds as the deployed stack does (else only ``advisories`` paths are read)."""
         self.data_dir = data_dir
         self.host = host
         self.port = port
@@ -59,6 +67,7 @@ class EmbeddedServer:
         self.allow_private_registries = allow_private_registries
         self.public_url = public_url.rstrip("/") if public_url else None
         self.workers = workers  # threads per queue, as Lambda runs several containers on a busy queue
+        self.sync_feeds = sync_feeds
         self._lock_handle: Any = None
 
     def start(self) -> Started:
@@ -82,6 +91,9 @@ class EmbeddedServer:
         self.services.prune_expired()
         restored = {**self.services.db.counts(), "redelivered": redelivered, **upgraded}
         token = self._bootstrap_tenancy()
+        superseded = self.data_dir / "advisories.db"  # the feeds' own store of earlier versions
+        if superseded.exists():
+            superseded.unlink()
         self._feed_watcher = None
         if self.advisories:
             self._load_advisories(self.advisories)
@@ -90,14 +102,18 @@ class EmbeddedServer:
         handlers = use_cases()
         self._pollers = [Poller(self.services.queues[m.queue], self.services, m, handlers[m.function],
                                 concurrency=self.workers) for m in _source_mappings(self.template)]
-        self.scheduler = Scheduler(schedules(self.template),
-                                   lambda entry: self.functions.invoke(entry.function, entry.payload))
+        if self.sync_feeds:
+            _use_template_feeds(self.template)
+        entries = [e for e in schedules(self.template) if self.sync_feeds or e.function != SYNC_FUNCTION]
+        self.scheduler = Scheduler(entries, lambda entry: self.functions.invoke(entry.function, entry.payload))
         for poller in self._pollers:
             poller.start()
         self.scheduler.start()
         if self._feed_watcher is not None:
             self._feed_watcher.start()
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
+        if self.sync_feeds:
+            threading.Thread(target=self._first_sync, name="feed-sync", daemon=True).start()
         logger.info("embedded server started", extra={"url": self.url, "restored": restored})
         return Started(self.url, token, restored)
 
@@ -175,7 +191,23 @@ class EmbeddedServer:
         whose packages changed are re-tested, as the deployed advisory sync does."""
         from quaywatch.usecases.advisories import import_local_feeds
 
-        import_local_feeds(self.services, paths, self.data_dir / "advisories.db")
+        import_local_feeds(self.services, paths)
+
+    def _first_sync(self) -> None:
+        """The feeds at start (unchanged ones cost a 304 each), then the schedule's times."""
+        try:
+            self.functions.invoke(SYNC_FUNCTION, {})
+        except Exception as exc:  # noqa: BLE001 - a failed sync is retried at the schedule's next time
+            logger.error("advisory sync at start failed", extra={"error": str(exc)})
+
+
+def _use_template_feeds(template: Template) -> None:
+    """The advisory sync's feed variables as the template sets them (its parameters'
+    defaults), unless the environment sets them already: serve reads them as Lambda would."""
+    variables = template.functions()[SYNC_FUNCTION]["Properties"].get("Environment", {}).get("Variables", {})
+    for name, value in variables.items():
+        if isinstance(value, dict) and "Ref" in value and value["Ref"] in template.parameters:
+            os.environ.setdefault(name, str(template.parameters[value["Ref"]]))
 
 
 def _write_durably(path: Path, text: str, mode: int) -> None:
