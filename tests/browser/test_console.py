@@ -214,6 +214,16 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         expect(page.locator("#main")).not_to_contain_text("acme/ui-web:2.0")
         page.screenshot(path=str(ARTIFACTS / "console-projects.png"), full_page=True)
 
+        # Feed freshness: a line on the projects list, the feeds and what the store holds.
+        expect(page.locator("#freshness")).to_contain_text("Advisories updated")
+        page.click("#freshness a")
+        expect(page.locator("h1")).to_have_text("Advisory feeds")
+        expect(page.locator("tr.feed")).to_have_count(len(RATINGS) // 2 + 1)  # every --advisories path, the secdb too
+        expect(page.locator("tr.feed").first).to_contain_text("file:")
+        expect(page.locator("tr.content", has_text="Alpine")).to_have_count(1)
+        expect(page.locator("#main")).to_contain_text("CISA KEV")
+        page.screenshot(path=str(ARTIFACTS / "console-advisories.png"), full_page=True)
+
         # A member sees the projects but not the admin pages.
         member = httpx.post(f"{served.url}/tokens", json={"role": "member"},
                             headers={"Authorization": f"Bearer {token}"}).json()["token"]

@@ -221,5 +221,15 @@ def test_sync_feeds_downloads_at_start_and_local_feeds_keep_what_it_synced(stack
                 assert time.monotonic() < deadline + 120, "the re-rated CVE did not reach the project"
                 time.sleep(0.5)
             assert (musl()["severity_source"], musl()["cvss_score"], musl()["kev"]) == ("nvd", 7.5, True)
+
+            listed = served.cli("feeds", "--json")  # feed freshness: both kinds of feed, all fine
+            assert listed.returncode == 0, listed.stdout
+            results = {f["name"]: f["last_result"] for f in json.loads(listed.stdout)["feeds"]}
+            assert results["rating:nvdcve-2.0-modified.json"] == "downloaded"
+            assert results[f"file:{feeds}"] == "imported"
+            server.files.clear()  # the feed URL fails from now on: `quaywatch feeds` says so, and exits 1
+            assert served.cli("schedules", "run", "Every6Hours").returncode == 0
+            failing = served.cli("feeds")
+            assert failing.returncode == 1 and "404" in failing.stdout
         finally:
             served.stop()

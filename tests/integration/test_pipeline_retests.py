@@ -146,6 +146,19 @@ def test_new_advisory_retests_the_project_and_notifies_once(cloud, feeds, listen
     third = cloud.schedule("AdvisorySyncFunction", "Every6Hours")  # everything answers 304 now
     assert third["downloaded"] == [] and third["retests"] == 0
 
+    feeds.files.pop("/Alpine/all.zip")  # OSV fails now: the others are still checked
+    cloud.schedule("AdvisorySyncFunction", "Every6Hours")
+    status = cloud.api("GET", "/advisories/status").body  # feed freshness, from S3 beside the store
+    by_name = {feed["name"]: feed for feed in status["feeds"]}
+    assert set(by_name) == set(first["downloaded"]) and status["published_at"]
+    alpine = by_name["osv:Alpine"]
+    assert alpine["last_result"] == "failed" and "404" in alpine["error"] and alpine["ok_at"] and not alpine["stale"]
+    assert by_name["alpine:v3.10/main"]["last_result"] == "unchanged" and "error" not in by_name["alpine:v3.10/main"]
+    assert alpine["changed_at"] <= alpine["checked_at"]  # it last changed in the second sync
+    contents = {row["name"]: row["records"] for row in status["contents"]}
+    assert contents["Alpine"] > 0  # the NVD file of this test is empty: no ratings row
+    assert cloud.api("GET", "/advisories/status", token="other").status == 200  # every organisation's feeds are the same
+
 
 def test_scheduler_enqueues_due_projects_only(cloud, listener, imported):
     _, project = imported

@@ -221,7 +221,7 @@ def list_imports(limit: int, every_page: bool, server: str, data_dir: Path | Non
         cursor = page["next_cursor"]
         if not (every_page and cursor):
             break
-    rows = [[e["id"], e["created_at"][:19].replace("T", " ") + " UTC", e.get("created_by") or e["source"], ", ".join(e["images"])
+    rows = [[e["id"], _when(e["created_at"]), e.get("created_by") or e["source"], ", ".join(e["images"])
              + (" ..." if e["total"] > len(e["images"]) else ""), e["total"], e["succeeded"], e["failed"], e["status"]]
             for e in entries]
     _print({"imports": entries, "next_cursor": cursor}, as_json,
@@ -369,4 +369,24 @@ def create_token(role: str, server: str, data_dir: Path | None, as_json: bool) -
     click.echo(json.dumps(document, indent=2) if as_json else document["token"])
 
 
-COMMANDS = [integrations, images, import_images, imports, projects, project, schedules, tokens]
+@click.command("feeds")
+@_options
+def feeds(server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Feed freshness on the server: each advisory feed's last result, when it last changed and
+    was last checked, and what failed. Exits 1 when a feed failed or is stale (for monitoring)."""
+    status = _api(server, data_dir).call("GET", "/advisories/status")
+    rows = [[f["name"], f["last_result"] + (" (stale)" if f["stale"] else ""), _when(f.get("changed_at")),
+             _when(f.get("checked_at")), f.get("error", "")] for f in status["feeds"]]
+    _print(status, as_json, ["FEED", "RESULT", "CHANGED", "CHECKED", "PROBLEM"], rows)
+    if not as_json:
+        click.echo(f"store published: {_when(status['published_at']) or 'never'}"
+                   + ("" if status["published_at"] else f" ({status.get('message')})"))
+    if status["stale"] or any(f["last_result"] == "failed" for f in status["feeds"]):
+        raise SystemExit(1)
+
+
+def _when(iso: str | None) -> str:
+    return iso[:19].replace("T", " ") + " UTC" if iso else ""
+
+
+COMMANDS = [integrations, images, import_images, imports, feeds, projects, project, schedules, tokens]

@@ -135,7 +135,9 @@ async function renderProjects() {
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const origin = params.get("origin") || "";
   const search = params.get("search") || "";
-  const data = await api("GET", `/projects${origin ? `?origin=${encodeURIComponent(origin)}` : ""}`);
+  const [data, feeds] = await Promise.all([
+    api("GET", `/projects${origin ? `?origin=${encodeURIComponent(origin)}` : ""}`),
+    api("GET", "/advisories/status").catch(() => null)]);  // freshness is a hint: the list shows without it
   if (stale(ticket)) return;
   const groups = data.repositories.filter(g => !search || g.name.toLowerCase().includes(search.toLowerCase()));
   const rows = groups.map(group => `
@@ -155,6 +157,7 @@ async function renderProjects() {
   main().innerHTML = `
     <h1>Projects</h1>
     <p><a href="#/imports" id="import-log-top">Import log</a> · what was imported, when and by whom</p>
+    ${feeds ? `<p id="freshness"><a href="#/advisories">${freshnessLine(feeds)}</a></p>` : ""}
     <div class="toolbar">
       <div><label for="origin-filter">Origin</label>
         <select id="origin-filter"><option value="">All origins</option><option value="quay">Quay</option></select></div>
@@ -488,6 +491,39 @@ async function renderImages() {
   await load(false);
 }
 
+// ------------------------------------------------------------------ advisories
+function freshnessLine(status) {
+  if (!status.published_at) return `<span class="error">No advisories are loaded yet: nothing can be matched.</span>`;
+  const failing = status.feeds.filter(f => f.last_result === "failed").length;
+  const stale = status.feeds.filter(f => f.stale).length;
+  const warnings = [failing ? `${failing} feed${failing > 1 ? "s" : ""} failing` : "",
+                    stale ? `${stale} not updated for 2 days` : ""].filter(Boolean).join(", ");
+  return `Advisories updated ${esc(localTime(status.published_at))}, checked ${esc(localTime(status.checked_at))}`
+    + (warnings ? ` · <span class="error">${esc(warnings)}</span>` : "");
+}
+
+async function renderAdvisories() {
+  const ticket = routing;
+  const status = await api("GET", "/advisories/status");
+  if (stale(ticket)) return;
+  main().innerHTML = `
+    <h1>Advisory feeds</h1>
+    <p id="freshness">${freshnessLine(status)}</p>
+    <div class="card"><table>
+      <caption class="muted" style="text-align:left">Each feed: its last result, when its content last changed and when it was last checked</caption>
+      <thead><tr><th scope="col">Feed</th><th scope="col">Last result</th><th scope="col">Changed</th>
+        <th scope="col">Checked</th><th scope="col">Problem</th></tr></thead>
+      <tbody>${status.feeds.map(f => `<tr class="feed"><td>${esc(f.name)}</td><td>${esc(f.last_result)}</td>
+        <td class="muted">${esc(localTime(f.changed_at))}</td><td class="muted">${esc(localTime(f.checked_at))}</td>
+        <td class="error">${esc(f.error || (f.stale ? "not updated for 2 days" : ""))}</td></tr>`).join("")
+        || '<tr><td colspan="5" class="muted">No feed has been read yet.</td></tr>'}</tbody></table></div>
+    <div class="card"><table>
+      <caption class="muted" style="text-align:left">What the store holds: advisories per ecosystem, ratings per source, exploit signals</caption>
+      <thead><tr><th scope="col">Source</th><th scope="col">Records</th><th scope="col">Newest modified</th></tr></thead>
+      <tbody>${status.contents.map(c => `<tr class="content"><td>${esc(c.name)}</td><td>${esc(c.records)}</td>
+        <td class="muted">${esc(c.newest_modified ? localTime(c.newest_modified) : "")}</td></tr>`).join("")}</tbody></table></div>`;
+}
+
 async function renderImports(id) {
   const ticket = routing;
   if (!id) {
@@ -620,6 +656,7 @@ async function route() {
     else if (page === "images") await renderImages();
     else if (page === "integrations") await renderIntegrations();
     else if (page === "imports") await renderImports(id);
+    else if (page === "advisories") await renderAdvisories();
     else if (page === "organisation") await renderOrganisation();
     else await renderProjects();
   } catch (error) {

@@ -13,6 +13,7 @@ from quaywatch.observability import logger
 from quaywatch.projects.models import ProjectUpdate
 from quaywatch.usecases import baseimages, triage
 from quaywatch.usecases import projects as use
+from quaywatch.usecases.freshness import advisory_status
 from quaywatch.usecases.retests import request_retest
 
 app = create_app()
@@ -23,6 +24,11 @@ def list_projects(origin: Annotated[str | None, Query(pattern="^quay$")] = None,
                   repository: Annotated[str | None, Query(max_length=255)] = None,
                   integration_id: Annotated[str | None, Query(max_length=64)] = None):
     return {"repositories": use.list_projects(services(), caller(app), repository, integration_id)}
+
+
+@app.get("/advisories/status", middlewares=MEMBER)
+def get_advisory_status():
+    return advisory_status(services())
 
 
 @app.get("/projects/<project_id>", middlewares=MEMBER)

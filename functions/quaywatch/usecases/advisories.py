@@ -9,11 +9,14 @@ in one process, hence the lock.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from quaywatch.advisories.freshness import FeedResult, record_run
+from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.advisories.sync import (
     copy_store,
     feed_sources,
@@ -57,6 +60,10 @@ def _sync(services: Services, feeds: FeedSettings, http: httpx.Client | None) ->
     if report.downloaded:
         published.publish(writable)
     write_state(services.objects, state_key, state)
+    results = {**{name: FeedResult("unchanged") for name in report.unchanged},
+               **{name: FeedResult("downloaded") for name in report.downloaded},
+               **{name: FeedResult("failed", error) for name, error in report.failed.items()}}
+    _record_freshness(services, results, writable if report.downloaded else None)
     projects = sorted(services.findings.projects_with(report.changed)) if report.changed else []
     enqueued = enqueue_retests(services.retest_queue, projects, "advisories") if projects else 0
     logger.info("advisory-driven re-tests enqueued", extra={"count": enqueued})
@@ -75,7 +82,6 @@ def import_local_feeds(services: Services, paths: list[Path]) -> dict[str, Any]:
 
 def _import_local(services: Services, paths: list[Path]) -> dict[str, Any]:
     from quaywatch.advisories.importer import import_feed
-    from quaywatch.advisories.store import SqliteAdvisoryStore
 
     published = services.advisories
     published.refresh()
@@ -83,17 +89,38 @@ def _import_local(services: Services, paths: list[Path]) -> dict[str, Any]:
     copy_store(published.path, store_path)
     changed: set = set()
     records = skipped = 0
+    results: dict[str, FeedResult] = {}
     with SqliteAdvisoryStore(store_path) as store:
         for path in paths:
             report = import_feed(store, path)
             changed |= report.changed
             records += report.records
             skipped += len(report.bad)
-    if changed or services.objects.head(services.settings.advisory_key) is None:
+            results[f"file:{path}"] = FeedResult("imported", changed_at=_newest_change(path))
+    publishing = bool(changed) or services.objects.head(services.settings.advisory_key) is None
+    if publishing:
         published.publish(store_path)
+    _record_freshness(services, results, store_path if publishing else None)
     projects = sorted(services.findings.projects_with(changed)) if changed else []
     enqueued = enqueue_retests(services.retest_queue, projects, "advisories") if projects else 0
     logger.info("local advisory feeds imported", extra={"paths": [str(p) for p in paths], "records": records,
                                                          "skipped": skipped, "changed_keys": len(changed),
                                                          "retests": enqueued})
     return {"records": records, "skipped": skipped, "changed_keys": len(changed), "retests": enqueued}
+
+
+def _newest_change(path: Path) -> datetime | None:
+    """When a feed file (or the newest file of a feed directory) last changed on disk."""
+    try:
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        return datetime.fromtimestamp(max(f.stat().st_mtime for f in files), UTC) if files else None
+    except OSError:
+        return None
+
+
+def _record_freshness(services: Services, results: dict[str, FeedResult], published: Path | None) -> None:
+    if published is None:
+        record_run(services.objects, services.settings.advisory_key, results, None)
+        return
+    with SqliteAdvisoryStore(published) as store:
+        record_run(services.objects, services.settings.advisory_key, results, store)
