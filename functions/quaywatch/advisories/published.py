@@ -33,15 +33,17 @@ class PublishedAdvisoryStore:
         self.path = self.local_dir / "advisories.db"
         self._version_path = self.local_dir / "advisories.db.etag"
 
-    def refresh(self) -> bool:
+    def refresh(self, expect_published: bool = True) -> bool:
         """Fetch the published store if it changed; True when a new copy was fetched.
-        With nothing published yet the local copy (possibly none) stays."""
+        With nothing published yet the local copy (possibly none) stays; readers are warned,
+        writers about to publish the first store (``expect_published=False``) are not."""
         try:
             version = self._objects.head(self.key)
         except StorageUnavailable as exc:
             raise StoreError(f"cannot reach the advisory store {self.key}: {exc}") from None
         if version is None:
-            logger.warning("no advisory store published yet", extra={"key": self.key})
+            if expect_published:
+                logger.warning("no advisory store published yet", extra={"key": self.key})
             return False
         if self.path.exists() and self._version_path.exists() and self._version_path.read_text() == version:
             return False

@@ -41,7 +41,7 @@ def sync_advisories(services: Services, feeds: FeedSettings, http: httpx.Client 
 
 def _sync(services: Services, feeds: FeedSettings, http: httpx.Client | None) -> dict[str, Any]:
     published = services.advisories
-    published.refresh()
+    published.refresh(expect_published=False)
     work = services.settings.work_dir / "sync"
     writable = work / "advisories.db"
     copy_store(published.path, writable)
@@ -84,7 +84,7 @@ def _import_local(services: Services, paths: list[Path]) -> dict[str, Any]:
     from quaywatch.advisories.importer import import_feed
 
     published = services.advisories
-    published.refresh()
+    published.refresh(expect_published=False)
     store_path = services.settings.work_dir / "local-feeds" / "advisories.db"
     copy_store(published.path, store_path)
     changed: set = set()
