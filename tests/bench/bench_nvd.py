@@ -25,11 +25,14 @@ import random
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.store import SqliteAdvisoryStore
 
+T = TypeVar("T")
 RECORDS = int(os.environ.get("QUAYWATCH_BENCH_NVD_RECORDS", "29000"))
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "advisories"
 SOURCE = FIXTURES / "enrichment" / "nvd" / "nvdcve-2.0-demo.json"
@@ -62,6 +65,12 @@ def year_file(directory: Path) -> Path:
     return path
 
 
+def timed(call: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - started
+
+
 def cvelist_baseline(directory: Path) -> Path:
     """A baseline zip as the CVE List releases it: ``cves.zip`` inside, records indented by 4."""
     templates = [json.loads(path.read_text()) for path in CVE5_TEMPLATES]
@@ -87,9 +96,7 @@ def bench_cvelist(directory: Path) -> None:
     baseline = time.perf_counter() - started
     assert decoded == RECORDS
     with SqliteAdvisoryStore(directory / "cvelist.db") as store:
-        started = time.perf_counter()
-        result = import_feed(store, path)
-        fresh = time.perf_counter() - started
+        result, fresh = timed(lambda: import_feed(store, path))
     print(f"CVE List baseline: {RECORDS} records, {path.stat().st_size / 1e6:.1f} MB zip, {result.records} ratings")
     print(f"baseline (unzip + json.loads every member): {baseline:.2f} s = {RECORDS / baseline:,.0f} records/s")
     print(f"ingest into a new store:  {fresh:.2f} s = {RECORDS / fresh:,.0f} records/s (ratio to baseline {fresh / baseline:.2f})")
@@ -105,12 +112,8 @@ def main() -> None:
         assert len(decoded["vulnerabilities"]) == RECORDS
         del decoded
         with SqliteAdvisoryStore(directory / "advisories.db") as store:
-            started = time.perf_counter()
-            first = import_feed(store, path)
-            fresh = time.perf_counter() - started
-            started = time.perf_counter()
-            again = import_feed(store, path)
-            repeat = time.perf_counter() - started
+            first, fresh = timed(lambda: import_feed(store, path))
+            again, repeat = timed(lambda: import_feed(store, path))
         print(f"NVD year file: {RECORDS} CVEs, {path.stat().st_size / 1e6:.1f} MB gzip, {first.records} ratings + KEV rows")
         print(f"baseline (gunzip + json.loads whole): {baseline:.2f} s = {RECORDS / baseline:,.0f} CVEs/s")
         print(f"ingest into a new store:  {fresh:.2f} s = {RECORDS / fresh:,.0f} CVEs/s (ratio to baseline {fresh / baseline:.2f})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import stat
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -131,6 +132,22 @@ def test_sigkill_mid_import_loses_nothing_acknowledged(stack, tmp_path):
         assert again.stop() == 0
 
 
+def _import_musl(served: Served, stack) -> tuple[Callable[[], dict], dict]:
+    """Connect the registry, import acme/musl:3.10; returns a reader of its musl finding
+    (CVE-2019-14697) as the CLI shows it, and the project."""
+    added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
+                       env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
+    integration = json.loads(added.stdout)["id"]
+    assert served.cli("import", integration, "acme/musl:3.10").returncode == 0
+    (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
+
+    def musl() -> dict:
+        shown = json.loads(served.cli("project", "show", project["id"], "--json").stdout)
+        return next(f for f in shown["findings"] if f["id"] == "CVE-2019-14697")
+
+    return musl, project
+
+
 def test_feeds_changed_on_disk_are_reimported_and_retest_their_projects(stack, tmp_path):
     """``serve --advisories DIR``: a feed file added to DIR while serving (a nightly NVD
     download) is imported at the next check, and the projects it touches are re-tested."""
@@ -140,15 +157,7 @@ def test_feeds_changed_on_disk_are_reimported_and_retest_their_projects(stack, t
     served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(feeds)),
                     env={"QUAYWATCH_FEED_CHECK_SECONDS": "0.5"})
     try:
-        added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
-                           env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
-        integration = json.loads(added.stdout)["id"]
-        assert served.cli("import", integration, "acme/musl:3.10").returncode == 0
-        (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
-
-        def musl() -> dict:
-            shown = json.loads(served.cli("project", "show", project["id"], "--json").stdout)
-            return next(f for f in shown["findings"] if f["id"] == "CVE-2019-14697")
+        musl, project = _import_musl(served, stack)
 
         assert (musl()["severity"], musl()["severity_source"]) == ("unknown", "none")  # secdb rates nothing
         nvd = fixtures.FIXTURES / "advisories" / "enrichment" / "nvd" / "nvdcve-2.0-demo.json"
@@ -183,15 +192,7 @@ def test_sync_feeds_downloads_at_start_and_local_feeds_keep_what_it_synced(stack
                              "QUAYWATCH_ALPINE_RELEASES": "",
                              "QUAYWATCH_RATING_FEED_URLS": f"{server.url}/feeds/nvdcve-2.0-modified.json"})
         try:
-            added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
-                               env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
-            integration = json.loads(added.stdout)["id"]
-            assert served.cli("import", integration, "acme/musl:3.10").returncode == 0
-            (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
-
-            def musl() -> dict:
-                shown = json.loads(served.cli("project", "show", project["id"], "--json").stdout)
-                return next(f for f in shown["findings"] if f["id"] == "CVE-2019-14697")
+            musl, _ = _import_musl(served, stack)
 
             deadline = time.monotonic() + 60
             while musl()["severity"] == "unknown":  # the import may have run before the first sync landed
