@@ -60,3 +60,5 @@ def test_a_file_feed_changed_when_its_file_did(tmp_path: Path) -> None:
     written = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
     status = record_run(objects, KEY, {"file:/feeds/kev": FeedResult("imported", changed_at=written)}, None, now=START)
     assert (status["feeds"][0]["changed_at"], status["feeds"][0]["checked_at"]) == (written.isoformat(), START.isoformat())
+    a_month_on = describe(status, now=START + timedelta(days=30))
+    assert a_month_on["feeds"][0]["stale"] is False and a_month_on["stale"] is False  # its age shows in changed_at

@@ -3,8 +3,8 @@
 A small JSON document published beside the store (``<key>.status.json``) by whatever updates
 the store (the sync of feed URLs, ``serve``'s feed files), so the API can answer "how fresh
 are my results?" without downloading a store of hundreds of megabytes. Each feed keeps its
-own history across runs: a feed that fails keeps the time it last succeeded, and one not
-heard of for ``STALE_AFTER`` is flagged stale.
+own history across runs: a feed that fails keeps the time it last succeeded, and a feed URL
+not checked successfully for ``STALE_AFTER`` is flagged stale.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from quaywatch.advisories.store import SqliteAdvisoryStore
 
 STALE_AFTER = timedelta(days=2)  # the sync runs every 6 hours: eight missed runs
+FILE_PREFIX = "file:"  # feeds read from disk are named file:<path>
 
 
 @dataclass(frozen=True)
@@ -82,14 +83,19 @@ def describe(status: dict[str, Any] | None, now: datetime | None = None) -> dict
         return {"published_at": None, "checked_at": None, "feeds": [], "contents": [], "stale": True,
                 "message": "no advisories are loaded yet: nothing can be matched"}
     moment = now or datetime.now(UTC)
-    feeds = [{**feed, "stale": _older_than(feed.get("ok_at"), moment)} for feed in status.get("feeds", [])]
+    feeds = [{**feed, "stale": _is_stale(feed, moment)} for feed in status.get("feeds", [])]
     return {**status, "feeds": feeds, "stale": any(feed["stale"] for feed in feeds) or not feeds}
 
 
-def _older_than(value: str | None, now: datetime) -> bool:
+def _is_stale(feed: dict[str, Any], now: datetime) -> bool:
+    """A feed URL not checked successfully for ``STALE_AFTER``. Files on disk are what the
+    operator put there (``serve`` reads them when they change): their age shows in
+    ``changed_at`` (the file's time), they are never called stale."""
+    if str(feed.get("name", "")).startswith(FILE_PREFIX):
+        return False
     try:
-        return value is None or now - datetime.fromisoformat(value) > STALE_AFTER
-    except ValueError:
+        return feed.get("ok_at") is None or now - datetime.fromisoformat(feed["ok_at"]) > STALE_AFTER
+    except (TypeError, ValueError):
         return True
 
 

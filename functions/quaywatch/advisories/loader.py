@@ -7,8 +7,8 @@ Alpine secdb document (YAML or JSON), a Debian security tracker JSON, NVD CVE AP
 JSON 5 records (the CVE List's release zips too), CISA's KEV catalog (JSON) or an EPSS score
 file (CSV). ``.gz`` files are read through gzip. Formats are recognised by content, not
 name. NVD files are streamed (a year file is hundreds of megabytes), in documents of
-``_BATCH`` records. Every malformed
-document or record becomes a ``BadRecord`` with its location; it never stops the rest.
+``_BATCH`` records. Every malformed document or record becomes a ``BadRecord`` with its
+location; it never stops the rest.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from quaywatch.advisories.freshness import FeedResult, record_run
+from quaywatch.advisories.freshness import FILE_PREFIX, FeedResult, record_run
 from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.advisories.sync import (
     copy_store,
@@ -96,7 +96,7 @@ def _import_local(services: Services, paths: list[Path]) -> dict[str, Any]:
             changed |= report.changed
             records += report.records
             skipped += len(report.bad)
-            results[f"file:{path}"] = FeedResult("imported", changed_at=_newest_change(path))
+            results[f"{FILE_PREFIX}{path}"] = FeedResult("imported", changed_at=_newest_change(path))
     publishing = bool(changed) or services.objects.head(services.settings.advisory_key) is None
     if publishing:
         published.publish(store_path)
