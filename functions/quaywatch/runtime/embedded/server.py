@@ -91,9 +91,8 @@ class EmbeddedServer:
         self.services.prune_expired()
         restored = {**self.services.db.counts(), "redelivered": redelivered, **upgraded}
         token = self._bootstrap_tenancy()
-        superseded = self.data_dir / "advisories.db"  # the feeds' own store of earlier versions
-        if superseded.exists():
-            superseded.unlink()
+        for superseded in ("advisories.db", "advisories.db-wal", "advisories.db-shm"):  # earlier versions' feed store
+            (self.data_dir / superseded).unlink(missing_ok=True)
         self._feed_watcher = None
         if self.advisories:
             self._load_advisories(self.advisories)
