@@ -118,7 +118,7 @@ def list_integrations(server: str, data_dir: Path | None, as_json: bool) -> None
     """The organisation's integrations (admins)."""
     document = _api(server, data_dir).call("GET", "/integrations")
     _print(document, as_json, ["ID", "STATUS", "URL", "USERNAME", "REPOSITORIES", "LAST TESTED"],
-           [[i["id"], i["status"], i["url"], i["username"], i["repository_count"], i.get("last_tested_at")]
+           [[i["id"], i["status"], i["url"], i["username"], i["repository_count"], _when(i.get("last_tested_at"))]
             for i in document["integrations"]])
 
 

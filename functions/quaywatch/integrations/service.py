@@ -168,4 +168,5 @@ def _webhook_url(api_base_url: str, integration_id: str, token: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """Milliseconds: integrations list oldest first, also two saved within one second."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
