@@ -44,6 +44,8 @@ def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Pat
     click.echo(f"data directory: {server.data_dir}")
     if started.admin_token:
         click.echo(f"admin API token (shown once; also in {server.data_dir / 'admin-token'}): {started.admin_token}")
+    if sync_feeds:
+        click.echo("advisory feeds: syncing now in the background, then every 6 hours (`quaywatch feeds` shows them)")
     if any(started.restored.values()):
         click.echo("restored: " + ", ".join(f"{v} {k}" for k, v in started.restored.items()))
     stopping = threading.Event()
