@@ -230,7 +230,9 @@ def test_sync_feeds_downloads_at_start_and_local_feeds_keep_what_it_synced(stack
             assert results[f"file:{feeds}"] == "imported"
             server.files.clear()  # the feed URL fails from now on: `quaywatch feeds` says so, and exits 1
             assert served.cli("schedules", "run", "Every6Hours").returncode == 0
-            failing = served.cli("feeds")
-            assert failing.returncode == 1 and "404" in failing.stdout
+            failing = served.cli("feeds", "--json")
+            nvd_feed = next(f for f in json.loads(failing.stdout)["feeds"] if f["name"].startswith("rating:"))
+            assert failing.returncode == 1 and nvd_feed["last_result"] == "failed" and "404" in nvd_feed["error"]
+            assert "failed" in served.cli("feeds").stdout  # the table says it too
         finally:
             served.stop()
