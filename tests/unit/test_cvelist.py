@@ -140,3 +140,20 @@ def test_the_sync_imports_release_files_incrementally_and_keeps_its_place_on_fai
     (xz,) = ratings["CVE-2024-3094"]
     assert (xz.source, xz.severity, [v.score for v in xz.vectors]) == (
         "cna", "CRITICAL", ["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"])
+
+
+def test_a_feed_host_that_does_not_resolve_fails_alone(tmp_path: Path) -> None:
+    """Through the pinned client the sync really uses: a name that does not resolve is the
+    outbound policy's refusal, not an HTTP error; it must fail its feed only."""
+    from quaywatch.advisories.sync import FeedSource
+    from quaywatch.outbound import AddressPolicy, pinned_client
+
+    server = FeedServer()
+    server.files["/kev.json"] = (FIXTURES / "enrichment" / "kev" / "known_exploited_vulnerabilities.json").read_bytes()
+    sources = [FeedSource("rating:gone.json", "http://feeds.example.invalid/gone.json", "rating-gone.json"),
+               FeedSource("rating:kev.json", f"{server.url}/kev.json", "rating-kev.json")]
+    with server.running(), pinned_client(AddressPolicy(allow_private=True)) as http:
+        report = sync_feeds(tmp_path / "advisories.db", sources, tmp_path / "work", {}, http,
+                            cvelist_url="http://releases.example.invalid/releases")
+    assert report.downloaded == ["rating:kev.json"]
+    assert set(report.failed) == {"rating:gone.json", "cvelist"} and "does not resolve" in report.failed["cvelist"]

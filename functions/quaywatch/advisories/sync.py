@@ -27,7 +27,13 @@ from quaywatch.advisories.nvd_api import fetch_modified
 from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.errors import QuaywatchError
 from quaywatch.observability import logger
+from quaywatch.outbound import BlockedAddressError
 from quaywatch.ports import ObjectStore
+
+
+# What makes one feed fail and the others go on: HTTP errors, and the outbound policy's
+# refusals (a name that does not resolve, an address the policy forbids).
+UNREACHABLE = (httpx.HTTPError, BlockedAddressError)
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, stat
                     out.writelines(response.iter_bytes(1 << 20))
                 state[source.name] = {k: v for k, v in {"etag": response.headers.get("ETag"),
                                                        "last_modified": response.headers.get("Last-Modified")}.items() if v}
-        except httpx.HTTPError as exc:
+        except UNREACHABLE as exc:
             report.failed[source.name] = f"{type(exc).__name__}: {exc}"
             logger.warning("feed download failed", extra={"feed": source.name, "error": str(exc)})
             continue
@@ -116,7 +122,7 @@ def _nvd_api(url: str, state: dict[str, dict[str, str]], http: httpx.Client, wor
         stale.unlink()
     try:
         files, count, next_start = fetch_modified(url, state.get("nvd-api", {}).get("since"), http, work_dir, pause)
-    except (httpx.HTTPError, ValueError) as exc:
+    except (*UNREACHABLE, ValueError) as exc:
         report.failed["nvd-api"] = f"{type(exc).__name__}: {exc}"
         logger.warning("feed download failed", extra={"feed": "nvd-api", "error": str(exc)})
         return []
@@ -133,7 +139,7 @@ def _cvelist(url: str, state: dict[str, dict[str, str]], http: httpx.Client, wor
         shutil.rmtree(work_dir)
     try:
         files, position = fetch_cvelist(url, state.get("cvelist") or None, http, work_dir)
-    except (httpx.HTTPError, CveListError) as exc:
+    except (*UNREACHABLE, CveListError) as exc:
         report.failed["cvelist"] = f"{type(exc).__name__}: {exc}"
         logger.warning("feed download failed", extra={"feed": "cvelist", "error": str(exc)})
         return []
