@@ -30,7 +30,6 @@ from quaywatch.observability import logger
 from quaywatch.outbound import BlockedAddressError
 from quaywatch.ports import ObjectStore
 
-
 # What makes one feed fail and the others go on: HTTP errors, and the outbound policy's
 # refusals (a name that does not resolve, an address the policy forbids).
 UNREACHABLE = (httpx.HTTPError, BlockedAddressError)
