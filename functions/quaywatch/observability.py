@@ -18,7 +18,10 @@ logger = Logger(
 )
 
 _FRAME_KEYS = frozenset({"level", "location", "message", "timestamp", "service", "sampling_rate", "exception",
-                         "exception_name", "stack_trace", "xray_trace_id"})
+                         "exception_name", "stack_trace", "xray_trace_id",
+                         # the Lambda context serve's in-process functions carry: noise at a terminal
+                         "cold_start", "function_name", "function_memory_size", "function_arn",
+                         "function_request_id"})
 
 
 class _PlainFormatter(LambdaPowertoolsFormatter):

@@ -33,3 +33,16 @@ def test_structured_logs_when_a_log_level_is_set(tmp_path: Path) -> None:
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("{")]
     record = json.loads(line)
     assert record["message"] == "advisory records skipped" and record["skipped"] == 3
+
+
+def test_plain_lines_leave_out_the_lambda_context() -> None:
+    """serve runs the functions in process, with a Lambda context: at a terminal its keys
+    (function name, ARN, request id, ...) are noise around the sentence."""
+    import logging
+
+    from quaywatch.observability import _PlainFormatter
+
+    record = logging.LogRecord("quaywatch", logging.WARNING, __file__, 1, "feed download failed", None, None)
+    record.__dict__.update({"feed": "osv:PyPI", "cold_start": True, "function_name": "AdvisorySyncFunction",
+                            "function_request_id": "d12b", "function_arn": "arn:aws:lambda:local:0:function:q"})
+    assert _PlainFormatter().format(record) == "quaywatch: warning: feed download failed (feed: osv:PyPI)"

@@ -380,7 +380,8 @@ def feeds(server: str, data_dir: Path | None, as_json: bool) -> None:
     _print(status, as_json, ["FEED", "RESULT", "CHANGED", "CHECKED", "PROBLEM"], rows)
     if not as_json:
         click.echo(f"store published: {_when(status['published_at']) or 'never'}"
-                   + ("" if status["published_at"] else f" ({status.get('message')})"))
+                   + ("" if status["published_at"] else
+                      f" ({status.get('message') or 'no feed has been imported yet: nothing can be matched'})"))
     if status["stale"] or any(f["last_result"] == "failed" for f in status["feeds"]):
         raise SystemExit(1)
 
