@@ -157,3 +157,15 @@ def test_a_feed_host_that_does_not_resolve_fails_alone(tmp_path: Path) -> None:
                             cvelist_url="http://releases.example.invalid/releases")
     assert report.downloaded == ["rating:kev.json"]
     assert set(report.failed) == {"rating:gone.json", "cvelist"} and "does not resolve" in report.failed["cvelist"]
+
+
+def test_failure_reasons_are_sentences() -> None:
+    from quaywatch.advisories.sync import failure_reason
+
+    request = httpx.Request("GET", "https://feeds.example/all.zip")
+    refused = httpx.HTTPStatusError("x", request=request, response=httpx.Response(503, request=request))
+    assert failure_reason(refused) == "the server answered HTTP 503 for https://feeds.example/all.zip"
+    assert failure_reason(httpx.ReadTimeout("timed out", request=request)) == "no answer in time from feeds.example"
+    assert failure_reason(httpx.ConnectError("[Errno 111] Connection refused")) == (
+        "cannot download it: [Errno 111] Connection refused")
+    assert failure_reason(CveListError("the releases page is not JSON")) == "the releases page is not JSON"

@@ -97,7 +97,7 @@ def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, stat
                 state[source.name] = {k: v for k, v in {"etag": response.headers.get("ETag"),
                                                        "last_modified": response.headers.get("Last-Modified")}.items() if v}
         except UNREACHABLE as exc:
-            report.failed[source.name] = f"{type(exc).__name__}: {exc}"
+            report.failed[source.name] = failure_reason(exc)
             logger.warning("feed download failed", extra={"feed": source.name, "error": str(exc)})
             continue
         report.downloaded.append(source.name)
@@ -122,7 +122,7 @@ def _nvd_api(url: str, state: dict[str, dict[str, str]], http: httpx.Client, wor
     try:
         files, count, next_start = fetch_modified(url, state.get("nvd-api", {}).get("since"), http, work_dir, pause)
     except (*UNREACHABLE, ValueError) as exc:
-        report.failed["nvd-api"] = f"{type(exc).__name__}: {exc}"
+        report.failed["nvd-api"] = failure_reason(exc)
         logger.warning("feed download failed", extra={"feed": "nvd-api", "error": str(exc)})
         return []
     state["nvd-api"] = {"since": next_start}
@@ -139,12 +139,31 @@ def _cvelist(url: str, state: dict[str, dict[str, str]], http: httpx.Client, wor
     try:
         files, position = fetch_cvelist(url, state.get("cvelist") or None, http, work_dir)
     except (*UNREACHABLE, CveListError) as exc:
-        report.failed["cvelist"] = f"{type(exc).__name__}: {exc}"
+        report.failed["cvelist"] = failure_reason(exc)
         logger.warning("feed download failed", extra={"feed": "cvelist", "error": str(exc)})
         return []
     state["cvelist"] = position
     (report.downloaded if files else report.unchanged).append("cvelist")
     return files
+
+
+def failure_reason(exc: Exception) -> str:
+    """Why a feed failed, as a sentence for the feed list (no exception class names)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"the server answered HTTP {exc.response.status_code} for {exc.request.url}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer in time from {exc.request.url.host}" if _has_request(exc) else "no answer in time"
+    if isinstance(exc, httpx.HTTPError):
+        return f"cannot download it: {exc}" if str(exc) else f"cannot download it ({type(exc).__name__})"
+    return str(exc)  # the policy's refusals and format errors are sentences already
+
+
+def _has_request(exc: httpx.HTTPError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises when the error was built without one
+    except RuntimeError:
+        return False
+    return True
 
 
 def load_state(path: Path) -> dict[str, dict[str, str]]:
