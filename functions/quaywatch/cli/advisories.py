@@ -1,4 +1,4 @@
-"""``quaywatch advisories import|status``: the local advisory store."""
+"""``quaywatch advisories import|sync|status``: the local advisory store."""
 
 from __future__ import annotations
 
@@ -38,6 +38,56 @@ def import_command(paths: tuple[Path, ...], db_path: str | None) -> None:
                 click.echo(f"  skipped {bad.location}: {bad.reason}", err=True)
             if len(report.bad) > 20:
                 click.echo(f"  ... and {len(report.bad) - 20} more", err=True)
+
+
+@click.command("sync")
+@DB_OPTION
+def sync_command(db_path: str | None) -> None:
+    """Download the advisory feeds the deployed stack syncs into the local store: OSV per
+    ecosystem, Alpine secdb, NVD's modified file, CISA KEV, EPSS (template.yaml's defaults;
+    QUAYWATCH_OSV_ECOSYSTEMS, QUAYWATCH_RATING_FEED_URLS, QUAYWATCH_NVD_API_URL,
+    QUAYWATCH_CVELIST_RELEASES_URL ... override them). Unchanged feeds cost a 304; exits 1
+    when a feed failed (the others are imported)."""
+    import json
+    import os
+    import shutil
+
+    import httpx
+
+    from quaywatch.advisories.location import default_store_path
+    from quaywatch.advisories.sync import feed_sources, load_state, sync_feeds
+    from quaywatch.outbound import AddressPolicy, pinned_client
+    from quaywatch.runtime.settings import FeedSettings
+    from quaywatch.runtime.template import Template
+
+    path = Path(db_path) if db_path else default_store_path()
+    template = Template.load().parameter_variables("AdvisorySyncFunction")
+    feeds = FeedSettings.from_variables({**template, **os.environ})
+    state_path = path.with_name(path.name + ".feed-state.json")
+    downloads = path.parent / ".feed-downloads"
+    state = load_state(state_path)
+    sources = feed_sources(feeds.osv_base_url, list(feeds.osv_ecosystems), feeds.alpine_secdb_url,
+                           list(feeds.alpine_releases), list(feeds.rating_feeds))
+    # your own machine: feeds on private addresses (a mirror) may be reached
+    with pinned_client(AddressPolicy(allow_private=True), timeout=httpx.Timeout(60.0, connect=10.0),
+                       follow_redirects=True) as http:
+        try:
+            report = sync_feeds(path, sources, downloads, state, http, feeds.nvd_api_url, feeds.nvd_api_pause,
+                                feeds.cvelist_url)
+        finally:
+            shutil.rmtree(downloads, ignore_errors=True)  # imported: the dumps need not stay on disk
+    temporary = state_path.with_name(state_path.name + ".tmp")
+    temporary.write_text(json.dumps(state))
+    temporary.replace(state_path)  # the validators go with what was imported, never half-written
+    for name in report.downloaded:
+        click.echo(f"{name}: downloaded")
+    for name in report.unchanged:
+        click.echo(f"{name}: unchanged")
+    for name, reason in report.failed.items():
+        click.echo(f"{name}: failed: {reason}", err=True)
+    click.echo(f"{path}: {report.records} records imported, {len(report.changed)} package keys changed")
+    if report.failed:
+        raise SystemExit(1)
 
 
 @click.command("status")

@@ -356,9 +356,10 @@ def advisories() -> None:
 
 
 def _register_advisory_commands() -> None:
-    from quaywatch.cli.advisories import import_command, status_command
+    from quaywatch.cli.advisories import import_command, status_command, sync_command
 
     advisories.add_command(import_command, "import")
+    advisories.add_command(sync_command, "sync")
     advisories.add_command(status_command, "status")
 
 

@@ -4,6 +4,7 @@ only the variables it needs: a function that never touches a table never asks fo
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +20,6 @@ def required(name: str) -> str:
     if not value:
         raise ConfigurationError(f"environment variable {name} is not set (see template.yaml)")
     return value
-
-
-def _words(name: str) -> list[str]:
-    return [word.strip() for word in os.environ.get(name, "").split(",") if word.strip()]
 
 
 @dataclass(frozen=True)
@@ -63,13 +60,22 @@ class FeedSettings:
 
     @classmethod
     def from_environment(cls) -> FeedSettings:
+        return cls.from_variables(os.environ)
+
+    @classmethod
+    def from_variables(cls, variables: Mapping[str, str]) -> FeedSettings:
+        """From ``QUAYWATCH_*`` variables (the process environment, or the template's
+        defaults with the environment over them, as the CLI's own sync reads them)."""
+        def words(name: str) -> tuple[str, ...]:
+            return tuple(word.strip() for word in variables.get(name, "").split(",") if word.strip())
+
         return cls(
-            osv_base_url=os.environ.get("QUAYWATCH_OSV_BASE_URL", cls.osv_base_url),
-            osv_ecosystems=tuple(_words("QUAYWATCH_OSV_ECOSYSTEMS")),
-            alpine_secdb_url=os.environ.get("QUAYWATCH_ALPINE_SECDB_URL", cls.alpine_secdb_url),
-            alpine_releases=tuple(_words("QUAYWATCH_ALPINE_RELEASES")),
-            rating_feeds=tuple(_words("QUAYWATCH_RATING_FEED_URLS")),
-            nvd_api_url=os.environ.get("QUAYWATCH_NVD_API_URL", ""),
-            nvd_api_pause=float(os.environ.get("QUAYWATCH_NVD_API_PAUSE", "6")),
-            cvelist_url=os.environ.get("QUAYWATCH_CVELIST_RELEASES_URL", ""),
+            osv_base_url=variables.get("QUAYWATCH_OSV_BASE_URL", cls.osv_base_url),
+            osv_ecosystems=words("QUAYWATCH_OSV_ECOSYSTEMS"),
+            alpine_secdb_url=variables.get("QUAYWATCH_ALPINE_SECDB_URL", cls.alpine_secdb_url),
+            alpine_releases=words("QUAYWATCH_ALPINE_RELEASES"),
+            rating_feeds=words("QUAYWATCH_RATING_FEED_URLS"),
+            nvd_api_url=variables.get("QUAYWATCH_NVD_API_URL", ""),
+            nvd_api_pause=float(variables.get("QUAYWATCH_NVD_API_PAUSE", "6")),
+            cvelist_url=variables.get("QUAYWATCH_CVELIST_RELEASES_URL", ""),
         )

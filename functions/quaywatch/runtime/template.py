@@ -84,6 +84,14 @@ class Template:
         own = self.functions()[name].get("Properties", {}).get("Environment", {}).get("Variables", {})
         return {key: str(self.resolve(value, physical)) for key, value in {**globals_env, **own}.items()}
 
+    def parameter_variables(self, name: str) -> dict[str, str]:
+        """A function's own variables that are template parameters, at their values (the
+        advisory sync's feed settings: what ``serve`` and ``quaywatch advisories sync`` use
+        where no variable of the environment says otherwise)."""
+        own = self.functions()[name].get("Properties", {}).get("Environment", {}).get("Variables", {})
+        return {key: str(self.parameters[value["Ref"]]) for key, value in own.items()
+                if isinstance(value, dict) and value.get("Ref") in self.parameters}
+
     def resolve(self, value: Any, physical: PhysicalIds) -> Any:
         """Resolve Ref / GetAtt / Sub against provisioned resources and parameters."""
         if isinstance(value, dict) and len(value) == 1:

@@ -203,10 +203,8 @@ class EmbeddedServer:
 def _use_template_feeds(template: Template) -> None:
     """The advisory sync's feed variables as the template sets them (its parameters'
     defaults), unless the environment sets them already: serve reads them as Lambda would."""
-    variables = template.functions()[SYNC_FUNCTION]["Properties"].get("Environment", {}).get("Variables", {})
-    for name, value in variables.items():
-        if isinstance(value, dict) and "Ref" in value and value["Ref"] in template.parameters:
-            os.environ.setdefault(name, str(template.parameters[value["Ref"]]))
+    for name, value in template.parameter_variables(SYNC_FUNCTION).items():
+        os.environ.setdefault(name, value)
 
 
 def _write_durably(path: Path, text: str, mode: int) -> None:
