@@ -17,6 +17,7 @@ class FeedServer:
         self.files: dict[str, bytes] = {}
         self.routes: dict[str, Callable[[dict[str, str]], bytes]] = {}  # path -> answer built from the query
         self.requests: list[tuple[str, int]] = []
+        self.request_headers: list[dict[str, str]] = []  # per GET, names in lower case
         self.posted: list[tuple[str, dict]] = []
         handler = self._handler()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -27,6 +28,7 @@ class FeedServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                server.request_headers.append({name.lower(): value for name, value in self.headers.items()})
                 path, _, query = self.path.partition("?")
                 route = server.routes.get(path)
                 body = route(dict(parse_qsl(query))) if route else server.files.get(self.path)

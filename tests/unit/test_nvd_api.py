@@ -73,3 +73,36 @@ def test_the_sync_imports_api_pages_and_keeps_its_place_on_failure(tmp_path: Pat
     with SqliteAdvisoryStore(store) as opened:
         ratings = opened.ratings(["CVE-2021-44228", "CVE-2019-14697"])
     assert {r.source for r in ratings["CVE-2021-44228"]} == {"nvd", "adp"} and ratings["CVE-2019-14697"]
+
+
+def test_the_deployed_sync_sends_the_key_from_its_secret_and_never_logs_it(tmp_path: Path, monkeypatch) -> None:
+    """AdvisorySyncFunction on moto (Secrets Manager cannot run here): the operator's secret
+    quaywatch/nvd-api-key holds {"api_key": ...}; the sync sends it in NVD's apiKey header."""
+    import io
+    import logging
+
+    from quaywatch.observability import logger
+
+    from tests.support.cloud import running_cloud
+
+    server, requests = FeedServer(), []
+    serve_api(server, requests)
+    monkeypatch.setenv("QUAYWATCH_WORK_DIR", str(tmp_path / "work"))
+    parameters = {"OsvEcosystems": "", "AlpineReleases": "", "RatingFeedUrls": "",
+                  "NvdApiUrl": f"{server.url}/rest/json/cves/2.0"}
+    written = io.StringIO()
+    previous_stream, previous_level = logger.registered_handler.setStream(written), logger.level
+    logger.setLevel(logging.DEBUG)  # every log line of the run
+    try:
+        with server.running(), running_cloud(parameters) as cloud:
+            keyless = cloud.schedule("AdvisorySyncFunction", "Every6Hours")  # no secret yet: asked without a key
+            assert keyless["failed"] == {} and "apikey" not in server.request_headers[-1]
+            cloud.session.client("secretsmanager").create_secret(
+                Name="quaywatch/nvd-api-key", SecretString=json.dumps({"api_key": "nvd-key-0123456789"}))
+            keyed = cloud.schedule("AdvisorySyncFunction", "Every6Hours")
+    finally:
+        logger.registered_handler.setStream(previous_stream)
+        logger.setLevel(previous_level)
+    assert keyed["failed"] == {} and server.request_headers[-1]["apikey"] == "nvd-key-0123456789"
+    assert "advisory sync finished" in written.getvalue()  # the run logged ...
+    assert "nvd-key-0123456789" not in written.getvalue()  # ... and never the key

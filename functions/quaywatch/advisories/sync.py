@@ -23,7 +23,7 @@ import httpx
 from quaywatch.advisories.cvelist import CveListError, fetch_cvelist
 from quaywatch.advisories.ecosystems import PackageKey
 from quaywatch.advisories.importer import import_feed
-from quaywatch.advisories.nvd_api import fetch_modified
+from quaywatch.advisories.nvd_api import KEYED_PAUSE, fetch_modified
 from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.errors import QuaywatchError
 from quaywatch.observability import logger
@@ -68,14 +68,14 @@ def feed_sources(osv_base: str, ecosystems: list[str], secdb_base: str, alpine_r
 
 def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, state: dict[str, dict[str, str]],
                http: httpx.Client, nvd_api_url: str = "", nvd_api_pause: float = 6.0,
-               cvelist_url: str = "") -> SyncReport:
+               cvelist_url: str = "", nvd_api_key: str = "") -> SyncReport:
     """Download changed feeds into ``work_dir`` and import them into the store at ``store_path``.
     ``state`` (name -> validators, or the NVD API's last modification time) is updated in place."""
     report = SyncReport()
     work_dir.mkdir(parents=True, exist_ok=True)
     downloaded: list[Path] = []
     if nvd_api_url:
-        downloaded += _nvd_api(nvd_api_url, state, http, work_dir / "nvd-api", nvd_api_pause, report)
+        downloaded += _nvd_api(nvd_api_url, state, http, work_dir / "nvd-api", nvd_api_pause, report, nvd_api_key)
     if cvelist_url:
         downloaded += _cvelist(cvelist_url, state, http, work_dir / "cvelist", report)
     for source in sources:
@@ -114,13 +114,14 @@ def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, stat
 
 
 def _nvd_api(url: str, state: dict[str, dict[str, str]], http: httpx.Client, work_dir: Path, pause: float,
-             report: SyncReport) -> list[Path]:
+             report: SyncReport, api_key: str = "") -> list[Path]:
     """The CVEs NVD modified since the last sync (see ``nvd_api``); the start moves only when
     every page arrived."""
     for stale in work_dir.glob("nvd-api-*.json") if work_dir.exists() else []:
         stale.unlink()
     try:
-        files, count, next_start = fetch_modified(url, state.get("nvd-api", {}).get("since"), http, work_dir, pause)
+        files, count, next_start = fetch_modified(url, state.get("nvd-api", {}).get("since"), http, work_dir,
+                                                  min(pause, KEYED_PAUSE) if api_key else pause, api_key=api_key)
     except (*UNREACHABLE, ValueError) as exc:
         report.failed["nvd-api"] = failure_reason(exc)
         logger.warning("feed download failed", extra={"feed": "nvd-api", "error": str(exc)})

@@ -46,8 +46,8 @@ def sync_command(db_path: str | None) -> None:
     """Download the advisory feeds the deployed stack syncs into the local store: OSV per
     ecosystem, Alpine secdb, NVD's modified file, CISA KEV, EPSS (template.yaml's defaults;
     QUAYWATCH_OSV_ECOSYSTEMS, QUAYWATCH_RATING_FEED_URLS, QUAYWATCH_NVD_API_URL,
-    QUAYWATCH_CVELIST_RELEASES_URL ... override them). Unchanged feeds cost a 304; exits 1
-    when a feed failed (the others are imported)."""
+    QUAYWATCH_CVELIST_RELEASES_URL, QUAYWATCH_NVD_API_KEY ... override them). Unchanged feeds
+    cost a 304; exits 1 when a feed failed (the others are imported)."""
     import json
     import os
     import shutil
@@ -73,7 +73,7 @@ def sync_command(db_path: str | None) -> None:
                        follow_redirects=True) as http:
         try:
             report = sync_feeds(path, sources, downloads, state, http, feeds.nvd_api_url, feeds.nvd_api_pause,
-                                feeds.cvelist_url)
+                                feeds.cvelist_url, feeds.nvd_api_key)
         finally:
             shutil.rmtree(downloads, ignore_errors=True)  # imported: the dumps need not stay on disk
     temporary = state_path.with_name(state_path.name + ".tmp")

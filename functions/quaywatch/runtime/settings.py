@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from quaywatch.errors import QuaywatchError
@@ -57,6 +57,8 @@ class FeedSettings:
     nvd_api_url: str = ""  # the NVD CVE API 2.0, asked for what changed since the last sync ("" = not used)
     nvd_api_pause: float = 6.0  # seconds between API requests (NVD's public rate limit)
     cvelist_url: str = ""  # GitHub's releases API of CVEProject/cvelistV5 ("" = not used)
+    nvd_api_key: str = field(default="", repr=False)  # serve and the CLI: QUAYWATCH_NVD_API_KEY
+    nvd_api_key_secret: str = ""  # deployed: the Secrets Manager secret holding {"api_key": ...}
 
     @classmethod
     def from_environment(cls) -> FeedSettings:
@@ -78,4 +80,6 @@ class FeedSettings:
             nvd_api_url=variables.get("QUAYWATCH_NVD_API_URL", ""),
             nvd_api_pause=float(variables.get("QUAYWATCH_NVD_API_PAUSE", "6")),
             cvelist_url=variables.get("QUAYWATCH_CVELIST_RELEASES_URL", ""),
+            nvd_api_key=variables.get("QUAYWATCH_NVD_API_KEY", ""),
+            nvd_api_key_secret=variables.get("QUAYWATCH_NVD_API_KEY_SECRET", ""),
         )

@@ -27,6 +27,7 @@ from quaywatch.advisories.sync import (
 )
 from quaywatch.observability import logger
 from quaywatch.outbound import AddressPolicy, pinned_client
+from quaywatch.ports import SecretNotFound
 from quaywatch.projects.retests import enqueue_retests
 from quaywatch.runtime.services import Services
 from quaywatch.runtime.settings import FeedSettings
@@ -53,7 +54,7 @@ def _sync(services: Services, feeds: FeedSettings, http: httpx.Client | None) ->
                                    timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
     try:
         report = sync_feeds(writable, sources, work / "feeds", state, client, feeds.nvd_api_url, feeds.nvd_api_pause,
-                            feeds.cvelist_url)
+                            feeds.cvelist_url, nvd_api_key(services, feeds) if feeds.nvd_api_url else "")
     finally:
         if http is None:
             client.close()
@@ -69,6 +70,21 @@ def _sync(services: Services, feeds: FeedSettings, http: httpx.Client | None) ->
     logger.info("advisory-driven re-tests enqueued", extra={"count": enqueued})
     return {"downloaded": report.downloaded, "unchanged": report.unchanged, "failed": report.failed,
             "records": report.records, "changed_keys": len(report.changed), "retests": enqueued}
+
+
+def nvd_api_key(services: Services, feeds: FeedSettings) -> str:
+    """The NVD API key: ``QUAYWATCH_NVD_API_KEY`` (serve), else the deployed stack's secret
+    (``{"api_key": ...}``); none is fine (slower paging). Never logged."""
+    if feeds.nvd_api_key or not feeds.nvd_api_key_secret:
+        return feeds.nvd_api_key
+    try:
+        secret = services.secrets_vault.read(feeds.nvd_api_key_secret)
+    except SecretNotFound:
+        logger.info("no NVD API key secret; the API is asked at the keyless rate",
+                    extra={"secret": feeds.nvd_api_key_secret})
+        return ""
+    key = secret.get("api_key") if isinstance(secret, dict) else None
+    return key if isinstance(key, str) else ""
 
 
 def import_local_feeds(services: Services, paths: list[Path]) -> dict[str, Any]:
