@@ -4,8 +4,8 @@
 pages of ``{"totalResults", "vulnerabilities": [{"cve": ...}]}`` (the format the loader reads
 as an NVD feed). The API refuses ranges longer than 120 days, so a long gap is walked in
 windows; without an API key NVD allows about 5 requests in 30 seconds, hence the pause
-between requests (with a key, 50: ``KEYED_PAUSE``). A first sync starts 8 days back (as NVD's ``modified`` file does): the
-history comes from the year files, imported once.
+between requests (with a key, 50: ``KEYED_PAUSE``). A first sync starts 8 days back (as
+NVD's ``modified`` file does): the history comes from the year files, imported once.
 """
 
 from __future__ import annotations
