@@ -40,8 +40,9 @@ def test_plain_lines_leave_out_the_lambda_context() -> None:
     (function name, ARN, request id, ...) are noise around the sentence."""
     import logging
 
-    from quaywatch.observability import _PlainFormatter
+    from quaywatch.observability import _PlainFormatter, logger
 
+    logger.thread_safe_clear_keys()  # an API test run before on this thread leaves its request id
     record = logging.LogRecord("quaywatch", logging.WARNING, __file__, 1, "feed download failed", None, None)
     record.__dict__.update({"feed": "osv:PyPI", "cold_start": True, "function_name": "AdvisorySyncFunction",
                             "function_request_id": "d12b", "function_arn": "arn:aws:lambda:local:0:function:q"})
