@@ -89,7 +89,7 @@ def plan_downloads(assets: list[Asset], since: dict[str, str] | None) -> Plan:
     if since and since.get("day") == newest_day:
         behind = since.get("at", "") < position["at"]
         return Plan(today if behind else [], position if behind else dict(since))
-    if since and since.get("day", "") < newest_day:
+    if since:  # behind by one day or more
         end_of_days = {a.day: a for a in assets if a.at == END_OF_DAY}
         missed = _days_between(since["day"], newest_day)
         if all(day in end_of_days for day in missed):

@@ -77,6 +77,19 @@ class Document:
     epss_snapshot: bool = False  # a complete EPSS file: it replaces the previous scores
 
 
+Fingerprint = frozenset[tuple[str, int, int]]
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    """(file, size, mtime in ns) of every file of a feed path: what changes when its content
+    does (a missing path has an empty fingerprint)."""
+    try:
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        return frozenset((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    except OSError:
+        return frozenset()
+
+
 def read_feed(path: Path) -> Iterator[Document]:
     """Documents of a file, directory or zip, in a stable order."""
     if not path.exists():

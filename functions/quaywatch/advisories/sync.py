@@ -16,6 +16,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
@@ -30,9 +31,13 @@ from quaywatch.observability import logger
 from quaywatch.outbound import BlockedAddressError
 from quaywatch.ports import ObjectStore
 
+if TYPE_CHECKING:
+    from quaywatch.runtime.settings import FeedSettings
+
 # What makes one feed fail and the others go on: HTTP errors, and the outbound policy's
 # refusals (a name that does not resolve, an address the policy forbids).
 UNREACHABLE = (httpx.HTTPError, BlockedAddressError)
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # for the feed downloads' client
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,16 @@ def feed_sources(osv_base: str, ecosystems: list[str], secdb_base: str, alpine_r
         name = url.rstrip("/").rsplit("/", 1)[-1] or "feed.json"
         sources.append(FeedSource(f"rating:{name}", url, f"rating-{name}"))
     return sources
+
+
+def sync_configured(store_path: Path, feeds: FeedSettings, work_dir: Path, state: dict[str, dict[str, str]],
+                    http: httpx.Client, nvd_api_key: str = "") -> SyncReport:
+    """``sync_feeds`` for the feeds a ``FeedSettings`` names (the deployed sync, ``serve``
+    and ``quaywatch advisories sync`` alike)."""
+    sources = feed_sources(feeds.osv_base_url, list(feeds.osv_ecosystems), feeds.alpine_secdb_url,
+                           list(feeds.alpine_releases), list(feeds.rating_feeds))
+    return sync_feeds(store_path, sources, work_dir, state, http, feeds.nvd_api_url, feeds.nvd_api_pause,
+                      feeds.cvelist_url, nvd_api_key)
 
 
 def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, state: dict[str, dict[str, str]],

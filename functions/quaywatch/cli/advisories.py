@@ -52,10 +52,8 @@ def sync_command(db_path: str | None) -> None:
     import os
     import shutil
 
-    import httpx
-
     from quaywatch.advisories.location import default_store_path
-    from quaywatch.advisories.sync import feed_sources, load_state, sync_feeds
+    from quaywatch.advisories.sync import TIMEOUT, load_state, sync_configured
     from quaywatch.outbound import AddressPolicy, pinned_client
     from quaywatch.runtime.settings import FeedSettings
     from quaywatch.runtime.template import Template
@@ -66,14 +64,10 @@ def sync_command(db_path: str | None) -> None:
     state_path = path.with_name(path.name + ".feed-state.json")
     downloads = path.parent / ".feed-downloads"
     state = load_state(state_path)
-    sources = feed_sources(feeds.osv_base_url, list(feeds.osv_ecosystems), feeds.alpine_secdb_url,
-                           list(feeds.alpine_releases), list(feeds.rating_feeds))
     # your own machine: feeds on private addresses (a mirror) may be reached
-    with pinned_client(AddressPolicy(allow_private=True), timeout=httpx.Timeout(60.0, connect=10.0),
-                       follow_redirects=True) as http:
+    with pinned_client(AddressPolicy(allow_private=True), timeout=TIMEOUT, follow_redirects=True) as http:
         try:
-            report = sync_feeds(path, sources, downloads, state, http, feeds.nvd_api_url, feeds.nvd_api_pause,
-                                feeds.cvelist_url, feeds.nvd_api_key)
+            report = sync_configured(path, feeds, downloads, state, http, feeds.nvd_api_key)
         finally:
             shutil.rmtree(downloads, ignore_errors=True)  # imported: the dumps need not stay on disk
     temporary = state_path.with_name(state_path.name + ".tmp")

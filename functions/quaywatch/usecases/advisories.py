@@ -16,13 +16,14 @@ from typing import Any
 import httpx
 
 from quaywatch.advisories.freshness import FILE_PREFIX, FeedResult, record_run
+from quaywatch.advisories.loader import fingerprint
 from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.advisories.sync import (
+    TIMEOUT,
     copy_store,
-    feed_sources,
     read_state,
     state_object,
-    sync_feeds,
+    sync_configured,
     write_state,
 )
 from quaywatch.observability import logger
@@ -48,13 +49,11 @@ def _sync(services: Services, feeds: FeedSettings, http: httpx.Client | None) ->
     copy_store(published.path, writable)
     state_key = state_object(services.settings.advisory_key)
     state = read_state(services.objects, state_key)
-    sources = feed_sources(feeds.osv_base_url, list(feeds.osv_ecosystems), feeds.alpine_secdb_url,
-                           list(feeds.alpine_releases), list(feeds.rating_feeds))
-    client = http or pinned_client(AddressPolicy(services.settings.allow_private_registries),
-                                   timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
+    client = http or pinned_client(AddressPolicy(services.settings.allow_private_registries), timeout=TIMEOUT,
+                                   follow_redirects=True)
     try:
-        report = sync_feeds(writable, sources, work / "feeds", state, client, feeds.nvd_api_url, feeds.nvd_api_pause,
-                            feeds.cvelist_url, nvd_api_key(services, feeds) if feeds.nvd_api_url else "")
+        report = sync_configured(writable, feeds, work / "feeds", state, client,
+                                 nvd_api_key(services, feeds) if feeds.nvd_api_url else "")
     finally:
         if http is None:
             client.close()
@@ -127,11 +126,8 @@ def _import_local(services: Services, paths: list[Path]) -> dict[str, Any]:
 
 def _newest_change(path: Path) -> datetime | None:
     """When a feed file (or the newest file of a feed directory) last changed on disk."""
-    try:
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-        return datetime.fromtimestamp(max(f.stat().st_mtime for f in files), UTC) if files else None
-    except OSError:
-        return None
+    newest = max((mtime_ns for _, _, mtime_ns in fingerprint(path)), default=None)
+    return datetime.fromtimestamp(newest / 1e9, UTC) if newest is not None else None
 
 
 def _record_freshness(services: Services, results: dict[str, FeedResult], published: Path | None) -> None:

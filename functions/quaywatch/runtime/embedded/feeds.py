@@ -12,18 +12,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from quaywatch.advisories.loader import fingerprint
 from quaywatch.observability import logger
-
-Fingerprint = frozenset[tuple[str, int, int]]
-
-
-def fingerprint(path: Path) -> Fingerprint:
-    """What changes when a feed's content does (a missing path has an empty fingerprint)."""
-    try:
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-        return frozenset((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-    except OSError:
-        return frozenset()
 
 
 class FeedWatcher:
