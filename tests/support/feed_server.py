@@ -32,25 +32,18 @@ class FeedServer:
                 path, _, query = self.path.partition("?")
                 route = server.routes.get(path)
                 body = route(dict(parse_qsl(query))) if route else server.files.get(self.path)
-                if body is None:
-                    status = 404
-                    self.send_response(status)
-                    self.end_headers()
-                else:
-                    etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-                    if self.headers.get("If-None-Match") == etag:
-                        status = 304
-                        self.send_response(status)
-                        self.send_header("ETag", etag)
-                        self.end_headers()
-                    else:
-                        status = 200
-                        self.send_response(status)
-                        self.send_header("ETag", etag)
-                        self.send_header("Content-Length", str(len(body)))
-                        self.end_headers()
-                        self.wfile.write(body)
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"' if body is not None else None
+                status = 404 if body is None else 304 if self.headers.get("If-None-Match") == etag else 200
+                # recorded before answering: a client may go on (and a test look) as soon as it has the answer
                 server.requests.append((self.path, status))
+                self.send_response(status)
+                if etag:
+                    self.send_header("ETag", etag)
+                if status == 200:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if status == 200:
+                    self.wfile.write(body)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
