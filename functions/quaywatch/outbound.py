@@ -38,6 +38,20 @@ class BlockedAddressError(UsageError):
     """A host resolves to an address this deployment may not reach (or does not resolve)."""
 
 
+class UnresolvableHostError(BlockedAddressError):
+    """A host name that does not resolve (here and now)."""
+
+
+def url_syntax_problem(url: str) -> str | None:
+    """Why the HTTP client would refuse this URL (an IPv4 address out of range, a host name
+    IDNA forbids ...), or None."""
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # idna's errors are UnicodeErrors
+        return str(exc)[:200]
+    return None
+
+
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     """The IPv4 address inside an IPv4-mapped, NAT64 or 6to4 IPv6 address."""
     if isinstance(address, ipaddress.IPv4Address):
@@ -94,10 +108,10 @@ class AddressPolicy:
             try:
                 infos = self.resolver(host, port, type=socket.SOCK_STREAM)
             except (socket.gaierror, UnicodeError, OSError) as exc:
-                raise BlockedAddressError(f"{host} does not resolve ({exc}); it cannot be reached") from None
+                raise UnresolvableHostError(f"{host} does not resolve ({exc}); it cannot be reached") from None
             addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
         if not addresses:
-            raise BlockedAddressError(f"{host} does not resolve; it cannot be reached")
+            raise UnresolvableHostError(f"{host} does not resolve; it cannot be reached")
         for address in addresses:
             why = self.refusal(address)
             if why is not None:
@@ -148,3 +162,17 @@ def pinned_transport(policy: AddressPolicy, verify: ssl.SSLContext | bool = True
 def pinned_client(policy: AddressPolicy, verify: ssl.SSLContext | bool = True, **options: Any) -> httpx.Client:
     limits = options.pop("limits", None)
     return httpx.Client(transport=pinned_transport(policy, verify, limits), trust_env=False, **options)
+
+
+def read_bounded(response: httpx.Response, limit: int, what: str, error: type[Exception]) -> bytes:
+    """A streamed response's body, refused with ``error`` once it passes ``limit`` bytes: a
+    remote server cannot fill our memory, whatever its Content-Length says."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise error(f"the {what} is {int(declared)} bytes, over the {limit >> 10} KiB quaywatch reads")
+    received = bytearray()
+    for chunk in response.iter_bytes():
+        received += chunk
+        if len(received) > limit:
+            raise error(f"the {what} is over the {limit >> 10} KiB quaywatch reads")
+    return bytes(received)

@@ -32,12 +32,12 @@ const stale = ticket => ticket !== routing;
 function renderLogin(message) {
   document.getElementById("nav").hidden = true;
   main().innerHTML = `
-    <div class="card" style="max-width:520px">
+    <div class="w-520 card">
       <h1>Log in</h1>
       <form id="login-form">
         <label for="token">API token</label>
         <input id="token" type="password" autocomplete="off" placeholder="qw_…" required>
-        <div style="margin-top:12px"><button type="submit">Log in</button></div>
+        <div class="mt-12"><button type="submit">Log in</button></div>
         <div id="login-error" class="error">${esc(message || "")}</div>
       </form>
       <p class="muted">The embedded server prints an admin token on its first start and keeps it in its data directory (admin-token).</p>
@@ -144,7 +144,7 @@ async function renderProjects() {
     <tr><th colspan="6" scope="rowgroup" class="repo">${esc(group.name)}</th></tr>
     ${group.projects.map(p => `
       <tr class="project" data-id="${esc(p.id)}">
-        <td style="padding-left:24px"><a href="#/project/${esc(p.id)}">${esc(group.name)}:${esc(p.tag)}</a>
+        <td class="indent"><a href="#/project/${esc(p.id)}">${esc(group.name)}:${esc(p.tag)}</a>
           ${p.is_new ? '<span class="badge new">NEW</span>' : ""}${p.active === false ? ' <span class="muted">(inactive)</span>' : ""}</td>
         <td><span class="origin" title="Quay">${QUAY_ICON} Quay</span></td>
         <td class="muted">${esc(p.platform)}</td>
@@ -165,7 +165,7 @@ async function renderProjects() {
         <input id="project-search" type="text" placeholder="name" value="${esc(search)}"></div>
     </div>
     <div class="card"><table>
-      <caption class="muted" style="text-align:left">Issues: critical, high, medium, low; unrated findings (no source gives a severity) and the total beside them</caption>
+      <caption class="left muted">Issues: critical, high, medium, low; unrated findings (no source gives a severity) and the total beside them</caption>
       <thead><tr><th scope="col">Image</th><th scope="col">Origin</th><th scope="col">Platform</th><th scope="col">Issues</th>
         <th scope="col">Tests</th><th scope="col">Last tested</th></tr></thead>
       <tbody>${rows || `<tr><td colspan="6" class="muted">${search ? "No repository matches." : "No projects yet: add images."}</td></tr>`}</tbody>
@@ -258,9 +258,9 @@ async function renderProject(id) {
     <div class="card">
       <div class="muted">${esc(project.digest || "")}</div>
       <div>OS: ${esc(project.os || "unknown")} · packages: ${esc(project.package_count)} · last tested: <span id="last-tested">${esc(localTime(project.last_tested_at) || "never")}</span></div>
-      <div class="counts" style="margin-top:6px">${["critical", "high", "medium", "low"].map(s => countBadge(s, counts[s] || 0)).join(" ")}
+      <div class="mt-6 counts">${["critical", "high", "medium", "low"].map(s => countBadge(s, counts[s] || 0)).join(" ")}
         <span class="muted">· ${counts.unknown || 0} unrated · ${project.findings.length} total · ${project.ignored_count || 0} ignored</span></div>
-      <div class="toolbar" style="margin-top:12px">
+      <div class="mt-12 toolbar">
         <div><label for="frequency">Test frequency</label>
           <select id="frequency"><option>daily</option><option>weekly</option><option>never</option></select></div>
         <button id="test-now" class="secondary">Test now</button>
@@ -286,8 +286,8 @@ async function renderProject(id) {
     <div class="card">
       <form id="dockerfile-form">
         <label for="dockerfile-text">Dockerfile the image is built from ${project.dockerfile_base ? `<span class="muted">(linked: base ${esc(project.dockerfile_base)})</span>` : ""}</label>
-        <textarea id="dockerfile-text" rows="5" style="width:100%;max-width:640px;font-family:monospace" placeholder="FROM quay.io/myorg/python:3.11-slim"></textarea>
-        <div class="toolbar" style="margin-top:6px">
+        <textarea id="dockerfile-text" rows="5" placeholder="FROM quay.io/myorg/python:3.11-slim" class="wide-640 mono"></textarea>
+        <div class="mt-6 toolbar">
           <input type="file" id="dockerfile-file" aria-label="Upload a Dockerfile">
           <button type="submit" class="secondary">Link Dockerfile</button>
           ${project.dockerfile_base ? '<button type="button" id="unlink-dockerfile" class="secondary">Unlink</button>' : ""}
@@ -371,7 +371,7 @@ async function renderBaseImage(id, ticket) {
   box.innerHTML = `
     <div>Built on <strong>${esc(base.repository)}:${esc(base.tag)}</strong> <span class="muted">(detected by ${esc(base.detected_by)})</span>:
       ${data.findings.base} of the findings come from the base image, ${data.findings.own} from the image's own layers.</div>
-    <table style="margin-top:8px"><thead><tr><th scope="col"></th><th scope="col">Image</th>
+    <table class="mt-8"><thead><tr><th scope="col"></th><th scope="col">Image</th>
       ${levels.map(l => `<th scope="col">${l}</th>`).join("")}<th scope="col"></th></tr></thead><tbody>
       ${row("current", `${base.repository}:${base.tag}`, base.issue_counts, "")}
       ${data.recommendations.map(r => row(r.kind, `${r.repository}:${r.tag}`, r.issue_counts,
@@ -385,13 +385,13 @@ async function renderIntegrations(message) {
   const data = await api("GET", "/integrations");
   main().innerHTML = `
     <h1>Integrations</h1>
-    <div class="card" style="max-width:560px">
+    <div class="w-560 card">
       <h2>Connect Quay</h2>
       <form id="connect-form">
         <label for="quay-url">Registry URL</label><input id="quay-url" type="url" placeholder="https://quay.io" required>
         <label for="quay-username">Robot account</label><input id="quay-username" type="text" placeholder="myorg+scanner" required>
         <label for="quay-token">Robot token</label><input id="quay-token" type="password" autocomplete="off" required>
-        <div style="margin-top:12px"><button type="submit" id="connect">Connect</button></div>
+        <div class="mt-12"><button type="submit" id="connect">Connect</button></div>
         <div id="connect-error" class="error"></div>
         <div id="connect-result" class="notice">${esc(message || "")}</div>
       </form>
@@ -510,7 +510,7 @@ async function renderAdvisories() {
     <h1>Advisory feeds</h1>
     <p id="freshness">${freshnessLine(status)}</p>
     <div class="card"><table>
-      <caption class="muted" style="text-align:left">Each feed: its last result, when its content last changed and when it was last checked</caption>
+      <caption class="left muted">Each feed: its last result, when its content last changed and when it was last checked</caption>
       <thead><tr><th scope="col">Feed</th><th scope="col">Last result</th><th scope="col">Changed</th>
         <th scope="col">Checked</th><th scope="col">Problem</th></tr></thead>
       <tbody>${status.feeds.map(f => `<tr class="feed"><td>${esc(f.name)}</td><td>${esc(f.last_result)}</td>
@@ -518,7 +518,7 @@ async function renderAdvisories() {
         <td class="error">${esc(f.error || (f.stale ? "not updated for 2 days" : ""))}</td></tr>`).join("")
         || '<tr><td colspan="5" class="muted">No feed has been read yet.</td></tr>'}</tbody></table></div>
     <div class="card"><table>
-      <caption class="muted" style="text-align:left">What the store holds: advisories per ecosystem, ratings per source, exploit signals</caption>
+      <caption class="left muted">What the store holds: advisories per ecosystem, ratings per source, exploit signals</caption>
       <thead><tr><th scope="col">Source</th><th scope="col">Records</th><th scope="col">Newest modified</th></tr></thead>
       <tbody>${status.contents.map(c => `<tr class="content"><td>${esc(c.name)}</td><td>${esc(c.records)}</td>
         <td class="muted">${esc(c.newest_modified ? localTime(c.newest_modified) : "")}</td></tr>`).join("")}</tbody></table></div>`;
@@ -574,22 +574,22 @@ async function renderOrganisation(message) {
         <select id="min-severity"><option value="">any severity</option>${["critical", "high", "medium", "low"].map(s => `<option value="${s}">${s}</option>`).join("")}</select>
         <div><label><input type="checkbox" id="kev-only"> Known exploited only (CISA KEV)</label></div>
         <div><label><input type="checkbox" id="fixable-only"> Fixable only</label></div>
-        <div style="margin-top:8px"><button type="submit">Save policy</button></div>
+        <div class="mt-8"><button type="submit">Save policy</button></div>
       </form></div>
     <div class="card"><h2>Notification channels</h2>
       <form id="channels-form">
         <label for="channel-urls">Webhook or Slack URLs, one per line (https)</label>
-        <textarea id="channel-urls" rows="3" style="width:100%;max-width:460px">${esc(channels.channels.map(c => c.url).join("\n"))}</textarea>
-        <div style="margin-top:8px"><button type="submit">Save channels</button></div>
+        <textarea id="channel-urls" rows="3" class="wide-460">${esc(channels.channels.map(c => c.url).join("\n"))}</textarea>
+        <div class="mt-8"><button type="submit">Save channels</button></div>
       </form></div>
     <div class="card"><h2>Base image sources</h2>
       <p class="muted">Repositories your images are built on: quaywatch detects them as base images and proposes better tags from them.</p>
       <form id="base-form">
         ${integrations.integrations.map(i => `<label for="base-${esc(i.id)}">${esc(i.url)}: repositories, one per line</label>
-          <textarea id="base-${esc(i.id)}" class="base-repositories" data-id="${esc(i.id)}" rows="2" style="width:100%;max-width:460px"
+          <textarea id="base-${esc(i.id)}" class="wide-460 base-repositories" data-id="${esc(i.id)}" rows="2"
             placeholder="myorg/python">${esc((baseRepositories[i.id] || []).join("\n"))}</textarea>`).join("")
           || '<div class="muted">Connect a registry first.</div>'}
-        <div style="margin-top:8px"><button type="submit">Save base image sources</button></div>
+        <div class="mt-8"><button type="submit">Save base image sources</button></div>
       </form></div>
     <div class="card"><h2>API tokens</h2>
       <div class="toolbar"><div><label for="token-role">Role</label><select id="token-role"><option>member</option><option>admin</option></select></div>

@@ -21,6 +21,7 @@ from quaywatch.integrations.connection import ConnectionTestFailed
 from quaywatch.integrations.quay_api import QuayApiError
 from quaywatch.integrations.service import IntegrationNotFound
 from quaywatch.observability import logger
+from quaywatch.projects.models import REPOSITORY_PATTERN, TAG_PATTERN
 from quaywatch.registry.errors import AuthenticationError, NotFoundError, RegistryError
 from quaywatch.runtime.settings import ConfigurationError
 from quaywatch.tenancy.access import AuthenticationFailed, Forbidden, Principal
@@ -74,11 +75,29 @@ def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any,
     """What each API handler runs: the preflight, then the resolver; never an exception."""
     try:
         refused = preflight(event, max_body_bytes)
-        return refused or app.resolve(event, context)
+        return with_api_headers(refused or app.resolve(event, context))
     except Exception as exc:  # noqa: BLE001 - the last line: a 500 with an id, not a traceback
         response = internal_error(exc)
-        return {"statusCode": response.status_code, "headers": {"Content-Type": "application/json"},
-                "body": response.body, "isBase64Encoded": False}
+        return with_api_headers({"statusCode": response.status_code, "headers": {"Content-Type": "application/json"},
+                                 "body": response.body, "isBase64Encoded": False})
+
+
+# Every API answer: never stored by a cache or a browser (new tokens and channel URLs are
+# secrets), never sniffed into another type.
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def with_api_headers(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` (a proxy answer) with API_HEADERS, where the route did not set its own."""
+    present = {name.lower() for name in (result.get("headers") or {})}
+    present |= {name.lower() for name in (result.get("multiValueHeaders") or {})}
+    missing = {name: value for name, value in API_HEADERS.items() if name.lower() not in present}
+    if missing:
+        if result.get("multiValueHeaders") is not None:
+            result["multiValueHeaders"].update({name: [value] for name, value in missing.items()})
+        else:
+            result["headers"] = {**(result.get("headers") or {}), **missing}
+    return result
 
 
 def create_app() -> APIGatewayRestResolver:
@@ -90,7 +109,7 @@ def create_app() -> APIGatewayRestResolver:
         if any(p.get("type") == "json_invalid" for p in problems):
             return error(400, "malformed_json", "the request body is not valid JSON")
         described = "; ".join(
-            f"{'.'.join(str(part) for part in p.get('loc', ()) if part != 'body') or 'body'}: {p.get('msg')}"
+            f"{'.'.join(str(part) for part in p.get('loc', ()) if part != 'body') or 'body'}: {_in_words(p)}"
             for p in problems[:5]
         )
         return error(422, "invalid_request", described)
@@ -138,6 +157,21 @@ def create_app() -> APIGatewayRestResolver:
         return Response(200, content_types.APPLICATION_JSON, json.dumps(openapi_document()))
 
     return app
+
+
+PATTERN_WORDS = {
+    REPOSITORY_PATTERN: "is not a repository name (lowercase letters and digits, parts joined by . _ - "
+                        "and separated by /, as in myorg/web)",
+    TAG_PATTERN: "is not a tag (up to 128 letters, digits, _ . -, not starting with . or -)",
+}
+
+
+def _in_words(problem: dict[str, Any]) -> str:
+    """A validation problem as a sentence: a name's grammar instead of its regular expression."""
+    pattern = (problem.get("ctx") or {}).get("pattern")
+    if problem.get("type") == "string_pattern_mismatch" and pattern in PATTERN_WORDS:
+        return PATTERN_WORDS[pattern]
+    return str(problem.get("msg"))
 
 
 def api_base_url(app: APIGatewayRestResolver) -> str:

@@ -31,7 +31,19 @@ def preflight(event: dict[str, Any], max_body_bytes: int = 0) -> dict[str, Any] 
         json.loads(body)
     except (ValueError, RecursionError):
         return _reply(400, "malformed_json", "the request body is not valid JSON")
+    _say_json(event)
     return None
+
+
+def _say_json(event: dict[str, Any]) -> None:
+    """The body is JSON (checked above): say so in the one spelling the resolver's validation
+    knows (it refuses ``APPLICATION/JSON`` and ``application/vnd.api+json`` outright)."""
+    for field in ("headers", "multiValueHeaders"):
+        headers = event.get(field)
+        if headers:
+            for name in [name for name in headers if name.lower() == "content-type"]:
+                del headers[name]
+            headers["Content-Type"] = "application/json" if field == "headers" else ["application/json"]
 
 
 def _reply(status: int, code: str, message: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from quaywatch.errors import UsageError
 from quaywatch.integrations.quay_api import QuayApi
 from quaywatch.registry.client import RegistryClient
+from quaywatch.registry.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from quaywatch.integrations.service import IntegrationService
@@ -85,7 +86,7 @@ def browse_images(integrations: IntegrationService, caller: Principal, integrati
     integration = integrations.record(caller, integration_id)
     quay_api = integrations.quay_api_for(integration)
     try:
-        with integrations.client_for(integration) as client:
+        with integrations.client_for(integration, retry=RetryPolicy.for_api()) as client:
             return list_images(client, search, cursor, quay_api=quay_api)
     finally:
         if quay_api is not None:

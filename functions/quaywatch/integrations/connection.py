@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.integrations.secrets import RegistrySecret
@@ -36,9 +37,14 @@ class ConnectionTestFailed(QuaywatchError):
         self.code = code
 
 
+# The test counts at most this many repositories (10 catalog pages): a registry of 10,000 is
+# not walked inside an API request, nor made to rate-limit us for a number on a page.
+MAX_COUNTED = 1_000
+
+
 @dataclass(frozen=True)
 class ConnectionReport:
-    repository_count: int
+    repository_count: int  # capped at MAX_COUNTED
 
 
 @contextmanager
@@ -77,11 +83,11 @@ def anonymous_client(url: str, allow_private: bool, retry: RetryPolicy | None = 
 
 def check_connection(url: str, username: str, secret: RegistrySecret, allow_private: bool) -> ConnectionReport:
     """Raises ConnectionTestFailed with a code: unreachable, tls, credentials, no_repositories."""
-    fast = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, timeout=8.0)
+    fast = RetryPolicy.for_api()
     try:
         with registry_client(url, username, secret, allow_private, retry=fast) as client:
             client.ping()
-            count = sum(1 for _ in client.catalog())
+            count = sum(1 for _ in islice(client.catalog(), MAX_COUNTED))
     except UsageError as exc:
         raise ConnectionTestFailed("invalid_url", str(exc)) from None
     except TLSError as exc:
@@ -90,7 +96,7 @@ def check_connection(url: str, username: str, secret: RegistrySecret, allow_priv
         raise ConnectionTestFailed("credentials", str(exc)) from None
     except (RegistryUnavailableError, RateLimitedError) as exc:
         raise ConnectionTestFailed("unreachable", str(exc)) from None
-    except QuaywatchError as exc:
+    except QuaywatchError as exc:  # a broken catalog answer, Link pages that loop ...
         raise ConnectionTestFailed("registry_error", str(exc)) from None
     if count == 0:
         raise ConnectionTestFailed(

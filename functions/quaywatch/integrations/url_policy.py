@@ -6,27 +6,43 @@ from __future__ import annotations
 
 import ipaddress
 import re
+
+import idna
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from quaywatch.errors import UsageError
-from quaywatch.outbound import AddressPolicy, BlockedAddressError
+from quaywatch.outbound import AddressPolicy, BlockedAddressError, UnresolvableHostError, url_syntax_problem
 
 __all__ = ["BlockedAddressError", "check_host", "check_notification_url", "parse_registry_url", "url_guard"]
 
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(?:0[xX][0-9a-fA-F]*|[0-9]+)$")
 
 
 def _check_hostname(hostname: str, what: str) -> None:
-    """A DNS name of valid labels (punycode ones decodable), or an IP literal."""
+    """A DNS name of valid labels (punycode ones decodable), or an IP literal written the
+    one way every resolver reads alike.
+
+    A host whose last label is a number is an IPv4 address to a URL parser and to
+    getaddrinfo, which also reads ``01.2.3.4`` as octal and ``0xA9.254.169.254``, ``2852039166``
+    or ``0251.0376.0251.0376`` as 169.254.169.254: only the dotted decimal form is taken."""
+    if ":" in hostname:
+        try:
+            ipaddress.IPv6Address(hostname.split("%", 1)[0])
+            return
+        except ValueError:
+            raise UsageError(f"{what} has an invalid IPv6 address {hostname[:70]!r}") from None
+    if _NUMERIC_LABEL.match(hostname.rstrip(".").rsplit(".", 1)[-1]):
+        try:
+            ipaddress.IPv4Address(hostname)
+            return
+        except ValueError:
+            raise UsageError(f"{what} has an invalid IPv4 address {hostname[:70]!r}: write it as four decimal numbers "
+                             "from 0 to 255, without leading zeros") from None
     try:
-        ipaddress.ip_address(hostname)
-        return
-    except ValueError:
-        pass
-    try:
-        ascii_name = hostname.encode("idna").decode("ascii")
+        ascii_name = hostname if hostname.isascii() else idna.encode(hostname.lower()).decode("ascii")
         labels = ascii_name.rstrip(".").split(".")
         for label in labels:
             if not _LABEL.match(label):
@@ -39,6 +55,13 @@ def _check_hostname(hostname: str, what: str) -> None:
         raise UsageError(f"{what} has a host name over 253 characters")
 
 
+def _check_url_syntax(url: str, what: str) -> None:
+    """What the HTTP client will refuse to send to, refused now with the reason."""
+    problem = url_syntax_problem(url)
+    if problem:
+        raise UsageError(f"{what} is not a valid URL: {problem}")
+
+
 def parse_registry_url(url: str) -> tuple[str, bool]:
     """``https://quay.example.com:8443`` -> (``quay.example.com:8443``, plain_http=False)."""
     try:
@@ -49,6 +72,7 @@ def parse_registry_url(url: str) -> tuple[str, bool]:
     if parts.scheme not in ("https", "http") or not hostname:
         raise UsageError("url must be an https:// URL of the registry, e.g. https://quay.io")
     _check_hostname(hostname, "url")
+    _check_url_syntax(url.strip(), "url")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise UsageError("url must be the registry's base URL, without path, query or credentials")
     name = f"[{hostname}]" if ":" in hostname else hostname
@@ -64,12 +88,16 @@ def _split(host: str) -> tuple[str, int]:
 
 
 def check_host(host: str, allow_private: bool) -> None:
-    """Resolve ``host`` (``name[:port]``, IPv6 in brackets) and refuse what the policy refuses;
-    a name that does not resolve is refused too."""
-    if allow_private:
-        return  # every connection is still pinned and checked (metadata addresses stay out)
+    """Resolve ``host`` (``name[:port]``, IPv6 in brackets) and refuse what the policy refuses
+    (cloud metadata addresses whatever the deployment allows); a name that does not resolve
+    is refused too, unless private registries are allowed (a name of your own network may
+    resolve only where the workers run). Every connection is checked again when made."""
     name, port = _split(host)
-    AddressPolicy(allow_private).resolve(name, port)
+    try:
+        AddressPolicy(allow_private).resolve(name, port)
+    except UnresolvableHostError:
+        if not allow_private:
+            raise
 
 
 def url_guard(allow_private: bool) -> Callable[[str], None]:
@@ -109,5 +137,6 @@ def check_notification_url(url: str, allow_private: bool) -> None:
     if not hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_private):
         raise UsageError("a notification channel needs an https:// URL")
     _check_hostname(hostname, "the channel URL")
+    _check_url_syntax(url, "the channel URL")
     name = f"[{hostname}]" if ":" in hostname else hostname
     check_host(name if port is None else f"{name}:{port}", allow_private)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,14 +25,16 @@ import httpx
 import stamina
 
 from quaywatch.observability import logger
-from quaywatch.outbound import AddressPolicy, pinned_client
+from quaywatch.outbound import AddressPolicy, pinned_client, read_bounded
 from quaywatch.registry.challenge import Challenge, parse_challenge
 from quaywatch.registry.errors import (
     AuthenticationError,
     DigestMismatchError,
     InvalidManifestError,
     NotFoundError,
+    PagingError,
     RateLimitedError,
+    RegistryDeadlineError,
     RegistryError,
     RegistryUnavailableError,
     TLSError,
@@ -40,6 +44,10 @@ from quaywatch.registry.retry import RETRYABLE_EXCEPTIONS, RetryableStatus, Retr
 
 CATALOG_SCOPE = ""  # Quay wants the catalog token asked with no scope at all.
 PAGE_SIZE = 100  # Quay's maximum page size.
+MAX_MANIFEST_BYTES = 4 << 20  # as registries cap manifests (distribution's default is 4 MiB)
+MAX_LISTING_BYTES = 16 << 20  # one catalog or tags/list page
+MAX_TOKEN_BYTES = 1 << 20
+MAX_PAGES = 1_000  # Link pages followed per listing: 100,000 repositories or tags at Quay's page size
 _MAX_REDIRECTS = 5
 _CHUNK = 1 << 20
 
@@ -95,6 +103,7 @@ class RegistryClient:
         self.base_url = f"{'http' if plain_http else 'https'}://{registry}"
         self._credentials = credentials
         self._retry = retry or RetryPolicy()
+        self._deadline = time.monotonic() + self._retry.budget
         self._url_guard = url_guard
         verify: ssl.SSLContext | bool = True
         if ca_bundle:
@@ -136,21 +145,31 @@ class RegistryClient:
             self._challenge is None or self._challenge.scheme == "bearer"
         ):
             self.ping()
-        url: str | None = f"/v2/_catalog?n={page_size}"
-        while url:
-            with self._call("GET", url, scope=CATALOG_SCOPE) as response:
-                document = self._json(response, "catalog")
-                yield from document.get("repositories") or []
-                url = _next_link(response)
+        yield from self._pages(f"/v2/_catalog?n={page_size}", CATALOG_SCOPE, "catalog", "repositories", None)
 
     def tags(self, repository: str, page_size: int = PAGE_SIZE) -> Iterator[str]:
         """Every tag of ``repository``, following ``Link`` pages."""
-        url: str | None = f"/v2/{repository}/tags/list?n={page_size}"
+        yield from self._pages(f"/v2/{repository}/tags/list?n={page_size}", repository_scope(repository),
+                               f"tag list of {repository}", "tags", repository)
+
+    def _pages(self, url: str | None, scope: str, what: str, key: str, about: str | None) -> Iterator[str]:
+        """The names of a paged listing: at most MAX_PAGES pages, and a page link seen before
+        (a cursor that loops) is an error, not another turn."""
+        seen: set[str] = set()
         while url:
-            with self._call("GET", url, scope=repository_scope(repository), what=repository) as response:
-                document = self._json(response, f"tag list of {repository}")
-                yield from document.get("tags") or []
+            url = urljoin(self.base_url + "/", url)
+            if len(seen) >= MAX_PAGES:
+                raise PagingError(f"the {what} on {self.registry} goes on past {MAX_PAGES} pages; stopped there")
+            seen.add(url)
+            with self._call("GET", url, scope=scope, what=about) as response:
+                names = self._json(response, what).get(key) or []
+                if not isinstance(names, list):
+                    raise RegistryError(f"registry {self.registry} sent a {what} whose {key!r} is not a list")
+                yield from (name for name in names if isinstance(name, str))
                 url = _next_link(response)
+            if url is not None and urljoin(self.base_url + "/", url) in seen:
+                raise PagingError(f"the {what} on {self.registry} links back to a page already read "
+                                  f"(its cursor repeats); stopped there")
 
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
         """Fetch a manifest or index by tag or digest, verifying its digest."""
@@ -159,7 +178,7 @@ class RegistryClient:
         with self._call(
             "GET", path, scope=repository_scope(repository), headers={"Accept": ACCEPT}, what=what
         ) as response:
-            body = response.read()
+            body = _read_bounded(response, MAX_MANIFEST_BYTES, f"manifest {what}")
             media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
             header_digest = response.headers.get("Docker-Content-Digest")
         expected = reference if reference.startswith("sha256:") else header_digest
@@ -174,9 +193,13 @@ class RegistryClient:
         """Download a small blob (an image config) whole, verifying its digest."""
         if descriptor.size > max_size:
             raise InvalidManifestError(f"blob {descriptor.digest} is {descriptor.size} bytes, too large")
+        received = bytearray()
         with self.open_blob(repository, descriptor.digest) as chunks:
-            data = b"".join(chunks)
-        return data
+            for chunk in chunks:
+                received += chunk
+                if len(received) > max(descriptor.size, 0) or len(received) > max_size:
+                    raise InvalidManifestError(f"blob {descriptor.digest} is longer than its {descriptor.size} bytes")
+        return bytes(received)
 
     @contextmanager
     def open_blob(self, repository: str, digest: str) -> Iterator[Iterator[bytes]]:
@@ -208,6 +231,12 @@ class RegistryClient:
         response (status 2xx) and close it afterwards."""
         url = urljoin(self.base_url + "/", url)
         response: httpx.Response | None = None
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise RegistryDeadlineError(
+                f"gave up on registry {self.registry}: everything asked of it took over "
+                f"{self._retry.budget:g} s (at {what or urlsplit(url).path})"
+            )
         try:
             for attempt in stamina.retry_context(
                 on=RETRYABLE_EXCEPTIONS,
@@ -215,7 +244,7 @@ class RegistryClient:
                 wait_initial=self._retry.wait_initial,
                 wait_max=self._retry.wait_max,
                 wait_jitter=self._retry.wait_jitter,
-                timeout=None,
+                timeout=remaining,
             ):
                 with attempt:
                     response = self._attempt(method, url, scope, headers or {}, what, blob)
@@ -389,22 +418,24 @@ class RegistryClient:
         url = realm + ("&" if "?" in realm else "?") + urlencode(params) if params else realm
         headers = {"Authorization": self._credentials.basic_header()} if self._credentials else {}
         self._check_url(url)
-        response = self._http.get(url, headers=headers)
-        if response.status_code in (429,) or response.status_code >= 500:
-            raise RetryableStatus(response)
-        if response.status_code in (401, 403):
-            who = self._credentials.username if self._credentials else "anonymous access"
-            raise AuthenticationError(
-                f"registry {self.registry} rejected the credentials of {who} (HTTP {response.status_code})"
-            )
+        with self._http.stream("GET", url, headers=headers) as response:
+            if response.status_code in (429,) or response.status_code >= 500:
+                response.read()
+                raise RetryableStatus(response)
+            if response.status_code in (401, 403):
+                who = self._credentials.username if self._credentials else "anonymous access"
+                raise AuthenticationError(
+                    f"registry {self.registry} rejected the credentials of {who} (HTTP {response.status_code})"
+                )
+            body = _read_bounded(response, MAX_TOKEN_BYTES, "token answer")
         if response.status_code != 200:
             raise AuthenticationError(
                 f"token service of {self.registry} refused the request (HTTP {response.status_code})"
-                f"{_error_detail(response)}"
+                f"{_error_detail(response, body)}"
             )
         try:
-            document = response.json()
-            token = document.get("token") or document.get("access_token")
+            document = json.loads(body)
+            token = (document.get("token") or document.get("access_token")) if isinstance(document, dict) else None
         except ValueError:
             token = None
         if not isinstance(token, str) or not token:
@@ -420,13 +451,16 @@ class RegistryClient:
 
     def _json(self, response: httpx.Response, what: str) -> dict:
         try:
-            response.read()
-            document = response.json()
+            document = json.loads(_read_bounded(response, MAX_LISTING_BYTES, what))
         except ValueError as exc:
             raise RegistryError(f"registry {self.registry} returned invalid JSON for {what}") from exc
         if not isinstance(document, dict):
             raise RegistryError(f"registry {self.registry} returned unexpected JSON for {what}")
         return document
+
+
+def _read_bounded(response: httpx.Response, limit: int, what: str) -> bytes:
+    return read_bounded(response, limit, what, RegistryError)
 
 
 def _verified_chunks(response: httpx.Response, digest: str) -> Iterator[bytes]:
@@ -460,10 +494,10 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def _error_detail(response: httpx.Response) -> str:
+def _error_detail(response: httpx.Response, body: bytes | None = None) -> str:
     """The registry's own error code/message, when it sent the standard errors document."""
     try:
-        errors = response.json().get("errors") or []
+        errors = (json.loads(body) if body is not None else response.json()).get("errors") or []
         first = errors[0]
         return f" ({first.get('code')}: {first.get('message')})"
     except Exception:  # noqa: BLE001 - any odd body just means no detail to add

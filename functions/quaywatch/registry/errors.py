@@ -23,6 +23,14 @@ class RegistryUnavailableError(RegistryError):
     """The registry could not be reached, timed out, or kept failing with 5xx."""
 
 
+class RegistryDeadlineError(RegistryUnavailableError):
+    """Everything asked of the registry together took longer than the client's budget."""
+
+
+class PagingError(RegistryError):
+    """The registry's ``Link`` pages loop (a cursor seen before) or never end."""
+
+
 class TLSError(RegistryUnavailableError):
     """The TLS handshake failed: unknown CA, wrong host name, or plain HTTP on a TLS port."""
 

@@ -33,18 +33,27 @@ RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How hard to try before giving up. Times are in seconds."""
+    """How hard to try before giving up. Times are in seconds: ``timeout`` bounds each network
+    operation (connect, one read), ``budget`` everything one client does, retries and ``Link``
+    pages included (a registry that answers slowly but forever cannot hold a worker or an
+    API request past it)."""
 
     attempts: int = 5
     wait_initial: float = 0.3
     wait_max: float = 8.0
     wait_jitter: float = 0.5
     timeout: float = 120.0
+    budget: float = 840.0  # within the workers' 900 s Lambda timeout
 
     @classmethod
     def fast(cls) -> RetryPolicy:
         """Short waits, for tests and loopback registries."""
-        return cls(attempts=5, wait_initial=0.02, wait_max=0.2, wait_jitter=0.02, timeout=10.0)
+        return cls(attempts=5, wait_initial=0.02, wait_max=0.2, wait_jitter=0.02, timeout=10.0, budget=120.0)
+
+    @classmethod
+    def for_api(cls) -> RetryPolicy:
+        """Inside an API request: answered well within API Gateway's 29 s."""
+        return cls(attempts=2, wait_initial=0.2, wait_max=1.0, wait_jitter=0.2, timeout=8.0, budget=20.0)
 
 
 def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:

@@ -4,7 +4,7 @@ detect a project's base and recommend better tags (recomputed at each test)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -14,6 +14,7 @@ from quaywatch.baseimages.layers import base_layer_count, mark_from_base
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.integrations.url_policy import check_registry_url
 from quaywatch.observability import logger
+from quaywatch.projects.models import REPOSITORY_PATTERN
 from quaywatch.projects.retests import enqueue_retests
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
@@ -36,7 +37,8 @@ class BaseSource(BaseModel):
 
     integration_id: str | None = Field(None, min_length=1, max_length=64)
     registry: str | None = Field(None, min_length=8, max_length=300, description="a public registry's URL")
-    repositories: list[str] = Field(min_length=1, max_length=100)
+    repositories: list[Annotated[str, Field(min_length=1, max_length=255, pattern=REPOSITORY_PATTERN)]] = Field(
+        min_length=1, max_length=100, description="repository names as /imports takes them (myorg/python)")
 
     @model_validator(mode="after")
     def one_origin(self) -> BaseSource:

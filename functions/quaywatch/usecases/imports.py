@@ -7,6 +7,7 @@ from quaywatch.integrations.catalog import visible_tags
 from quaywatch.observability import logger
 from quaywatch.projects.imports import ImportMessage
 from quaywatch.projects.models import ImportRequest
+from quaywatch.registry.retry import RetryPolicy
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 from quaywatch.usecases.baseimages import refresh_base_image
@@ -21,7 +22,7 @@ def start_import(services: Services, caller: Principal, request: ImportRequest) 
     images: list[tuple[str, str]] = []
     whole = [s.repository for s in request.images if s.tag is None]
     if whole:  # "no tag" = every tag of the repository, as the registry lists them now
-        with services.integrations.client_for(integration) as client:
+        with services.integrations.client_for(integration, retry=RetryPolicy.for_api()) as client:
             for repository in whole:
                 images += [(repository, tag) for tag in visible_tags(client, repository)]
     images += [(s.repository, s.tag) for s in request.images if s.tag is not None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,72 +21,140 @@ from quaywatch.adapters.local.migrations import MIGRATIONS
 from quaywatch.errors import QuaywatchError
 
 BUSY_TIMEOUT_SECONDS = 30
+POOL_SIZE = 16  # the workers (4 per queue by default), the API's concurrent requests, the scheduler
 
 
 class DatabaseError(QuaywatchError):
     """The database cannot be opened or is newer than this version of quaywatch."""
 
 
+class DatabaseBusy(DatabaseError):
+    """Every pooled connection stayed in use for the whole busy timeout."""
+
+
 class Database:
-    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+    """A bounded pool of connections, each lent to one thread at a time.
+
+    Connections are borrowed for a transaction (``write``) or one statement (``read``) and
+    given back at once, so the number open never exceeds ``pool_size``, however many threads
+    (the gateway makes one per client connection) come and go. A thread already holding a
+    connection (inside ``write``) reads on it, so it sees its own uncommitted writes and never
+    waits for a second connection."""
+
+    def __init__(self, path: Path, synchronous: str = "FULL", pool_size: int = POOL_SIZE) -> None:
         self.path = path
         self._synchronous = synchronous
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._pool_size = pool_size
+        self._held = threading.local()
+        self._idle: list[sqlite3.Connection] = []
+        self._open = 0
+        self._closed = False
+        self._available = threading.Condition(threading.Lock())
         path.parent.mkdir(parents=True, exist_ok=True)
         self.schema_version = self._migrate()
 
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection (sqlite3 connections are not shared between threads)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                                         check_same_thread=False)
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(f"PRAGMA synchronous={self._synchronous}")
-            connection.execute("PRAGMA foreign_keys=ON")
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
+    @property
+    def open_connections(self) -> int:
+        """How many connections are open (idle or lent)."""
+        return self._open
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for this thread for the block: the one it holds already, or one
+        borrowed from the pool (waiting up to the busy timeout when all are lent)."""
+        held = getattr(self._held, "connection", None)
+        if held is not None:
+            yield held
+            return
+        connection = self._borrow()
+        self._held.connection = connection
+        try:
+            yield connection
+        finally:
+            self._held.connection = None
+            self._give_back(connection)
+
+    def _borrow(self) -> sqlite3.Connection:
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        with self._available:
+            while True:
+                if self._closed:
+                    raise DatabaseError(f"the database {self.path} is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if self._open < self._pool_size:
+                    self._open += 1
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DatabaseBusy(f"all {self._pool_size} database connections stayed busy for "
+                                       f"{BUSY_TIMEOUT_SECONDS} s")
+                self._available.wait(remaining)
+        try:
+            return self._open_connection()
+        except BaseException:
+            with self._available:
+                self._open -= 1
+                self._available.notify()
+            raise
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        with self._available:
+            if self._closed:
+                self._open -= 1
+                connection.close()
+                return
+            if connection.in_transaction:  # never lend a connection in the middle of something
+                connection.rollback()
+            self._idle.append(connection)
+            self._available.notify()
+
+    def _open_connection(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                     check_same_thread=False)  # lent to one thread at a time
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={self._synchronous}")
+        connection.execute("PRAGMA foreign_keys=ON")
         return connection
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One transaction, committed (and so durable) when the block ends without error."""
-        connection = self.connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        with self.connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
 
     def read(self, sql: str, parameters: tuple | dict = ()) -> list[sqlite3.Row]:
-        return self.connection().execute(sql, parameters).fetchall()
+        with self.connection() as connection:
+            return connection.execute(sql, parameters).fetchall()
 
     def read_one(self, sql: str, parameters: tuple | dict = ()) -> sqlite3.Row | None:
-        return self.connection().execute(sql, parameters).fetchone()
+        with self.connection() as connection:
+            return connection.execute(sql, parameters).fetchone()
 
     def close(self) -> None:
-        with self._lock:
-            for connection in self._connections:
-                try:
-                    connection.close()
-                except sqlite3.ProgrammingError:  # closed by its own thread already
-                    pass
-            self._connections.clear()
-        self._local = threading.local()
+        """Close the idle connections now and each lent one when it comes back."""
+        with self._available:
+            self._closed = True
+            for connection in self._idle:
+                connection.close()
+            self._open -= len(self._idle)
+            self._idle.clear()
+            self._available.notify_all()
 
     def _migrate(self) -> int:
         """Apply the migrations this database has not seen, each in its own transaction."""
         try:
-            connection = self.connection()
-            connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                               "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-            current = connection.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+            with self.connection() as connection:
+                connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                                   "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+                current = connection.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise DatabaseError(f"cannot open the database {self.path}: {exc}") from None
         if current > len(MIGRATIONS):
@@ -104,7 +173,8 @@ class Database:
 
     def checkpoint(self) -> None:
         """Fold the WAL into the main file (before the file is moved or copied alone)."""
-        self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self.connection() as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def counts(self) -> dict[str, int]:
         """What the database holds, for the start-up line of ``serve``."""

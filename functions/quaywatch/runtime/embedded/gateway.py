@@ -17,13 +17,29 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from quaywatch.observability import logger
-from quaywatch.runtime.embedded.functions import Functions
+from quaywatch.runtime.embedded.functions import FunctionBusy, Functions
 from quaywatch.runtime.events import api_gateway_event
 from quaywatch.runtime.template import Template
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
 MAX_BODY = 4 << 20  # the handlers refuse more than 256 KiB themselves; this bounds the read
 READ_TIMEOUT_SECONDS = 30
+LISTEN_BACKLOG = 128  # the standard library's 5 made back-to-back clients wait a second for a SYN retry
+# On every answer. The console loads only its own files (no inline script or style, no
+# framing by another site); API answers are never cached (some carry secrets: new tokens,
+# channel URLs) and never rendered as a page.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+CONSOLE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
 
 
 class Routes:
@@ -56,7 +72,7 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
     routes = Routes(template)
 
     class Handler(BaseHTTPRequestHandler):
-        server_version = "quaywatch"
+        server_version = "quaywatch"  # and nothing of the Python version (version_string below)
         protocol_version = "HTTP/1.1"
         default_request_version = "HTTP/1.1"  # a garbled request line still gets a status line back
         timeout = READ_TIMEOUT_SECONDS  # a client that stops sending does not hold a thread
@@ -79,6 +95,9 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
         def log_message(self, *args: object) -> None:
             pass
 
+        def version_string(self) -> str:
+            return self.server_version
+
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
             """The standard library's own refusals (unknown method, bad request line, headers
             too long) as our JSON errors; an unknown method is a 405, not a 501."""
@@ -96,6 +115,9 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
                 self._route(method)
             except (TimeoutError, ConnectionError):
                 self.close_connection = True  # the client went away or stalled: nothing to answer
+            except FunctionBusy as exc:  # as Lambda throttles: try again shortly
+                self._send(503, json.dumps({"error": {"code": "busy", "message": f"{exc}; try again"}}).encode(),
+                           {"Content-Type": "application/json", "Retry-After": "1"})
             except Exception:  # noqa: BLE001 - a fault of ours: a 500 with an id, never a trace or a type
                 error_id = uuid.uuid4().hex
                 logger.exception("gateway failed", extra={"error_id": error_id, "path": self.path[:200]})
@@ -105,7 +127,10 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
             """The request body, or (status, code, message) when its framing is refused."""
             if self.headers.get("Transfer-Encoding"):
                 return 411, "length_required", "send the body with a Content-Length, not chunked"
-            declared = self.headers.get("Content-Length")
+            lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+            if len(lengths) > 1:  # which one frames the body? (a request-smuggling classic)
+                return 400, "bad_request", "the request has conflicting Content-Length headers"
+            declared = lengths.pop() if lengths else None
             if declared is None or declared == "":
                 return None
             if not declared.isdigit():
@@ -165,14 +190,17 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
                     self._reply(404, {"error": {"code": "not_found", "message": path}})
                     return
             kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            self._send(200, target.read_bytes(), {"Content-Type": kind, "Cache-Control": "no-cache"})
+            self._send(200, target.read_bytes(), {"Content-Type": kind, "Cache-Control": "no-cache",
+                                                  "Content-Security-Policy": CONSOLE_POLICY})
 
         def _reply(self, status: int, body: Any) -> None:
             self._send(status, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
         def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
-            for name, value in headers.items():
+            given = {name.lower() for name in headers}
+            defaults = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Content-Security-Policy": API_POLICY}
+            for name, value in [*headers.items(), *((n, v) for n, v in defaults.items() if n.lower() not in given)]:
                 if name.lower() != "content-length":
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
@@ -181,4 +209,4 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
             self.end_headers()
             self.wfile.write(data)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    return _Server((host, port), Handler)
