@@ -7,6 +7,10 @@ arguments are given), and the ``FROM`` lines themselves (``--platform``, tags, d
 ``AS name``). The final stage's base is followed through stage names (``FROM builder``) and
 stage indexes to an image, or to ``scratch``. A Dockerfile that cannot be read this way is
 refused with the line at fault, as ``docker build`` would refuse it.
+
+The text comes from any member of an organisation and is read inside an API request: it is
+read in one pass per line without backtracking patterns, lines are capped at ``MAX_LINE`` and
+the file at ``MAX_SIZE``, and variable expansion is bounded (``shellwords``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from quaywatch.baseimages.shellwords import ExpansionBudget, Scope, WordError, expand, split_words
 from quaywatch.errors import UsageError
 
 INSTRUCTIONS = frozenset({
@@ -21,10 +26,10 @@ INSTRUCTIONS = frozenset({
     "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
 })
 MAX_SIZE = 256 << 10
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+MAX_LINE = 64 << 10
+MAX_REFERENCE = 512  # a name is at most 255 characters (distribution's limit), a tag 128, a digest 71
 _HEREDOC = re.compile(r"<<(-?)\s*([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]*$")
-_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 _REFERENCE = re.compile(
     r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::[0-9]+)?|localhost(?::[0-9]+)?)/)?"
     r"(?P<repository>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
@@ -95,16 +100,18 @@ class _Instruction:
 
 def final_base(text: str) -> BaseImage:
     """The base image of the final stage of a Dockerfile."""
-    if len(text.encode()) > MAX_SIZE:
+    if len(text) > MAX_SIZE or len(text.encode()) > MAX_SIZE:
         raise DockerfileError(0, f"larger than {MAX_SIZE // 1024} KiB")
-    instructions = _instructions(text)
-    global_args: dict[str, str] = {}
+    instructions, escape = _instructions(text)
+    global_args: dict[str, str | None] = {}
     stages: list[Stage] = []
+    budget = ExpansionBudget()
     for instruction in instructions:
+        budget.new_line()
         if instruction.keyword == "ARG" and not stages:
-            global_args.update(_args(instruction, global_args))
+            _declare_args(instruction, global_args, budget, escape)
         elif instruction.keyword == "FROM":
-            stages.append(_stage(instruction, global_args, len(stages)))
+            stages.append(_stage(instruction, global_args, budget, escape))
         elif not stages:
             raise DockerfileError(instruction.line, f"{instruction.keyword} before the first FROM (only ARG may come first)")
     if not stages:
@@ -112,18 +119,33 @@ def final_base(text: str) -> BaseImage:
     return _resolve(stages)
 
 
-def _instructions(text: str) -> list[_Instruction]:
+def _directive(line: str) -> tuple[str, str] | None:
+    """``# name=value`` at the top of the file (name: a letter then letters and digits)."""
+    if not line.startswith("#"):
+        return None
+    name, equals, value = line[1:].partition("=")
+    name = name.strip()
+    if not equals or not name or not name.isascii() or not name.isalnum() or not name[0].isalpha():
+        return None
+    return name, value.strip()
+
+
+def _instructions(text: str) -> tuple[list[_Instruction], str]:
+    """The instructions, and the escape character the directives chose."""
     lines = text.replace("\r\n", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE:
+            raise DockerfileError(number, f"longer than {MAX_LINE // 1024} KiB")
     escape = "\\"
     index = 0
     while index < len(lines):  # parser directives: only at the very top
-        found = _DIRECTIVE.match(lines[index])
+        found = _directive(lines[index])
         if not found:
             break
-        if found.group(1).lower() == "escape":
-            if found.group(2) not in ("\\", "`"):
-                raise DockerfileError(index + 1, f"invalid escape character {found.group(2)!r} (use \\ or `)")
-            escape = found.group(2)
+        if found[0].lower() == "escape":
+            if found[1] not in ("\\", "`"):
+                raise DockerfileError(index + 1, f"invalid escape character {found[1][:20]!r} (use \\ or `)")
+            escape = found[1]
         index += 1
     result: list[_Instruction] = []
     while index < len(lines):
@@ -148,7 +170,7 @@ def _instructions(text: str) -> list[_Instruction]:
         keyword, _, arguments = logical.partition(" ")
         keyword = keyword.upper()
         if keyword not in INSTRUCTIONS:
-            raise DockerfileError(start + 1, f"unknown instruction {keyword.lower()!r}")
+            raise DockerfileError(start + 1, f"unknown instruction {keyword.lower()[:40]!r}")
         for heredoc in _HEREDOC.finditer(arguments):  # skip heredoc bodies (RUN <<EOF ... EOF)
             strip_tabs, word = heredoc.group(1) == "-", heredoc.group(3)
             while index < len(lines) and (lines[index].lstrip("\t") if strip_tabs else lines[index]) != word:
@@ -157,40 +179,50 @@ def _instructions(text: str) -> list[_Instruction]:
                 raise DockerfileError(start + 1, f"heredoc {word} is never closed")
             index += 1
         result.append(_Instruction(start + 1, keyword, arguments.strip()))
-    return result
+    return result, escape
 
 
-def _args(instruction: _Instruction, scope: dict[str, str]) -> dict[str, str]:
-    values = {}
-    for word in _words(instruction):
-        name, has_default, default = word.partition("=")
-        if not _NAME.match(name) or "." in name or "-" in name:
-            raise DockerfileError(instruction.line, f"invalid ARG name {name!r}")
-        values[name] = _expand(_unquote(default), {**scope, **values}, instruction.line) if has_default else ""
-    if not values:
+def _declare_args(instruction: _Instruction, scope: dict[str, str | None], budget: ExpansionBudget,
+                  escape: str) -> None:
+    """``ARG name[=default] ...`` into ``scope``, in order (a default may use the names before
+    it). A name without a default is declared unset, keeping a value it already has."""
+    words = _words(instruction, escape)
+    if not words:
         raise DockerfileError(instruction.line, "ARG needs a name")
-    return values
+    for word in words:
+        name, has_default, default = word.partition("=")
+        if not _is_arg_name(name):
+            raise DockerfileError(instruction.line, f"invalid ARG name {name[:70]!r}")
+        if has_default:
+            scope[name] = _expand(default, scope, budget, escape, instruction.line, f"ARG {name}")
+        else:
+            scope.setdefault(name, None)
 
 
-def _stage(instruction: _Instruction, scope: dict[str, str], index: int) -> Stage:
-    words = _words(instruction)
+def _is_arg_name(name: str) -> bool:
+    return bool(name) and name.isascii() and (name[0].isalpha() or name[0] == "_") and \
+        name.replace("_", "a").isalnum()
+
+
+def _stage(instruction: _Instruction, scope: dict[str, str | None], budget: ExpansionBudget, escape: str) -> Stage:
+    words = _words(instruction, escape)
     platform = None
     while words and words[0].startswith("--"):
         flag, _, value = words.pop(0).partition("=")
         if flag != "--platform" or not value:
-            raise DockerfileError(instruction.line, f"unknown FROM flag {flag!r} (only --platform=...)")
-        platform = _expand(value, scope, instruction.line) or value  # $BUILDPLATFORM: set by the builder
+            raise DockerfileError(instruction.line, f"unknown FROM flag {flag[:40]!r} (only --platform=...)")
+        platform = _expand(value, scope, budget, escape, instruction.line, "--platform") or value  # $BUILDPLATFORM
     name = None
     if len(words) == 3 and words[1].lower() == "as":
         name = words[2].lower()
         if not _NAME.match(name):
-            raise DockerfileError(instruction.line, f"invalid stage name {words[2]!r}")
+            raise DockerfileError(instruction.line, f"invalid stage name {words[2][:70]!r}")
         words = words[:1]
     if len(words) != 1:
         raise DockerfileError(instruction.line, "FROM needs an image and optionally AS <name>")
-    source = _expand(words[0], scope, instruction.line)
+    source = _expand(words[0], scope, budget, escape, instruction.line, "the image")
     if not source:
-        raise DockerfileError(instruction.line, f"FROM {words[0]} expands to nothing (an ARG without a default?)")
+        raise DockerfileError(instruction.line, f"FROM {words[0][:70]} expands to nothing (an ARG without a default?)")
     return Stage(instruction.line, source, name, platform)
 
 
@@ -218,9 +250,11 @@ def _resolve(stages: list[Stage]) -> BaseImage:
 
 
 def parse_image_name(text: str, line: int = 0) -> ImageName:
+    if len(text) > MAX_REFERENCE:  # before the pattern: it backtracks (in bounded time, but not in bounded memory)
+        raise DockerfileError(line, f"{text[:200]!r}... is not a valid image reference (over {MAX_REFERENCE} characters)")
     found = _REFERENCE.match(text)
     if not found:
-        raise DockerfileError(line, f"{text!r} is not a valid image reference")
+        raise DockerfileError(line, f"{text[:200]!r} is not a valid image reference")
     registry, repository = found.group("registry"), found.group("repository")
     if registry is None or ("." not in registry and ":" not in registry and not registry.startswith("localhost")):
         if registry is not None:  # "myorg/app": a Docker Hub namespace, not a registry
@@ -233,29 +267,16 @@ def parse_image_name(text: str, line: int = 0) -> ImageName:
     return ImageName(registry, repository, tag if tag or digest else "latest", digest)
 
 
-def _expand(text: str, scope: dict[str, str], line: int) -> str:
-    """``$VAR``, ``${VAR}``, ``${VAR:-default}``, ``${VAR:+alternative}`` as the builder expands them."""
-    def replace(found: re.Match) -> str:
-        name = found.group(1) or found.group(4)
-        value = scope.get(name, "")
-        operator, word = found.group(2), found.group(3)
-        if operator == ":-":
-            return value or word
-        if operator == ":+":
-            return word if value else ""
-        return value
-
-    if "${" in text and text.count("${") != text.count("}"):
-        raise DockerfileError(line, f"unterminated variable in {text!r}")
-    return _VARIABLE.sub(replace, text)
+def _expand(text: str, scope: Scope, budget: ExpansionBudget, escape: str, line: int, what: str) -> str:
+    """``text`` with quotes removed and variables expanded as the builder expands them."""
+    try:
+        return expand(text, scope, budget, escape)
+    except WordError as exc:
+        raise DockerfileError(line, f"{what}: {exc}") from None
 
 
-def _words(instruction: _Instruction) -> list[str]:
-    words = re.findall(r'(?:[^\s"\']+|"[^"]*"|\'[^\']*\')+', instruction.arguments)
-    return [word for word in words if word]
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
+def _words(instruction: _Instruction, escape: str) -> list[str]:
+    try:
+        return split_words(instruction.arguments, escape)
+    except WordError as exc:
+        raise DockerfileError(instruction.line, str(exc)) from None
