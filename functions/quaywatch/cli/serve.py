@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -32,6 +33,7 @@ def serve(host: str, port: int, data_dir: Path | None, advisory_paths: tuple[Pat
           deny_private_registries: bool, public_url: str | None, workers: int) -> None:
     """Run quaywatch on this machine: the API, the console, the workers and the schedules."""
     _forbid_aws_sdk()
+    os.umask(0o077)  # everything serve writes (database, WAL, objects, feed store) is the user's alone
     from quaywatch.runtime.embedded.server import EmbeddedServer, default_data_dir
 
     if public_url is not None and not public_url.startswith(("http://", "https://")):

@@ -83,7 +83,7 @@ def anonymous_client(url: str, allow_private: bool, retry: RetryPolicy | None = 
 
 def check_connection(url: str, username: str, secret: RegistrySecret, allow_private: bool) -> ConnectionReport:
     """Raises ConnectionTestFailed with a code: unreachable, tls, credentials, no_repositories."""
-    fast = RetryPolicy.for_api()
+    fast = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, timeout=8.0, budget=20.0)  # an API request
     try:
         with registry_client(url, username, secret, allow_private, retry=fast) as client:
             client.ping()

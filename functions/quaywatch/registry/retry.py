@@ -53,7 +53,7 @@ class RetryPolicy:
     @classmethod
     def for_api(cls) -> RetryPolicy:
         """Inside an API request: answered well within API Gateway's 29 s."""
-        return cls(attempts=2, wait_initial=0.2, wait_max=1.0, wait_jitter=0.2, timeout=8.0, budget=20.0)
+        return cls(attempts=4, wait_initial=0.1, wait_max=1.0, wait_jitter=0.1, timeout=8.0, budget=20.0)
 
 
 def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:

@@ -9,6 +9,7 @@ the WAL per commit, measured in tests/bench/bench_local_store.py).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -51,6 +52,9 @@ class Database:
         self._closed = False
         self._available = threading.Condition(threading.Lock())
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 before SQLite opens it: SQLite gives its WAL and shared-memory files the
+        # database's mode, and the database holds what only its owner should read.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.schema_version = self._migrate()
 
     @property

@@ -71,7 +71,7 @@ class EmbeddedServer:
         self._lock_handle: Any = None
 
     def start(self) -> Started:
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private(self.data_dir)
         self._lock_data_dir()
         allow = "true" if self.allow_private_registries else "false"
         self.template = Template.load(parameters={"AllowPrivateRegistries": allow})
@@ -198,6 +198,21 @@ class EmbeddedServer:
             self.functions.invoke(SYNC_FUNCTION, {})
         except Exception as exc:  # noqa: BLE001 - a failed sync is retried at the schedule's next time
             logger.error("advisory sync at start failed", extra={"error": str(exc)})
+
+
+def make_private(data_dir: Path) -> None:
+    """The data directory 0700 and everything in it 0600 (directories 0700), whatever modes
+    an earlier version or the user's umask left: it holds the database (channel URLs, token
+    hashes, encrypted credentials), the key and the admin token."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    for root, directories, files in os.walk(data_dir):
+        for name in directories:
+            os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
 
 
 def _use_template_feeds(template: Template) -> None:
