@@ -1,6 +1,7 @@
 """A corpus of hostile and malformed requests replayed on every route of ``serve`` (in
 process, the local adapters): never a 5xx, always a JSON error in plain words, never an
-exception's name, and every request answered (no thread left hanging)."""
+exception's name, and every request answered (no thread left hanging). Hostile Dockerfiles
+go to their own route in tests/integration/test_serve_under_attack.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from quaywatch.runtime.embedded.server import EmbeddedServer
 from quaywatch.runtime.template import Template
 
+from tests.support.hostile import MISREAD_HOSTS
 from tests.support.registry_process import free_port
 
 LEAKS = re.compile(r"Traceback|RecursionError|ValueError|KeyError|TypeError|Exception|\.py\b")
@@ -44,8 +46,17 @@ BODIES: dict[str, str | bytes] = {
     "import 501 images": json.dumps({"integration_id": "x", "images": [{"repository": "a/b"}] * 501}),
     "push traversal": json.dumps({"repository": "heldout/web/../../v2/_catalog", "updated_tags": ["1"]}),
     "push weird tags": json.dumps({"repository": "acme/web", "updated_tags": ["../x", "", "a" * 300]}),
+    **{f"misread url {url}": json.dumps({"kind": "quay", "url": url, "username": "a+b", "token": "t"})
+       for url in MISREAD_HOSTS},
+    **{f"misread channel {url}": json.dumps({"channels": [{"type": "webhook", "url": url + "/x"}]})
+       for url in MISREAD_HOSTS},
+    **{f"misread base registry {url}": json.dumps({"sources": [{"registry": url, "repositories": ["a/b"]}]})
+       for url in MISREAD_HOSTS},
+    "base repository traversal": json.dumps({"sources": [{"registry": "https://quay.io",
+                                                          "repositories": ["../../secret/admin?x=1#"]}]}),
 }
-CONTENT_TYPES = ["application/json", "multipart/form-data", "application/x-www-form-urlencoded", "text/plain"]
+CONTENT_TYPES = ["application/json", "multipart/form-data", "application/x-www-form-urlencoded", "text/plain",
+                 "APPLICATION/JSON", "application/vnd.api+json", "application/json; charset=UTF-8"]
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +128,7 @@ def raw(server: EmbeddedServer, request: bytes) -> str:
     (b"FOO /projects HTTP/1.1\r\nHost: x\r\n\r\n", "405"),
     (b"GET /projects\x00 HTTP/1.1\r\nHost: x\r\n\r\n", "40"),
     (b"garbage\r\n\r\n", "400"),
+    (b"POST /imports HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}", "400"),
 ])
 def test_malformed_framing_is_answered(server, request_bytes, status) -> None:
     running, _ = server
@@ -148,3 +160,52 @@ def test_only_the_operator_fires_schedules(server) -> None:
         assert reply.status_code == 403
     reply = httpx.post(f"{running.url}/_embedded/schedules/daily", headers={"Authorization": f"Bearer {token}"})
     assert reply.status_code == 200 and reply.json()["result"]["enqueued"] == 0
+
+
+def admin(server: tuple[EmbeddedServer, str]) -> httpx.Client:
+    running, token = server
+    return httpx.Client(base_url=running.url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize("url", MISREAD_HOSTS)
+def test_urls_the_client_would_misread_are_refused_at_save(server, url) -> None:
+    with admin(server) as client:
+        integration = client.post("/integrations", json={"kind": "quay", "url": url, "username": "a+b", "token": "t"})
+        channel = client.put("/organisation/channels", json={"channels": [{"type": "webhook", "url": url + "/x"}]})
+        base = client.put("/organisation/base-images", json={"sources": [{"registry": url, "repositories": ["a/b"]}]})
+    for reply in (integration, channel, base):
+        assert reply.status_code == 400, (url, reply.text)
+        assert "invalid" in reply.json()["error"]["message"], reply.text
+
+
+@pytest.mark.parametrize("metadata", ["https://169.254.169.254", "http://[fd00:ec2::254]", "https://[::ffff:169.254.169.254]"])
+def test_cloud_metadata_urls_are_refused_at_save_even_where_private_addresses_are_allowed(server, metadata) -> None:
+    running, _ = server
+    assert running.allow_private_registries
+    with admin(server) as client:
+        channel = client.put("/organisation/channels", json={"channels": [{"type": "webhook", "url": metadata + "/x"}]})
+        base = client.put("/organisation/base-images", json={"sources": [{"registry": metadata, "repositories": ["a/b"]}]})
+        saved = client.get("/organisation/channels").json()["channels"]
+    for reply in (channel, base):
+        assert reply.status_code == 400 and "cloud metadata address" in reply.json()["error"]["message"], reply.text
+    assert all("169.254" not in c["url"] and "ec2" not in c["url"] for c in saved)
+
+
+def test_base_image_repositories_follow_the_import_grammar(server) -> None:
+    with admin(server) as client:
+        refused = client.put("/organisation/base-images", json={"sources": [
+            {"registry": "https://quay.io", "repositories": ["../../secret/admin?x=1#"]}]})
+        kept = client.put("/organisation/base-images", json={"sources": [
+            {"registry": "https://quay.io", "repositories": ["acme/python", "acme/base-images/ubi9"]}]})
+    assert refused.status_code == 422 and "is not a repository name" in refused.text
+    assert "pattern" not in refused.text  # the grammar in words, not its regular expression
+    assert kept.status_code == 200, kept.text
+
+
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "application/vnd.api+json",
+                                          "Application/Json; charset=utf-8", "application/problem+json"])
+def test_json_under_any_spelling_of_its_media_type(server, content_type) -> None:
+    with admin(server) as client:
+        reply = client.put("/organisation/notification-policy", content=json.dumps({"min_severity": "high"}),
+                           headers={"Content-Type": content_type})
+    assert reply.status_code == 200 and reply.json()["min_severity"] == "high", reply.text

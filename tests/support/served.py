@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from tests.support.shared_data import ADVISORIES
 
 
 class Served:
-    def __init__(self, data_dir: Path, port: int, extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int, extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                 open_files: int | None = None) -> None:
+        """``open_files``: the process's limit of open files (RLIMIT_NOFILE), as a small server has."""
         self.data_dir = data_dir
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -26,7 +29,9 @@ class Served:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "quaywatch.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir),
              "--advisories", str(ADVISORIES / "alpine-secdb"), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
+            if open_files else None)
         self.output: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

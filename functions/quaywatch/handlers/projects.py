@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 
+from quaywatch.baseimages.dockerfile import MAX_SIZE
 from quaywatch.handlers.api import MEMBER, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.observability import logger
@@ -90,4 +91,9 @@ def get_base_image(project_id: str):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
-    return resolve(app, event, context)
+    return resolve(app, event, context, max_body_bytes=MAX_DOCKERFILE_BODY)
+
+
+# A Dockerfile of the largest size taken (256 KiB) is up to six times that as a JSON string
+# (each control character a \u escape); the reader bounds its own work.
+MAX_DOCKERFILE_BODY = 6 * MAX_SIZE + 1024

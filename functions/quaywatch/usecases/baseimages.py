@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # the scanning side is loaded only by the workers that comput
 class DockerfileLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(min_length=1, max_length=MAX_SIZE, description="the Dockerfile's text")
+    # The size limit (MAX_SIZE) is the reader's, refused with its line-numbered message.
+    content: str = Field(min_length=1, description=f"the Dockerfile's text (at most {MAX_SIZE // 1024} KiB)")
 
 
 class BaseSource(BaseModel):

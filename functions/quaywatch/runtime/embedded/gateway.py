@@ -22,7 +22,7 @@ from quaywatch.runtime.events import api_gateway_event
 from quaywatch.runtime.template import Template
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
-MAX_BODY = 4 << 20  # the handlers refuse more than 256 KiB themselves; this bounds the read
+MAX_BODY = 4 << 20  # the handlers refuse more than 256 KiB (a Dockerfile: 1.5 MiB) themselves; this bounds the read
 READ_TIMEOUT_SECONDS = 30
 LISTEN_BACKLOG = 128  # the standard library's 5 made back-to-back clients wait a second for a SYN retry
 # On every answer. The console loads only its own files (no inline script or style, no
