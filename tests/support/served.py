@@ -29,9 +29,9 @@ class Served:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "quaywatch.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir),
              "--advisories", str(ADVISORIES / "alpine-secdb"), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment,
-            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
-            if open_files else None)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
+        if open_files:  # from outside, at once: it holds a handful of files while it imports
+            resource.prlimit(self.process.pid, resource.RLIMIT_NOFILE, (open_files, open_files))
         self.output: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -16,7 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from quaywatch.baseimages.dockerfile import MAX_LINE, DockerfileError, final_base
-from quaywatch.baseimages.shellwords import MAX_LINE_EXPANSION, ExpansionBudget, WordError, expand, split_words
+from quaywatch.baseimages.shellwords import (
+    MAX_LINE_EXPANSION,
+    ExpansionBudget,
+    WordError,
+    expand,
+    split_words,
+)
 
 from tests.support.hostile import HOSTILE_DOCKERFILES as HOSTILE
 

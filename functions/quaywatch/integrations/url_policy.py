@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
-
-import idna
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import idna
+
 from quaywatch.errors import UsageError
-from quaywatch.outbound import AddressPolicy, BlockedAddressError, UnresolvableHostError, url_syntax_problem
+from quaywatch.outbound import (
+    AddressPolicy,
+    BlockedAddressError,
+    UnresolvableHostError,
+    url_syntax_problem,
+)
 
 __all__ = ["BlockedAddressError", "check_host", "check_notification_url", "parse_registry_url", "url_guard"]
 
