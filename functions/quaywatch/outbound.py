@@ -14,7 +14,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,23 +125,88 @@ class AddressPolicy:
         return addresses
 
 
-class PinnedBackend(httpcore.NetworkBackend):
-    """httpcore's synchronous backend, connecting only to addresses the policy checked."""
+class Deadline:
+    """A moment (time.monotonic) after which a client's connections neither connect, read
+    nor write: per-operation timeouts alone let a server that sends a byte every few seconds
+    hold a request for hours."""
 
-    def __init__(self, policy: AddressPolicy) -> None:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def bound(self, timeout: float | None, kind: type[Exception]) -> float:
+        """``timeout`` shortened to what is left; ``kind`` raised when nothing is."""
+        remaining = self.at - time.monotonic()
+        if remaining <= 0:
+            raise kind(self.message)
+        return remaining if timeout is None else min(timeout, remaining)
+
+    @property
+    def message(self) -> str:
+        return f"the {self.seconds:g} s allowed for everything this client does ran out"
+
+    @contextmanager
+    def explained(self, kind: type[Exception]) -> Iterator[None]:
+        """A timeout that the deadline caused says so (not just "timed out")."""
+        try:
+            yield
+        except (httpcore.ReadTimeout, httpcore.WriteTimeout, httpcore.ConnectTimeout):
+            if time.monotonic() >= self.at:
+                raise kind(self.message) from None
+            raise
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: Deadline) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        with self._deadline.explained(httpcore.ReadTimeout):
+            return self._inner.read(max_bytes, self._deadline.bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        with self._deadline.explained(httpcore.WriteTimeout):
+            self._inner.write(buffer, self._deadline.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        bounded = self._deadline.bound(timeout, httpcore.ConnectTimeout)
+        with self._deadline.explained(httpcore.ConnectTimeout):
+            return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded), self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class PinnedBackend(httpcore.NetworkBackend):
+    """httpcore's synchronous backend, connecting only to addresses the policy checked, and
+    with a ``deadline`` ending every operation of every connection by then."""
+
+    def __init__(self, policy: AddressPolicy, deadline: Deadline | None = None) -> None:
         self._policy = policy
+        self._deadline = deadline
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        if self._deadline is not None:
+            timeout = self._deadline.bound(timeout, httpcore.ConnectTimeout)
         addresses = self._policy.resolve(host, port)
         failure: Exception | None = None
         for address in addresses:  # each one checked; the first that answers is used
             try:
-                return self._inner.connect_tcp(str(address), port, timeout=timeout, local_address=local_address,
-                                               socket_options=socket_options)
+                stream = self._inner.connect_tcp(str(address), port, timeout=timeout, local_address=local_address,
+                                                 socket_options=socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
+                continue
+            return stream if self._deadline is None else DeadlineStream(stream, self._deadline)
         assert failure is not None
         raise failure
 
@@ -151,17 +218,21 @@ class PinnedBackend(httpcore.NetworkBackend):
 
 
 def pinned_transport(policy: AddressPolicy, verify: ssl.SSLContext | bool = True,
-                     limits: httpx.Limits | None = None) -> httpx.HTTPTransport:
+                     limits: httpx.Limits | None = None, deadline: Deadline | None = None) -> httpx.HTTPTransport:
     """An httpx transport whose every connection goes through ``PinnedBackend``. Proxies from
     the environment are ignored: they would connect on our behalf, out of the policy's sight."""
     transport = httpx.HTTPTransport(verify=verify, limits=limits or httpx.Limits(), trust_env=False)
-    transport._pool._network_backend = PinnedBackend(policy)  # httpx offers no argument for it
+    transport._pool._network_backend = PinnedBackend(policy, deadline)  # httpx offers no argument for it
     return transport
 
 
-def pinned_client(policy: AddressPolicy, verify: ssl.SSLContext | bool = True, **options: Any) -> httpx.Client:
+def pinned_client(policy: AddressPolicy, verify: ssl.SSLContext | bool = True, *, budget: float | None = None,
+                  **options: Any) -> httpx.Client:
+    """``budget``: seconds everything this client does may take, from now (connects, reads and
+    writes past it fail as timeouts); None: per-operation timeouts only."""
     limits = options.pop("limits", None)
-    return httpx.Client(transport=pinned_transport(policy, verify, limits), trust_env=False, **options)
+    deadline = Deadline(budget) if budget is not None else None
+    return httpx.Client(transport=pinned_transport(policy, verify, limits, deadline), trust_env=False, **options)
 
 
 def read_bounded(response: httpx.Response, limit: int, what: str, error: type[Exception]) -> bytes:

@@ -70,10 +70,15 @@ def test_failed_connection_test_stores_nothing(cloud, registry, overrides, statu
     assert cloud.session.client("secretsmanager").list_secrets()["SecretList"] == []
 
 
-def test_robot_that_sees_no_repository_is_refused(cloud, registry):
-    from tests.conftest import OTHER_ROBOT
+def test_robot_that_sees_no_repository_is_refused(cloud, registry, monkeypatch):
+    from tests.support.tokens import Account
 
-    reply = cloud.api("POST", "/integrations", payload(registry, username=OTHER_ROBOT.username, token=OTHER_ROBOT.secret))
+    # The session registry is shared: other tests push to other/* and make repositories public
+    # (which every account sees). An account of its own, and no public repositories meanwhile.
+    monkeypatch.setattr(registry.tokens, "public_repositories", set())
+    monkeypatch.setitem(registry.tokens.accounts, "empty+robot", Account("empty-token-0123456789",
+                                                                         {"nothing-here/*": ["pull"]}))
+    reply = cloud.api("POST", "/integrations", payload(registry, username="empty+robot", token="empty-token-0123456789"))
     assert (reply.status, reply.body["error"]["code"]) == (422, "no_repositories")
 
 

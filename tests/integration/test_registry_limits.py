@@ -115,3 +115,45 @@ def test_quay_api_answers_of_the_wrong_shape_are_refused_in_words(stub, document
             api.active_tags("acme/web")
     finally:
         api.close()
+
+
+def test_a_server_that_answers_a_byte_at_a_time_is_cut_off_at_the_budget() -> None:
+    """Each byte well within the per-read timeout, the whole answer never: only a deadline
+    over the whole connection stops it (before, a worker could be held for hours)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 10_000:
+                    if stop.is_set():
+                        break
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.05)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    host = f"127.0.0.1:{listener.getsockname()[1]}"
+    started = time.monotonic()
+    try:
+        retry = RetryPolicy(attempts=1, wait_initial=0.01, wait_max=0.01, wait_jitter=0.0, timeout=5.0, budget=1.5)
+        from quaywatch.outbound import AddressPolicy
+
+        with RegistryClient(host, plain_http=True, retry=retry, policy=AddressPolicy(allow_private=True)) as registry:
+            with pytest.raises(RegistryError, match="1.5 s allowed for everything this client does ran out"):
+                registry.ping()
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 4

@@ -106,3 +106,25 @@ def test_the_deployed_sync_sends_the_key_from_its_secret_and_never_logs_it(tmp_p
     assert keyed["failed"] == {} and server.request_headers[-1]["apikey"] == "nvd-key-0123456789"
     assert "advisory sync finished" in written.getvalue()  # the run logged ...
     assert "nvd-key-0123456789" not in written.getvalue()  # ... and never the key
+
+
+def test_pages_that_never_end_stop_at_the_cap(tmp_path: Path, monkeypatch) -> None:
+    """An API whose ``totalResults`` always says there is more (issue 17: every loop driven
+    by remote data has a cap): the sync fails that feed and keeps its place."""
+    from quaywatch.advisories import nvd_api
+
+    monkeypatch.setattr(nvd_api, "MAX_PAGES", 5)
+    server, requests = FeedServer(), []
+
+    def endless(query: dict[str, str]) -> bytes:
+        requests.append(query)
+        return json.dumps({"totalResults": 10**9, "vulnerabilities": RECORDS[:1]}).encode()
+
+    server.routes["/rest/json/cves/2.0"] = endless
+    since = api_time(datetime.now(UTC) - timedelta(days=1))
+    state: dict = {"nvd-api": {"since": since}}
+    with server.running(), httpx.Client() as http:
+        report = sync_feeds(tmp_path / "advisories.db", [], tmp_path / "work", state, http,
+                            nvd_api_url=f"{server.url}/rest/json/cves/2.0", nvd_api_pause=0)
+    assert len(requests) == 5 and "past 5 pages" in report.failed["nvd-api"]
+    assert state["nvd-api"]["since"] == since  # asked again from the same time next sync

@@ -20,6 +20,12 @@ PAGE_SIZE = 2000
 MAX_WINDOW = timedelta(days=120)
 FIRST_LOOKBACK = timedelta(days=8)
 KEYED_PAUSE = 0.6  # seconds between requests with an API key
+MAX_PAGES = 500  # a million CVE records in one sync (NVD holds about 300,000 in all)
+BUDGET_SECONDS = 600.0  # within the sync function's 900 s
+
+
+class NvdApiError(ValueError):
+    """The API's pages go on past the cap or the time budget (the sync asks again next time)."""
 
 
 def api_time(moment: datetime) -> str:
@@ -40,10 +46,16 @@ def fetch_modified(url: str, since: str | None, http: httpx.Client, work_dir: Pa
     files: list[Path] = []
     count = 0
     first = True
+    pages = 0
+    deadline = time.monotonic() + BUDGET_SECONDS
     while start < end_of_all:
         end = min(end_of_all, start + MAX_WINDOW)
         index = 0
         while True:
+            pages += 1
+            if pages > MAX_PAGES or time.monotonic() > deadline:
+                raise NvdApiError(f"the NVD API's pages go on past {MAX_PAGES} pages or {BUDGET_SECONDS:g} s; "
+                                  "stopped there (the next sync starts from the same time)")
             if not first:
                 time.sleep(pause)
             first = False

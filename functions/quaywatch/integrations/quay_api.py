@@ -29,7 +29,8 @@ class QuayApi:
         self._base = base_url.rstrip("/")
         self._deadline = time.monotonic() + BUDGET_SECONDS
         self._guard = url_guard(allow_private)
-        self._http = pinned_client(AddressPolicy(allow_private), verify, timeout=20.0, follow_redirects=False,
+        self._http = pinned_client(AddressPolicy(allow_private), verify, budget=BUDGET_SECONDS, timeout=20.0,
+                                   follow_redirects=False,
                                    headers={"Authorization": f"Bearer {oauth_token}"})
 
     def close(self) -> None:

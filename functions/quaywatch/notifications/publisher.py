@@ -25,6 +25,9 @@ BASE_DETAIL_TYPE = "quaywatch.BetterBaseImageFound"
 ChannelsFor = Callable[[str], list[dict[str, str]]]
 
 
+POST_BUDGET_SECONDS = 10.0  # one channel post, all told: a channel that answers slowly cannot hold a worker
+
+
 class Notifier:
     def __init__(self, events: EventPublisher, channels_for: ChannelsFor | None = None,
                  allow_private: bool = False) -> None:
@@ -68,8 +71,10 @@ class Notifier:
                                                                                          "detail": detail}
         try:
             check_notification_url(channel["url"], self._allow_private)
-            with pinned_client(AddressPolicy(self._allow_private), timeout=5.0, follow_redirects=False) as client:
-                client.post(channel["url"], json=body).raise_for_status()  # connects only where the policy allows
+            with pinned_client(AddressPolicy(self._allow_private), budget=POST_BUDGET_SECONDS, timeout=5.0,
+                               follow_redirects=False) as client, \
+                    client.stream("POST", channel["url"], json=body) as response:  # the answer's body is never read
+                response.raise_for_status()  # connects only where the policy allows
         except (httpx.HTTPError, KeyError, QuaywatchError) as exc:
             logger.warning("notification channel failed", extra={"channel_type": channel.get("type"),
                                                                   "error": type(exc).__name__})

@@ -113,7 +113,8 @@ class RegistryClient:
         if policy is None:
             self._http = httpx.Client(verify=verify, timeout=timeout, limits=limits, follow_redirects=False)
         else:
-            self._http = pinned_client(policy, verify, timeout=timeout, limits=limits, follow_redirects=False)
+            self._http = pinned_client(policy, verify, budget=self._retry.budget, timeout=timeout, limits=limits,
+                                       follow_redirects=False)
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._tokens: dict[str, str] = {}
         self._tokens_lock = threading.Lock()
@@ -515,6 +516,6 @@ def _is_tls_failure(exc: BaseException) -> bool:
 
 def _describe_transport_error(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
+        return f"timed out ({exc})" if "allowed for everything" in str(exc) else "timed out"
     message = str(exc) or type(exc).__name__
     return message.splitlines()[0]
