@@ -19,6 +19,7 @@ import pytest
 from cryptography.fernet import Fernet
 from quaywatch.adapters.local.legacy_snapshot import SnapshotError, import_legacy_snapshot
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
+from quaywatch.outcome import IssueCounts
 from quaywatch.projects.findings_store import FindingsStore
 from quaywatch.runtime.embedded.root import LocalServices
 from quaywatch.runtime.embedded.server import EmbeddedServer
@@ -57,7 +58,7 @@ def write_old_snapshot(data_dir: Path) -> dict:
                 "webhook_token_hash": "x", "created_at": "2026-01-01T00:00:00+00:00"})
             aws.projects.record_test(project_id="p-1", org_id=org_id, integration_id="int-1", repository="acme/web",
                                      tag="1.0", platform="linux/amd64", digest="sha256:aa", os_name="Alpine Linux v3.10",
-                                     package_count=1, issue_counts={"critical": 1}, finding_count=1,
+                                     package_count=1, counts=IssueCounts({"critical": 1}), finding_count=1,
                                      tested_at=datetime(2026, 1, 1, tzinfo=UTC))
             inventory = Inventory(image=ImageSummary(reference="quay.example/acme/web:1.0", registry="quay.example",
                                                      repository="acme/web", tag="1.0", digest="sha256:aa",
@@ -105,8 +106,8 @@ def test_old_snapshot_becomes_the_database(tmp_path) -> None:
     (integration,) = services.integrations_repository.list_by_org(facts["org_id"])
     assert services.integrations._secrets.read(integration["secret_arn"]).token == "robot-secret-123"
     (project,) = services.projects_repository.list_by_org(facts["org_id"])
-    assert (project["tag"], project["issue_counts"], project["next_test_at"]) == (
-        "1.0", {"critical": 1}, "2026-01-02T00:00:00+00:00")
+    assert (project["tag"], project["issue_counts"]["critical"], project["next_test_at"]) == (
+        "1.0", 1, "2026-01-02T00:00:00+00:00")
     assert services.projects_repository.due("daily", "2026-01-03T00:00:00+00:00") == ["p-1"]
     latest = FindingsStore(services.findings_repository).latest("p-1")
     assert latest.inventory.packages[0].name == "musl"

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from quaywatch.outcome import count_issues
 from quaywatch.registry.errors import AuthenticationError, RateLimitedError
 from quaywatch.tenancy.access import hash_token
 from quaywatch.usecases.projects import delete_project
@@ -29,7 +30,7 @@ def _project(services, integration, tag: str, **extra) -> dict:
     return services.projects.record_test(
         project_id=f"p-{tag}", org_id=integration["org_id"], integration_id=integration["id"], repository="acme/web",
         tag=tag, platform="linux/amd64", digest="sha256:1", os_name="Alpine", package_count=1,
-        issue_counts={}, finding_count=0, tested_at=datetime.now(UTC) - extra.pop("age", timedelta(0)))
+        counts=count_issues([]), finding_count=0, tested_at=datetime.now(UTC) - extra.pop("age", timedelta(0)))
 
 
 def _push(tags: list[str]) -> str:

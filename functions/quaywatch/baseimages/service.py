@@ -33,9 +33,10 @@ from quaywatch.image.cache import DiskLayerCache
 from quaywatch.integrations.connection import anonymous_client
 from quaywatch.integrations.service import IntegrationService
 from quaywatch.inventory.models import Inventory, from_json, to_json
+from quaywatch.matching.levels import ISSUE_LEVELS
 from quaywatch.matching.matcher import match_inventory
-from quaywatch.matching.models import Finding
 from quaywatch.observability import logger
+from quaywatch.outcome import count_issues
 from quaywatch.ports import ObjectStore
 from quaywatch.registry.client import RegistryClient
 from quaywatch.registry.manifests import ImageManifest, parse_manifest
@@ -43,15 +44,9 @@ from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.registry.retry import RetryPolicy
 from quaywatch.scanning.scanner import ImageScanner, ResolvedImage, ScanOptions
 
-LEVELS = ("critical", "high", "medium", "low", "negligible", "unknown")
 MAX_TAGS = 500  # tags read per source repository when detecting by layers
 TAG_READERS = 8  # tags resolved at once (one registry client, shared)
 TAGS_FRESH_FOR = 300.0  # seconds a source repository's resolved tags are reused for detection
-
-
-def severity_counts(findings: list[Finding]) -> dict[str, int]:
-    live = [f for f in findings if f.ignored is None]
-    return {level: sum(1 for f in live if f.severity == level) for level in LEVELS}
 
 
 @dataclass(frozen=True)
@@ -180,7 +175,7 @@ class BaseImages:
                                                                         "tag": candidate.tag, "error": str(exc)})
                     continue
                 fewer = {level: current.issue_counts[level] - scanned.issue_counts[level]
-                         for level in ("critical", "high", "medium", "low")}
+                         for level in ISSUE_LEVELS}
                 if fewer["critical"] + fewer["high"] <= 0 or scanned.tag.digest == base.digest:
                     continue  # not better where it matters (or the very same image)
                 recommendations.append({"kind": kind, "repository": base.repository, "tag": candidate.tag,
@@ -250,7 +245,7 @@ class BaseImages:
             logger.info("base image scanned", extra={"repository": repository, "tag": tag, "digest": found.digest})
         with self._advisories.open() as store:
             report = match_inventory(inventory, store)
-        return ScannedBase(found, severity_counts(report.findings))
+        return ScannedBase(found, count_issues(report.findings).as_dict())
 
     def _scanner(self, client: RegistryClient, platform: str) -> ImageScanner:
         return ImageScanner(client, cache=self._layers,

@@ -13,6 +13,7 @@ import click
 import httpx
 
 from quaywatch.errors import QuaywatchError, UsageError
+from quaywatch.matching.levels import ISSUE_LEVELS
 
 ENV_SERVER = "QUAYWATCH_SERVER"
 ENV_TOKEN = "QUAYWATCH_TOKEN"
@@ -322,7 +323,7 @@ def project_base(project_id: str, server: str, data_dir: Path | None, as_json: b
     click.echo(f"base: {base['repository']}:{base['tag']} (detected by {base['detected_by']})  {base['digest']}")
     click.echo(f"findings: {document['findings']['base']} from the base, {document['findings']['own']} from the "
                "image's own layers")
-    levels = ("critical", "high", "medium", "low")
+    levels = ISSUE_LEVELS
     rows = [["current", f"{base['repository']}:{base['tag']}", *(base["issue_counts"][level] for level in levels), ""]]
     rows += [[r["kind"], f"{r['repository']}:{r['tag']}", *(r["issue_counts"][level] for level in levels),
               f"{r['fewer']['critical'] + r['fewer']['high']} fewer critical/high"] for r in document["recommendations"]]

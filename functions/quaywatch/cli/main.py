@@ -26,6 +26,7 @@ from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.image.allocator import tune_for_layer_streaming
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
 from quaywatch.inventory.models import Inventory, to_document
+from quaywatch.matching.levels import RATED_LEVELS
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.reports.cyclonedx import to_cyclonedx
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 # Matching code (and its version libraries), feed parsers and the table renderer are imported
 # only when a scan needs them: a plain inventory scan starts faster (see tests/bench/bench_scan.py, cold process time).
-SEVERITY_LEVELS = ("critical", "high", "medium", "low", "negligible")
 
 ENV_USERNAME = "QUAYWATCH_REGISTRY_USERNAME"
 ENV_TOKEN = "QUAYWATCH_REGISTRY_TOKEN"
@@ -100,7 +100,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "Default: the local store filled by `quaywatch advisories import`.",
 )
 @click.option(
-    "--fail-on", type=click.Choice((*SEVERITY_LEVELS, "kev"), case_sensitive=False), default=None,
+    "--fail-on", type=click.Choice((*RATED_LEVELS, "kev"), case_sensitive=False), default=None,
     help="Exit 1 when a finding of this severity or higher exists, or with `kev` any known-exploited "
     "finding (CISA KEV; for CI pipelines).",
 )

@@ -18,9 +18,10 @@ from cvss import CVSS2, CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 
 from quaywatch.advisories.models import Severity
+from quaywatch.matching.levels import LEVELS, RANK
 
-LEVELS = ("critical", "high", "medium", "low", "negligible", "unknown")
-RANK = {level: len(LEVELS) - index for index, level in enumerate(LEVELS)}  # critical highest
+__all__ = ["LEVELS", "RANK", "Claim", "Score", "best_cvss", "parse_level", "rating_for_score", "score_claims"]
+
 _VENDOR = {
     "critical": "critical", "high": "high", "important": "high", "moderate": "medium", "medium": "medium",
     "low": "low", "negligible": "negligible", "none": "negligible", "unimportant": "negligible", "untriaged": "unknown",

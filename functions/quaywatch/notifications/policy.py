@@ -13,14 +13,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quaywatch.matching.levels import RANK, RATED_LEVELS
 from quaywatch.matching.models import Finding
-from quaywatch.matching.severity import RANK
 
 
 class NotificationPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    min_severity: Literal["critical", "high", "medium", "low", "negligible"] | None = Field(
+    min_severity: Literal[RATED_LEVELS] | None = Field(  # type: ignore[valid-type]
         None, description="notify findings of this severity or higher only; unrated findings never reach it")
     known_exploited_only: bool = Field(False, description="notify findings listed in CISA's KEV catalog only")
     fixable_only: bool = Field(False, description="notify findings with a fixed version only")

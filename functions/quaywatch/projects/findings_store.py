@@ -13,13 +13,10 @@ from datetime import datetime
 from quaywatch.advisories.ecosystems import PackageKey, image_distro, package_key
 from quaywatch.inventory.models import Inventory, from_json, to_json
 from quaywatch.matching.models import Finding
+from quaywatch.outcome import finding_key
 from quaywatch.ports import FindingsRepository, StoredTest
 
 MAX_NEW_KEYS_IN_HISTORY = 500
-
-
-def finding_key(finding: Finding) -> str:
-    return "|".join((finding.id, finding.package, finding.installed_version, finding.path))
 
 
 def package_index_key(key: PackageKey) -> str:

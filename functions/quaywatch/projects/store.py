@@ -3,21 +3,16 @@ refreshed by every later one; the schedule of its next test follows its frequenc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from quaywatch.api_errors import NotFound
+from quaywatch.outcome import IssueCounts, stored_counts
 from quaywatch.ports import ProjectsRepository
 from quaywatch.tenancy.access import Principal
 
-if TYPE_CHECKING:
-    from quaywatch.matching.models import Finding
-
 INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
-SEVERITIES = ("critical", "high", "medium", "low")
-RATED = (*SEVERITIES, "negligible")  # stored per project; "unknown" is what no source rated
 
 
 class ProjectStore:
@@ -35,8 +30,8 @@ class ProjectStore:
 
     def record_test(self, *, project_id: str, org_id: str, integration_id: str, repository: str, tag: str,
                     platform: str, digest: str, os_name: str | None, package_count: int,
-                    issue_counts: dict[str, int], finding_count: int, tested_at: datetime,
-                    ignored_count: int = 0, counts_valid_until: str | None = None,
+                    counts: IssueCounts, finding_count: int, tested_at: datetime,
+                    counts_valid_until: date | None = None,
                     existing: dict[str, Any] | None = None) -> dict[str, Any]:
         """Create the project on its first test, else refresh it (one record per identity).
         ``existing``: the record as the caller already read it (else it is read here).
@@ -46,8 +41,7 @@ class ProjectStore:
             **existing,
             "id": project_id, "org_id": org_id, "integration_id": integration_id, "repository": repository,
             "tag": tag, "platform": platform, "digest": digest, "origin": "quay", "os": os_name,
-            "package_count": package_count, "issue_counts": issue_counts, "finding_count": finding_count,
-            "ignored_count": ignored_count, "counts_valid_until": counts_valid_until,
+            "package_count": package_count, "finding_count": finding_count, **counts_fields(counts, counts_valid_until),
             "last_tested_at": _iso(tested_at),
             "test_frequency": existing.get("test_frequency", "daily"), "active": existing.get("active", True),
             "is_new": existing.get("is_new", True), "created_at": existing.get("created_at", _iso(tested_at)),
@@ -87,15 +81,20 @@ class ProjectStore:
         return tags
 
 
+def counts_fields(counts: IssueCounts, valid_until: date | None) -> dict[str, Any]:
+    """What a project record holds of its counts (``stored_counts`` reads them back)."""
+    return {"issue_counts": counts.as_dict(), "ignored_count": counts.ignored, "fixable_count": counts.fixable,
+            "counts_valid_until": valid_until.isoformat() if valid_until else None}
+
+
 def public_view(item: dict[str, Any]) -> dict[str, Any]:
-    counts = item.get("issue_counts") or {}
+    counts = stored_counts(item)
     return {
         "id": item["id"], "integration_id": item["integration_id"], "repository": item["repository"],
         "tag": item["tag"], "platform": item["platform"], "digest": item.get("digest"),
         "is_new": bool(item.get("is_new", False)), "origin": item.get("origin", "quay"),
         "test_frequency": item.get("test_frequency", "daily"), "active": bool(item.get("active", True)),
-        "issue_counts": _counts(counts, int(item.get("finding_count", 0)) - int(item.get("ignored_count", 0))),
-        "ignored_count": int(item.get("ignored_count", 0)),
+        "issue_counts": counts.as_dict(), "ignored_count": counts.ignored, "fixable_count": counts.fixable,
         "finding_count": int(item.get("finding_count", 0)),
         "last_tested_at": item.get("last_tested_at"),
     }
@@ -105,21 +104,6 @@ def counts_lapsed(item: dict[str, Any], today: date | None = None) -> bool:
     """True when an ignore that shaped the stored counts has expired since: recount first."""
     valid_until = item.get("counts_valid_until")
     return bool(valid_until) and str(valid_until) < (today or date.today()).isoformat()
-
-
-def issue_counts(findings: Iterable[Finding]) -> dict[str, int]:
-    """What a project stores: the findings no rule ignores, by severity (the unrated ones are
-    derived when the project is shown)."""
-    live = [f for f in findings if f.ignored is None]
-    return {level: sum(1 for f in live if f.severity == level) for level in RATED}
-
-
-def _counts(stored: dict[str, Any], total: int) -> dict[str, int]:
-    """Counts by severity plus ``unknown``: findings no source rates are shown, never zero.
-    (Projects tested before ``negligible`` was stored count theirs as unknown until re-tested.)"""
-    counts = {level: int(stored.get(level, 0)) for level in RATED}
-    counts["unknown"] = max(0, total - sum(counts.values()))
-    return counts
 
 
 def _schedule(item: dict[str, Any], last_test: datetime) -> None:

@@ -19,16 +19,16 @@ from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.image.cache import DiskLayerCache
 from quaywatch.integrations.service import IntegrationService
 from quaywatch.inventory.models import Inventory
-from quaywatch.matching.ignores import apply_ignores
 from quaywatch.matching.matcher import match_inventory
 from quaywatch.matching.models import Finding
 from quaywatch.notifications.publisher import Notifier
 from quaywatch.observability import logger
+from quaywatch.outcome import evaluate
 from quaywatch.projects.errors import ProjectOrphaned
-from quaywatch.projects.findings_store import FindingsStore, finding_key
+from quaywatch.projects.findings_store import FindingsStore
 from quaywatch.projects.identity import project_id
 from quaywatch.projects.rules import NO_RULES, ProjectRules
-from quaywatch.projects.store import ProjectStore, issue_counts
+from quaywatch.projects.store import ProjectStore
 from quaywatch.registry.errors import InvalidManifestError, NotFoundError
 from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.registry.retry import RetryPolicy
@@ -109,40 +109,30 @@ class ProjectTester:
         previous = self._findings.latest(identity)
         existing = self._projects.get(identity)
         rules = self._rules(existing or {"id": identity, "org_id": integration["org_id"]}) if self._rules else NO_RULES
-        triaged = apply_ignores(report.findings, rules.ignores)
-        keys = {finding_key(f): f for f in report.findings}
-        new = [keys[k] for k in sorted(set(keys) - (previous.keys if previous else set())) if keys[k].ignored is None]
+        outcome = evaluate(report.findings, rules.ignores, rules.policy, previous.findings if previous else None)
         now = datetime.now(UTC)
-        counts = issue_counts(report.findings)
-        new_keys = {finding_key(f) for f in new}
-        # Notified: what the policy admits now and did not at the last test, so a finding that
-        # rises into the policy (a new rating, KEV, an ignore that expired) is told once.
-        policy = rules.policy
-        admitted_before = {finding_key(f) for f in previous.findings if policy.admits(f)} if previous else set()
-        to_notify = [f for key, f in sorted(keys.items()) if key not in admitted_before and policy.admits(f)]
-        notify_keys = {finding_key(f) for f in to_notify}
         notified = False
-        if previous is not None and to_notify and self._findings.claim_notification(identity, notify_keys):
+        if previous is not None and outcome.to_notify and self._findings.claim_notification(identity,
+                                                                                           outcome.notify_keys):
             # Claimed before publishing and released if publishing fails: a redelivered
             # message never notifies twice, and a failed publish is retried.
             try:
-                self._notifier.new_issues(self._notification_project(integration, image, identity), to_notify)
+                self._notifier.new_issues(self._notification_project(integration, image, identity), outcome.to_notify)
             except Exception:
-                self._findings.release_notification(identity, notify_keys)
+                self._findings.release_notification(identity, outcome.notify_keys)
                 raise
             notified = True
         self._projects.record_test(
             project_id=identity, org_id=integration["org_id"], integration_id=integration["id"],
             repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
             os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
-            package_count=len(inventory.packages), issue_counts=counts, finding_count=len(report.findings),
-            tested_at=now, ignored_count=triaged.ignored, counts_valid_until=triaged.valid_until_text,
-            existing=existing or {},
+            package_count=len(inventory.packages), counts=outcome.counts, finding_count=len(report.findings),
+            tested_at=now, counts_valid_until=outcome.counts_valid_until, existing=existing or {},
         )
-        self._findings.save(identity, inventory, report.findings, new_keys, now)
+        self._findings.save(identity, inventory, report.findings, outcome.new_keys, now)
         logger.info("project tested", extra={"project_id": identity, "scanned": scanned,
-                                             "findings": len(report.findings), "new": len(new)})
-        return TestOutcome(identity, scanned, len(report.findings), new if previous else [], notified)
+                                             "findings": len(report.findings), "new": len(outcome.new)})
+        return TestOutcome(identity, scanned, len(report.findings), outcome.new if previous else [], notified)
 
     def _notification_project(self, integration: dict[str, Any], image: Any, identity: str) -> dict[str, Any]:
         return {"id": identity, "org_id": integration["org_id"], "integration_id": integration["id"],

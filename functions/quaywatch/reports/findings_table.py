@@ -6,7 +6,8 @@ from rich.console import Console
 from rich.table import Table
 
 from quaywatch.matching.models import Finding, MatchReport
-from quaywatch.matching.severity import LEVELS, RANK
+from quaywatch.matching.severity import RANK
+from quaywatch.outcome import count_issues
 
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "negligible": "dim"}
 
@@ -41,11 +42,9 @@ def render_findings(report: MatchReport, console: Console, order: str = "severit
     """Print the findings, most severe first (or by ``order``), with a count per severity;
     ignored findings are left out and counted."""
     findings = sorted((f for f in report.findings if f.ignored is None), key=sort_key(order))
-    ignored = len(report.findings) - len(findings)
-    counts = {level: 0 for level in LEVELS}
-    for finding in findings:
-        counts[finding.severity] += 1
-    summary = ", ".join(f"{level} {count}" for level, count in counts.items() if count)
+    counts = count_issues(report.findings)
+    ignored = counts.ignored
+    summary = ", ".join(f"{level} {count}" for level, count in counts.as_dict().items() if count)
     console.print(f"\n[bold]Vulnerabilities: {len(findings)}[/bold]" + (f"  ({summary})" if summary else "")
                   + (f"  [dim]{ignored} ignored (--ignore-file)[/dim]" if ignored else ""))
     split = any(f.from_base is not None for f in findings)

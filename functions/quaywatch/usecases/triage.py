@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from quaywatch.api_errors import NotFound
 from quaywatch.errors import UsageError
-from quaywatch.matching.ignores import RecordedIgnore, apply_ignores
+from quaywatch.matching.ignores import RecordedIgnore
 from quaywatch.notifications.policy import NotificationPolicy
+from quaywatch.outcome import evaluate
 from quaywatch.projects.findings_store import LatestTest
 from quaywatch.projects.rules import ProjectRules
-from quaywatch.projects.store import issue_counts
+from quaywatch.projects.store import counts_fields
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal, notification_policy_of
 
@@ -96,11 +97,9 @@ def recount(services: Services, project: dict[str, Any], latest: LatestTest | No
     latest = latest or services.findings.latest(project["id"])
     if latest is None:
         return project
-    result = apply_ignores(latest.findings, rules_for(services, project))
+    outcome = evaluate(latest.findings, rules_for(services, project))
     fresh = services.projects.get(project["id"]) or project
-    fresh["issue_counts"] = issue_counts(latest.findings)
-    fresh["ignored_count"] = result.ignored
-    fresh["counts_valid_until"] = result.valid_until_text
+    fresh.update(counts_fields(outcome.counts, outcome.counts_valid_until))
     services.projects_repository.put(fresh)
     return fresh
 
