@@ -3,7 +3,15 @@
 "use strict";
 
 const state = { token: localStorage.getItem("quaywatch.token"), admin: false };
-const SEVERITIES = ["critical", "high", "medium", "low", "negligible", "unknown"];
+// Severity levels come from the API (GET /severity-levels), declared once on the server.
+const LEVELS = { levels: [], rated: [], issues: [] };
+let SEVERITIES = LEVELS.levels;
+
+async function loadLevels() {
+  if (LEVELS.levels.length) return;
+  Object.assign(LEVELS, await api("GET", "/severity-levels"));
+  SEVERITIES = LEVELS.levels;
+}
 const QUAY_ICON = '<svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true"><circle cx="8" cy="8" r="7" fill="#40b4e5"/><path d="M5 8a3 3 0 1 1 5.2 2l1.3 1.3" stroke="#fff" stroke-width="1.6" fill="none"/></svg>';
 
 function esc(value) {
@@ -46,7 +54,7 @@ function renderLogin(message) {
     event.preventDefault();
     state.token = document.getElementById("token").value.trim();
     try {
-      await api("GET", "/projects");
+      await loadLevels();  // also checks the token, cheaply
       localStorage.setItem("quaywatch.token", state.token);
       await detectRole();
       location.hash = "#/projects";
@@ -148,7 +156,7 @@ async function renderProjects() {
           ${p.is_new ? '<span class="badge new">NEW</span>' : ""}${p.active === false ? ' <span class="muted">(inactive)</span>' : ""}</td>
         <td><span class="origin" title="Quay">${QUAY_ICON} Quay</span></td>
         <td class="muted">${esc(p.platform)}</td>
-        <td class="counts">${["critical", "high", "medium", "low"].map(s => countBadge(s, p.issue_counts[s] || 0)).join(" ")}
+        <td class="counts">${LEVELS.issues.map(s => countBadge(s, p.issue_counts[s] || 0)).join(" ")}
             <span class="muted">· ${p.issue_counts.unknown || 0} unrated · <span class="total">${p.finding_count ?? 0} total</span></span>
             ${p.ignored_count ? `<span class="muted">(${p.ignored_count} ignored)</span>` : ""}</td>
         <td class="muted">${esc(p.test_frequency)}</td>
@@ -258,7 +266,7 @@ async function renderProject(id) {
     <div class="card">
       <div class="muted">${esc(project.digest || "")}</div>
       <div>OS: ${esc(project.os || "unknown")} · packages: ${esc(project.package_count)} · last tested: <span id="last-tested">${esc(localTime(project.last_tested_at) || "never")}</span></div>
-      <div class="mt-6 counts">${["critical", "high", "medium", "low"].map(s => countBadge(s, counts[s] || 0)).join(" ")}
+      <div class="mt-6 counts">${LEVELS.issues.map(s => countBadge(s, counts[s] || 0)).join(" ")}
         <span class="muted">· ${counts.unknown || 0} unrated · ${project.findings.length} total · ${project.ignored_count || 0} ignored</span></div>
       <div class="mt-12 toolbar">
         <div><label for="frequency">Test frequency</label>
@@ -364,7 +372,7 @@ async function renderBaseImage(id, ticket) {
   try { data = await api("GET", `/projects/${id}/base-image`); }
   catch (error) { if (!stale(ticket)) box.innerHTML = `<span class="muted">${esc(error.message)}</span>`; return; }
   if (stale(ticket)) return;
-  const levels = ["critical", "high", "medium", "low"];
+  const levels = LEVELS.issues;
   const row = (label, image, counts, note) => `<tr class="base-row"><th scope="row">${esc(label)}</th><td>${esc(image)}</td>
     ${levels.map(l => `<td>${countBadge(l, counts[l] || 0)}</td>`).join("")}<td class="muted">${esc(note)}</td></tr>`;
   const base = data.base;
@@ -571,7 +579,7 @@ async function renderOrganisation(message) {
     <div class="card"><h2>Notification policy</h2>
       <form id="policy-form">
         <label for="min-severity">Notify new findings of at least</label>
-        <select id="min-severity"><option value="">any severity</option>${["critical", "high", "medium", "low"].map(s => `<option value="${s}">${s}</option>`).join("")}</select>
+        <select id="min-severity"><option value="">any severity</option>${LEVELS.rated.map(s => `<option value="${s}">${s}</option>`).join("")}</select>
         <div><label><input type="checkbox" id="kev-only"> Known exploited only (CISA KEV)</label></div>
         <div><label><input type="checkbox" id="fixable-only"> Fixable only</label></div>
         <div class="mt-8"><button type="submit">Save policy</button></div>
@@ -649,6 +657,7 @@ async function route() {
   routing += 1;
   if (!state.token) { renderLogin(); return; }
   document.getElementById("nav").hidden = false;
+  try { await loadLevels(); } catch { /* an expired token: the page's own request says so */ }
   const [, page, id] = (location.hash.split("?")[0] || "#/projects").split("/");
   document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.dataset.page === (page || "projects")));
   try {

@@ -27,6 +27,13 @@ def list_projects(origin: Annotated[str | None, Query(pattern="^quay$")] = None,
     return {"repositories": use.list_projects(services(), caller(app), repository, integration_id)}
 
 
+@app.get("/severity-levels", middlewares=MEMBER)
+def get_severity_levels():
+    """The severity levels, most severe first, as every count and filter uses them (the console
+    reads them here; it declares none of its own)."""
+    return use.severity_levels()
+
+
 @app.get("/advisories/status", middlewares=MEMBER)
 def get_advisory_status():
     return advisory_status(services())

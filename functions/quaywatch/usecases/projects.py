@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from quaywatch.baseimages.layers import mark_from_base
+from quaywatch.matching.levels import ISSUE_LEVELS, LEVELS, RATED_LEVELS
 from quaywatch.projects.models import ProjectUpdate
 from quaywatch.projects.store import counts_lapsed, public_view
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
+
+
+def severity_levels() -> dict[str, list[str]]:
+    """``levels``: every level (``unknown``: no source rates the finding); ``rated``: those a
+    policy or a filter may name; ``issues``: those badges show first."""
+    return {"levels": list(LEVELS), "rated": list(RATED_LEVELS), "issues": list(ISSUE_LEVELS)}
 
 
 def list_projects(services: Services, caller: Principal, repository: str | None,
