@@ -68,7 +68,17 @@ class ProjectsRepository(Protocol):
     scheduled test of a ``test_frequency`` is due."""
 
     def get(self, project_id: str) -> Record | None: ...
-    def put(self, record: Record) -> None: ...
+    def put(self, record: Record) -> None:
+        """The whole record (a project's first test creates it)."""
+
+    def update(self, project_id: str, changes: Record, expect: Record | None = None) -> bool:
+        """Set the top-level fields of ``changes`` on an existing project (None: remove the
+        field), leaving every other field as stored: two writers of different fields (a test
+        being recorded, an ignore being added) never undo each other. ``expect``: apply only
+        if each named field holds exactly that value now (None: absent), for read-modify-write
+        of one field. A change of ``next_test_at`` comes with ``test_frequency``. False (and
+        nothing written) when the project is gone or an expectation does not hold."""
+
     def delete(self, project_id: str) -> None: ...
     def mark_viewed(self, project_id: str) -> None: ...
     def list_by_org(self, org_id: str, repository: str | None = None,

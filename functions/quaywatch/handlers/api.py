@@ -22,6 +22,7 @@ from quaywatch.integrations.quay_api import QuayApiError
 from quaywatch.integrations.service import IntegrationNotFound
 from quaywatch.observability import logger
 from quaywatch.projects.models import REPOSITORY_PATTERN, TAG_PATTERN
+from quaywatch.projects.store import ConcurrentChange
 from quaywatch.registry.errors import AuthenticationError, NotFoundError, RegistryError
 from quaywatch.runtime.settings import ConfigurationError
 from quaywatch.tenancy.access import AuthenticationFailed, Forbidden, Principal
@@ -134,6 +135,10 @@ def create_app() -> APIGatewayRestResolver:
     @app.exception_handler(UsageError)
     def usage(exc: UsageError) -> Response:
         return error(400, "invalid_request", str(exc))
+
+    @app.exception_handler(ConcurrentChange)
+    def conflict(exc: ConcurrentChange) -> Response:
+        return error(409, "conflict", str(exc))
 
     @app.exception_handler(AuthenticationError)
     @app.exception_handler(NotFoundError)

@@ -3,16 +3,22 @@ refreshed by every later one; the schedule of its next test follows its frequenc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from quaywatch.api_errors import NotFound
+from quaywatch.errors import QuaywatchError
 from quaywatch.outcome import IssueCounts, stored_counts
 from quaywatch.ports import ProjectsRepository
 from quaywatch.tenancy.access import Principal
 
 INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+
+
+class ConcurrentChange(QuaywatchError):
+    """A field kept changing under a read-modify-write: the caller may try again."""
 
 
 class ProjectStore:
@@ -37,18 +43,41 @@ class ProjectStore:
         ``existing``: the record as the caller already read it (else it is read here).
         ``counts_valid_until``: the day after which an ignore behind the counts lapses."""
         existing = (existing if existing is not None else self.get(project_id)) or {}
-        item = {
-            **existing,
-            "id": project_id, "org_id": org_id, "integration_id": integration_id, "repository": repository,
-            "tag": tag, "platform": platform, "digest": digest, "origin": "quay", "os": os_name,
-            "package_count": package_count, "finding_count": finding_count, **counts_fields(counts, counts_valid_until),
-            "last_tested_at": _iso(tested_at),
-            "test_frequency": existing.get("test_frequency", "daily"), "active": existing.get("active", True),
-            "is_new": existing.get("is_new", True), "created_at": existing.get("created_at", _iso(tested_at)),
+        tested = {
+            "digest": digest, "os": os_name, "package_count": package_count, "finding_count": finding_count,
+            **counts_fields(counts, counts_valid_until), "last_tested_at": _iso(tested_at),
         }
-        _schedule(item, tested_at)
+        if existing and self._repository.update(project_id, tested):
+            # Only what a test decides: an ignore or a setting written meanwhile stays; the next
+            # test is scheduled from the settings as they are now.
+            return self._reschedule(project_id)
+        item = {
+            "id": project_id, "org_id": org_id, "integration_id": integration_id, "repository": repository,
+            "tag": tag, "platform": platform, "origin": "quay", **tested,
+            "test_frequency": "daily", "active": True, "is_new": True, "created_at": _iso(tested_at),
+        }
+        item = {k: v for k, v in (item | _schedule_fields("daily", True, tested_at)).items() if v is not None}
         self._repository.put(item)
         return item
+
+    def set_fields(self, project_id: str, changes: dict[str, Any]) -> None:
+        """Write these fields of the project only (None removes one); NotFound when it is gone."""
+        if not self._repository.update(project_id, changes):
+            raise NotFound(f"no project {project_id}")
+
+    def change_field(self, project_id: str, name: str, change: Callable[[Any], Any], attempts: int = 8) -> Any:
+        """Read-modify-write of one field, safe against a concurrent writer of the same field:
+        written only if it still holds what was read, else read again (``attempts`` times).
+        Returns the new value."""
+        for _ in range(attempts):
+            item = self.get(project_id)
+            if item is None:
+                raise NotFound(f"no project {project_id}")
+            current = item.get(name)
+            value = change(current)
+            if self._repository.update(project_id, {name: value}, expect={name: current}):
+                return value
+        raise ConcurrentChange(f"project {project_id} kept changing; try again")
 
     def list(self, principal: Principal, repository: str | None = None,
              integration_id: str | None = None) -> list[dict[str, Any]]:
@@ -58,14 +87,24 @@ class ProjectStore:
         self._repository.mark_viewed(project_id)
 
     def update_settings(self, item: dict[str, Any], test_frequency: str | None, active: bool | None) -> dict[str, Any]:
-        if test_frequency is not None:
-            item["test_frequency"] = test_frequency
-        if active is not None:
-            item["active"] = active
-        last = datetime.fromisoformat(item["last_tested_at"]) if item.get("last_tested_at") else datetime.now(UTC)
-        _schedule(item, last)
-        self._repository.put(item)
-        return item
+        return self._reschedule(item["id"], test_frequency, active)
+
+    def _reschedule(self, project_id: str, frequency: str | None = None, active: bool | None = None,
+                    attempts: int = 8) -> dict[str, Any]:
+        """Set the frequency and activity given (None: as stored) and the next test from them
+        and the last test, all as stored now: written only if none of them changed since read."""
+        for _ in range(attempts):
+            item = self.get(project_id)
+            if item is None:
+                raise NotFound(f"no project {project_id}")
+            wanted_frequency = frequency if frequency is not None else item.get("test_frequency", "daily")
+            wanted_active = active if active is not None else item.get("active", True)
+            last = datetime.fromisoformat(item["last_tested_at"]) if item.get("last_tested_at") else datetime.now(UTC)
+            changes = {"active": wanted_active, **_schedule_fields(wanted_frequency, wanted_active, last)}
+            expect = {name: item.get(name) for name in ("test_frequency", "active", "last_tested_at")}
+            if self._repository.update(project_id, changes, expect=expect):
+                return {k: v for k, v in {**item, **changes}.items() if v is not None}
+        raise ConcurrentChange(f"project {project_id} kept changing; try again")
 
     def delete(self, project_id: str) -> None:
         self._repository.delete(project_id)
@@ -106,13 +145,11 @@ def counts_lapsed(item: dict[str, Any], today: date | None = None) -> bool:
     return bool(valid_until) and str(valid_until) < (today or date.today()).isoformat()
 
 
-def _schedule(item: dict[str, Any], last_test: datetime) -> None:
-    frequency = item.get("test_frequency", "daily")
-    item.pop("due_frequency", None)  # written by the DynamoDB adapter, not ours
-    if item.get("active", True) and frequency in INTERVALS:
-        item["next_test_at"] = _iso(last_test + INTERVALS[frequency])
-    else:
-        item.pop("next_test_at", None)
+def _schedule_fields(frequency: str, active: bool, last_test: datetime) -> dict[str, Any]:
+    """``next_test_at`` after a test at ``last_test`` (None: not scheduled), with the frequency
+    it belongs to (the adapters index due projects by both)."""
+    due = _iso(last_test + INTERVALS[frequency]) if active and frequency in INTERVALS else None
+    return {"test_frequency": frequency, "next_test_at": due}
 
 
 def _iso(moment: datetime) -> str:

@@ -57,21 +57,20 @@ class BaseSources(BaseModel):
 def link_dockerfile(services: Services, caller: Principal, project_id: str, request: DockerfileLink) -> dict[str, Any]:
     """Store the Dockerfile once it reads (a DockerfileError names the line) and re-test the
     project, which detects the base and recommends tags."""
-    project = services.projects.for_principal(caller, project_id)
+    services.projects.for_principal(caller, project_id)
     base = final_base(request.content)
-    project["dockerfile"] = {"content": request.content, "base": str(base.image) if base.image else "scratch",
-                             "from_line": base.line, "linked_by": caller.user_id, "linked_at": _now()}
-    services.projects_repository.put(project)
+    dockerfile = {"content": request.content, "base": str(base.image) if base.image else "scratch",
+                  "from_line": base.line, "linked_by": caller.user_id, "linked_at": _now()}
+    services.projects.set_fields(project_id, {"dockerfile": dockerfile})
     enqueue_retests(services.retest_queue, [project_id], "dockerfile")
-    return {"project_id": project_id, "base": project["dockerfile"]["base"], "from_line": base.line}
+    return {"project_id": project_id, "base": dockerfile["base"], "from_line": base.line}
 
 
 def unlink_dockerfile(services: Services, caller: Principal, project_id: str) -> None:
     project = services.projects.for_principal(caller, project_id)
     if "dockerfile" not in project:
         raise NotFound(f"project {project_id} has no Dockerfile linked")
-    project.pop("dockerfile")
-    services.projects_repository.put(project)
+    services.projects.set_fields(project_id, {"dockerfile": None})
     enqueue_retests(services.retest_queue, [project_id], "dockerfile")
 
 
@@ -130,8 +129,9 @@ def refresh_base_image(services: Services, project_id: str) -> dict[str, Any] | 
         return None
     fresh = services.projects.get(project_id) or project
     before = fresh.get("base_image") or {}
+    if not services.projects_repository.update(project_id, {"base_image": report}):
+        return None  # deleted meanwhile
     fresh["base_image"] = report
-    services.projects_repository.put(fresh)
     # Told when a better tag appears for a base already known (the first report is the baseline).
     same_base = bool(before.get("base") and report.get("base")
                      and before["base"]["repository"] == report["base"]["repository"])

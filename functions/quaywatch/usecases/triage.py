@@ -57,10 +57,9 @@ def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, pro
                           created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                           scope="project" if project_id else "organisation")
     if project_id:
-        project = services.projects.for_principal(caller, project_id)
-        project["ignores"] = _appended(project.get("ignores", []), rule)
-        services.projects_repository.put(project)
-        recount(services, project)
+        services.projects.for_principal(caller, project_id)
+        services.projects.change_field(project_id, "ignores", lambda rules: _appended(rules or [], rule))
+        recount(services, services.projects.get(project_id) or {"id": project_id, "org_id": caller.org_id})
     else:
         caller.require_admin()
         organisation = services.access.organisation(caller.org_id) or {}
@@ -72,10 +71,9 @@ def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, pro
 
 def remove_ignore(services: Services, caller: Principal, ignore_id: str, project_id: str | None) -> None:
     if project_id:
-        project = services.projects.for_principal(caller, project_id)
-        project["ignores"] = _without(project.get("ignores", []), ignore_id)
-        services.projects_repository.put(project)
-        recount(services, project)
+        services.projects.for_principal(caller, project_id)
+        services.projects.change_field(project_id, "ignores", lambda rules: _without(rules or [], ignore_id) or None)
+        recount(services, services.projects.get(project_id) or {"id": project_id, "org_id": caller.org_id})
         return
     caller.require_admin()
     organisation = services.access.organisation(caller.org_id) or {}
@@ -98,10 +96,10 @@ def recount(services: Services, project: dict[str, Any], latest: LatestTest | No
     if latest is None:
         return project
     outcome = evaluate(latest.findings, rules_for(services, project))
-    fresh = services.projects.get(project["id"]) or project
-    fresh.update(counts_fields(outcome.counts, outcome.counts_valid_until))
-    services.projects_repository.put(fresh)
-    return fresh
+    counts = counts_fields(outcome.counts, outcome.counts_valid_until)
+    if not services.projects_repository.update(project["id"], counts):
+        return project  # deleted meanwhile
+    return {k: v for k, v in {**project, **counts}.items() if v is not None}
 
 
 def _appended(rules: list[dict[str, Any]], rule: RecordedIgnore) -> list[dict[str, Any]]:

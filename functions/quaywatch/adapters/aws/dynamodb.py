@@ -114,6 +114,45 @@ class DynamoProjectsRepository:
             item["due_frequency"] = record["test_frequency"]  # sparse: only scheduled projects
         self._table.put_item(Item=item)
 
+    def update(self, project_id: str, changes: Record, expect: Record | None = None) -> bool:
+        """One UpdateItem: SET and REMOVE of the named attributes only, conditional on the
+        project existing and on ``expect``; the due index key follows ``next_test_at``."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets, removes = [], []
+        changes = dict(changes)
+        if "next_test_at" in changes:
+            changes["due_frequency"] = changes.get("test_frequency") if changes["next_test_at"] else None
+        for index, (name, value) in enumerate(changes.items()):
+            names[f"#c{index}"] = name
+            if value is None:
+                removes.append(f"#c{index}")
+            else:
+                values[f":c{index}"] = value
+                sets.append(f"#c{index} = :c{index}")
+        conditions = ["attribute_exists(id)"]
+        for index, (name, value) in enumerate((expect or {}).items()):
+            names[f"#e{index}"] = name
+            if value is None:
+                conditions.append(f"attribute_not_exists(#e{index})")
+            else:
+                values[f":e{index}"] = value
+                conditions.append(f"#e{index} = :e{index}")
+        expression = " ".join(part for part in (
+            "SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part)
+        if not expression:
+            return self.get(project_id) is not None
+        arguments: dict[str, Any] = {"Key": {"id": project_id}, "UpdateExpression": expression,
+                                     "ConditionExpression": " AND ".join(conditions),
+                                     "ExpressionAttributeNames": names}
+        if values:
+            arguments["ExpressionAttributeValues"] = values
+        try:
+            self._table.update_item(**arguments)
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def delete(self, project_id: str) -> None:
         self._table.delete_item(Key={"id": project_id})
 

@@ -94,6 +94,19 @@ class SqliteProjectsRepository:
                 record["id"], record["org_id"], record["integration_id"], record["repository"], record["tag"],
                 record["platform"], record.get("test_frequency"), record.get("next_test_at"), _dumps(record)))
 
+    def update(self, project_id: str, changes: Record, expect: Record | None = None) -> bool:
+        with self._db.write() as tx:  # read and write in one transaction: nobody writes between
+            row = tx.execute("SELECT data FROM projects WHERE id = ?", (project_id,)).fetchone()
+            if row is None:
+                return False
+            record = json.loads(row["data"])
+            if any(record.get(name) != value for name, value in (expect or {}).items()):
+                return False
+            record = _without_none({**record, **changes})
+            tx.execute("UPDATE projects SET test_frequency = ?, next_test_at = ?, data = ? WHERE id = ?",
+                       (record.get("test_frequency"), record.get("next_test_at"), _dumps(record), project_id))
+            return True
+
     def delete(self, project_id: str) -> None:
         with self._db.write() as tx:
             tx.execute("DELETE FROM projects WHERE id = ?", (project_id,))
