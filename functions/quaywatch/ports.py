@@ -88,6 +88,9 @@ class ProjectsRepository(Protocol):
     def due(self, frequency: str, until: str) -> list[str]:
         """Ids of the projects of that frequency whose ``next_test_at`` <= ``until``."""
 
+    def project_ids_by_org(self, org_id: str) -> list[str]:
+        """The ids of the organisation's projects (without reading the records)."""
+
     def by_repository(self, integration_id: str, repository: str) -> list[Record]: ...
 
 

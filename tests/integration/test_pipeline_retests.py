@@ -252,6 +252,9 @@ def test_ignores_leave_the_counts_and_the_notifications(cloud, feeds, listener, 
     assert retested["issue_counts"]["critical"] == 0 and retested["ignored_count"] == 2
 
     assert cloud.api("DELETE", f"/organisation/ignores/{org_rule.body['ignore_id']}").status == 200
+    assert cloud.api("GET", path).body["ignored_count"] == 2  # answered at once; the recount is queued ...
+    recounted = cloud.drain("RetestQueue", "RetestWorkerFunction")  # ... fanned out in batches, then done
+    assert cloud.api("GET", path).body["ignored_count"] == 1 and recounted.delivered >= 2
     assert cloud.api("DELETE", f"{path}/ignores/{added.body['ignore_id']}", token="member").status == 200
     restored = cloud.api("GET", path).body
     assert restored["ignored_count"] == 0 and restored["issue_counts"]["critical"] == 1

@@ -15,14 +15,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from quaywatch.handlers.wiring import services
 from quaywatch.image.allocator import tune_for_layer_streaming
 from quaywatch.observability import logger
-from quaywatch.usecases.retests import retest_project
+from quaywatch.usecases.retests import process_retest_queue_message
 
 tune_for_layer_streaming()  # once per cold start: this function streams layers
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _record(record: SQSRecord) -> None:
-    retest_project(services(), record.body, int(record.attributes.approximate_receive_count or 1))
+    process_retest_queue_message(services(), record.body, int(record.attributes.approximate_receive_count or 1))
 
 
 @logger.inject_lambda_context(clear_state=True)

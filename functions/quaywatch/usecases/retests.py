@@ -6,11 +6,19 @@ from dataclasses import dataclass
 
 from quaywatch.observability import logger
 from quaywatch.projects.errors import ProjectOrphaned
-from quaywatch.projects.retests import RetestMessage, due_projects, enqueue_retests
+from quaywatch.projects.retests import (
+    RECOUNT_BATCH,
+    RecountMessage,
+    RetestMessage,
+    due_projects,
+    enqueue_retests,
+    parse_work,
+)
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 from quaywatch.usecases.baseimages import refresh_base_image
 from quaywatch.usecases.failures import describe, is_transient
+from quaywatch.usecases.triage import recount_projects
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,29 @@ def enqueue_due_retests(services: Services, frequency: str) -> int:
 def request_retest(services: Services, caller: Principal, project_id: str) -> None:
     services.projects.for_principal(caller, project_id)
     enqueue_retests(services.retest_queue, [project_id], "on_demand")
+
+
+def process_retest_queue_message(services: Services, body: str, receive_count: int) -> RetestResult:
+    """A message of the re-test queue: a re-test (``retest_project``) or a recount of an
+    organisation's projects after its ignores changed (``recount``)."""
+    message = parse_work(body)
+    if isinstance(message, RecountMessage):
+        return recount(services, message)
+    return retest_project(services, body, receive_count)
+
+
+def recount(services: Services, message: RecountMessage) -> RetestResult:
+    """Fan an organisation's recount out to batches, or recount one batch."""
+    if message.project_ids is None:
+        ids = services.projects_repository.project_ids_by_org(message.org_id)
+        batches = [ids[start:start + RECOUNT_BATCH] for start in range(0, len(ids), RECOUNT_BATCH)]
+        services.retest_queue.send_many([RecountMessage(message.org_id, tuple(batch)).to_json() for batch in batches])
+        logger.info("recount fanned out", extra={"org_id": message.org_id, "projects": len(ids),
+                                                 "batches": len(batches)})
+        return RetestResult("tested", f"{len(batches)} batches")
+    done = recount_projects(services, message.org_id, list(message.project_ids))
+    logger.info("projects recounted", extra={"org_id": message.org_id, "projects": done})
+    return RetestResult("tested", f"{done} recounted")
 
 
 def retest_project(services: Services, body: str, receive_count: int) -> RetestResult:

@@ -1,7 +1,9 @@
 """Ignores through the API: per project (members) and per organisation (admins). An ignored
 finding stays visible, marked, and leaves the issue counts and the notifications until its
 rule expires. Rules live on the project's and the organisation's records; adding or removing
-one recounts the projects it touches from their latest test."""
+one recounts the projects it touches from their latest test: a project's at once, an
+organisation's through the re-test queue in batches (``recount_projects``), so the API
+answers at once whatever the number of projects."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from quaywatch.matching.ignores import RecordedIgnore
 from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.outcome import evaluate
 from quaywatch.projects.findings_store import LatestTest
+from quaywatch.projects.retests import enqueue_recount
 from quaywatch.projects.rules import ProjectRules
 from quaywatch.projects.store import counts_fields
 from quaywatch.runtime.services import Services
@@ -64,8 +67,7 @@ def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, pro
         caller.require_admin()
         organisation = services.access.organisation(caller.org_id) or {}
         services.access.set_ignores(caller.org_id, _appended(organisation.get("ignores", []), rule))
-        for project in services.projects.list(caller):
-            recount(services, project)
+        enqueue_recount(services.retest_queue, caller.org_id)  # the counts follow within seconds
     return rule.model_dump(mode="json")
 
 
@@ -78,8 +80,7 @@ def remove_ignore(services: Services, caller: Principal, ignore_id: str, project
     caller.require_admin()
     organisation = services.access.organisation(caller.org_id) or {}
     services.access.set_ignores(caller.org_id, _without(organisation.get("ignores", []), ignore_id))
-    for project in services.projects.list(caller):
-        recount(services, project)
+    enqueue_recount(services.retest_queue, caller.org_id)
 
 
 def list_ignores(services: Services, caller: Principal, project_id: str | None) -> list[dict[str, Any]]:
@@ -88,14 +89,17 @@ def list_ignores(services: Services, caller: Principal, project_id: str | None) 
     return list((services.access.organisation(caller.org_id) or {}).get("ignores", []))
 
 
-def recount(services: Services, project: dict[str, Any], latest: LatestTest | None = None) -> dict[str, Any]:
+def recount(services: Services, project: dict[str, Any], latest: LatestTest | None = None,
+            organisation: dict[str, Any] | None = None) -> dict[str, Any]:
     """The project's counts from its latest test under the rules in force today (the record
     as stored after); ``latest``: the test when the caller has read it already (its findings
-    are marked in place)."""
+    are marked in place); ``organisation``: its record, when the caller has read it."""
     latest = latest or services.findings.latest(project["id"])
     if latest is None:
         return project
-    outcome = evaluate(latest.findings, rules_for(services, project))
+    if organisation is None:
+        organisation = services.access.organisation(project["org_id"]) or {}
+    outcome = evaluate(latest.findings, _ignores(organisation, project))
     counts = counts_fields(outcome.counts, outcome.counts_valid_until)
     if not services.projects_repository.update(project["id"], counts):
         return project  # deleted meanwhile
@@ -113,3 +117,16 @@ def _without(rules: list[dict[str, Any]], ignore_id: str) -> list[dict[str, Any]
     if len(kept) == len(rules):
         raise NotFound(f"no ignore {ignore_id}")
     return kept
+
+
+def recount_projects(services: Services, org_id: str, project_ids: list[str]) -> int:
+    """Recount these projects of the organisation (one read of its rules); how many were."""
+    organisation = services.access.organisation(org_id) or {}
+    done = 0
+    for project_id in project_ids:
+        project = services.projects.get(project_id)
+        if project is None or project["org_id"] != org_id:
+            continue  # deleted since, or not this organisation's
+        recount(services, project, organisation=organisation)
+        done += 1
+    return done

@@ -171,6 +171,11 @@ class DynamoProjectsRepository:
         items = query_all(self._table, **arguments)
         return [item for item in items if not repository or item["repository"] == repository]
 
+    def project_ids_by_org(self, org_id: str) -> list[str]:
+        items = query_all(self._table, IndexName="by_org", KeyConditionExpression=Key("org_id").eq(org_id),
+                          ProjectionExpression="id")
+        return sorted(item["id"] for item in items)
+
     def due(self, frequency: str, until: str) -> list[str]:
         items = query_all(self._table, IndexName="due",
                           KeyConditionExpression=Key("due_frequency").eq(frequency) & Key("next_test_at").lte(until))

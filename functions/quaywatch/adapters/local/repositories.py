@@ -129,6 +129,9 @@ class SqliteProjectsRepository:
         rows = self._db.read(sql + " ORDER BY repository, tag, platform", tuple(parameters))
         return [json.loads(row["data"]) for row in rows]
 
+    def project_ids_by_org(self, org_id: str) -> list[str]:
+        return [row["id"] for row in self._db.read("SELECT id FROM projects WHERE org_id = ? ORDER BY id", (org_id,))]
+
     def due(self, frequency: str, until: str) -> list[str]:
         rows = self._db.read("SELECT id FROM projects WHERE test_frequency = ? AND next_test_at IS NOT NULL "
                              "AND next_test_at <= ? ORDER BY next_test_at", (frequency, until))

@@ -29,9 +29,9 @@ UseCase = Callable[[Any, str, int], Any]
 def use_cases() -> dict[str, UseCase]:
     """The use case behind each queue-driven function of template.yaml."""
     from quaywatch.usecases.imports import process_import_message
-    from quaywatch.usecases.retests import retest_project
+    from quaywatch.usecases.retests import process_retest_queue_message
 
-    return {"ImportWorkerFunction": process_import_message, "RetestWorkerFunction": retest_project}
+    return {"ImportWorkerFunction": process_import_message, "RetestWorkerFunction": process_retest_queue_message}
 
 
 @dataclass
