@@ -54,3 +54,59 @@ def test_inventory_does_not_depend_on_image_analysis() -> None:
     """The layer walker (image/) feeds the analyzers (inventory/), never the other way."""
     inventory = {path: names for path, names in IMPORTS.items() if path.startswith("inventory/")}
     assert _offenders(inventory, ("quaywatch.image", "quaywatch.scanning")) == {}
+
+
+DOMAIN = ("registry/", "image/", "inventory/", "scanning/", "versions/", "advisories/", "matching/", "reports/",
+          "tenancy/", "integrations/", "projects/", "notifications/", "baseimages/", "distros/", "outcome.py")
+
+
+def test_domain_packages_never_reach_up_into_the_application() -> None:
+    """The domain knows nothing of how it is run: no runtime, use case, handler or CLI import
+    (lazy and type-checking imports included)."""
+    domain = {path: names for path, names in IMPORTS.items() if path.startswith(DOMAIN)}
+    assert _offenders(domain, ("quaywatch.runtime", "quaywatch.usecases", "quaywatch.handlers", "quaywatch.cli")) == {}
+
+
+def _module(path: str) -> str:
+    name = "quaywatch." + path.removesuffix(".py").replace("/", ".")
+    return name.removesuffix(".__init__")
+
+
+def test_no_import_cycles() -> None:
+    """Between quaywatch's modules, lazy imports included: a cycle broken by importing inside a
+    function is still a cycle of responsibilities (issue 18 removed the last two)."""
+    modules = {_module(path) for path in IMPORTS}
+    graph = {_module(path): {name for name in names if name in modules and name != _module(path)}
+             for path, names in IMPORTS.items()}
+    for path in PACKAGE.rglob("*.py"):  # `from quaywatch.x import y` where y is a module too
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                graph[_module(path.relative_to(PACKAGE).as_posix())] |= {
+                    f"{node.module}.{alias.name}" for alias in node.names if f"{node.module}.{alias.name}" in modules}
+    cycles, index, low, stack, on_stack = [], {}, {}, [], set()
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for following in sorted(graph[node]):
+            if following not in index:
+                visit(following)
+                low[node] = min(low[node], low[following])
+            elif following in on_stack:
+                low[node] = min(low[node], index[following])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    assert cycles == []

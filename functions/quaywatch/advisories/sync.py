@@ -32,7 +32,7 @@ from quaywatch.outbound import BlockedAddressError
 from quaywatch.ports import ObjectStore
 
 if TYPE_CHECKING:
-    from quaywatch.runtime.settings import FeedSettings
+    from quaywatch.advisories.feed_settings import FeedSettings
 
 # What makes one feed fail and the others go on: HTTP errors, and the outbound policy's
 # refusals (a name that does not resolve, an address the policy forbids).

@@ -155,12 +155,6 @@ def create_app() -> APIGatewayRestResolver:
     def internal(exc: Exception) -> Response:
         return internal_error(exc)
 
-    @app.get("/openapi.json", include_in_schema=False)
-    def openapi():
-        from quaywatch.handlers.openapi_doc import openapi_document
-
-        return Response(200, content_types.APPLICATION_JSON, json.dumps(openapi_document()))
-
     return app
 
 

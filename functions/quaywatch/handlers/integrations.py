@@ -120,6 +120,14 @@ def remove_organisation_ignore(ignore_id: str):
     return {"deleted": ignore_id}
 
 
+@app.get("/openapi.json", include_in_schema=False)
+def openapi():
+    """The whole API's document (this function owns the route in template.yaml)."""
+    from quaywatch.handlers.openapi_doc import openapi_document
+
+    return json_response(200, openapi_document(app))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return resolve(app, event, context)

@@ -1,5 +1,6 @@
 """One OpenAPI document for the whole API, merged from every API function's resolver
-(each Lambda function only routes its own paths)."""
+(each Lambda function only routes its own paths). The IntegrationsFunction serves it and
+passes its own resolver; the others are imported here (none of them imports this module)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import json
 from typing import Any
 
 
-def openapi_document() -> dict[str, Any]:
-    from quaywatch.handlers import images, imports, integrations, projects, webhook
+def openapi_document(own: Any) -> dict[str, Any]:
+    """``own``: the serving function's resolver."""
+    from quaywatch.handlers import images, imports, projects, webhook
 
     merged: dict[str, Any] = {}
-    for module in (integrations, images, imports, projects, webhook):
-        schema = json.loads(module.app.get_openapi_json_schema(
+    for resolver in (own, images.app, imports.app, projects.app, webhook.app):
+        schema = json.loads(resolver.get_openapi_json_schema(
             title="quaywatch", version="1", description="Vulnerability monitoring for Quay registries"))
         if not merged:
             merged = {**schema, "paths": {}, "components": {"schemas": {}}}

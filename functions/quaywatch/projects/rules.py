@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from quaywatch.matching.ignores import IgnoreRule
+from quaywatch.matching.ignores import IgnoreRule, RecordedIgnore
 from quaywatch.notifications.policy import NotificationPolicy
+from quaywatch.tenancy.access import notification_policy_of
 
 
 @dataclass(frozen=True)
@@ -18,3 +20,15 @@ class ProjectRules:
 
 
 NO_RULES = ProjectRules()
+
+
+def ignores_of(organisation: dict[str, Any], project: dict[str, Any]) -> list[IgnoreRule]:
+    """The organisation's ignore rules, then the project's, from their records."""
+    return [RecordedIgnore.model_validate(r) for r in [*organisation.get("ignores", []), *project.get("ignores", [])]]
+
+
+def rules_of(organisation: dict[str, Any], project: dict[str, Any]) -> ProjectRules:
+    """The rules a test of ``project`` applies, from the records as read (one read of the
+    organisation serves every image of an import)."""
+    return ProjectRules(ignores_of(organisation, project),
+                        NotificationPolicy.model_validate(notification_policy_of(organisation)))

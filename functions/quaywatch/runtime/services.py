@@ -98,12 +98,13 @@ class Services:
 
     @cached_property
     def tester(self) -> ProjectTester:
+        from quaywatch.projects.rules import rules_of
         from quaywatch.projects.testing import ProjectTester
-        from quaywatch.usecases.triage import project_rules
 
         return ProjectTester(self.integrations, self.projects, self.findings, self.advisories, self.notifier,
                              self.settings.work_dir, retry=self.registry_retry,
-                             rules=lambda project: project_rules(self, project))
+                             rules=lambda project: rules_of(self.access.organisation(project["org_id"]) or {},
+                                                            project))
 
     @cached_property
     def base_images(self) -> BaseImages:

@@ -4,11 +4,13 @@ only the variables it needs: a function that never touches a table never asks fo
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from quaywatch.advisories.feed_settings import FeedSettings
 from quaywatch.errors import QuaywatchError
+
+__all__ = ["ConfigurationError", "FeedSettings", "RuntimeSettings", "required"]
 
 
 class ConfigurationError(QuaywatchError):
@@ -42,44 +44,4 @@ class RuntimeSettings:
             fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
             advisory_key=os.environ.get("QUAYWATCH_ADVISORY_KEY", "advisories/advisories.db"),
             public_url=os.environ.get("QUAYWATCH_PUBLIC_URL") or None,
-        )
-
-
-@dataclass(frozen=True)
-class FeedSettings:
-    """Where the advisory sync downloads feeds from (AdvisorySyncFunction only)."""
-
-    osv_base_url: str = "https://osv-vulnerabilities.storage.googleapis.com"
-    osv_ecosystems: tuple[str, ...] = ()
-    alpine_secdb_url: str = "https://secdb.alpinelinux.org"
-    alpine_releases: tuple[str, ...] = ()
-    rating_feeds: tuple[str, ...] = ()  # NVD, KEV, EPSS file URLs, fetched whole when they changed
-    nvd_api_url: str = ""  # the NVD CVE API 2.0, asked for what changed since the last sync ("" = not used)
-    nvd_api_pause: float = 6.0  # seconds between API requests (NVD's public rate limit)
-    cvelist_url: str = ""  # GitHub's releases API of CVEProject/cvelistV5 ("" = not used)
-    nvd_api_key: str = field(default="", repr=False)  # serve and the CLI: QUAYWATCH_NVD_API_KEY
-    nvd_api_key_secret: str = ""  # deployed: the Secrets Manager secret holding {"api_key": ...}
-
-    @classmethod
-    def from_environment(cls) -> FeedSettings:
-        return cls.from_variables(os.environ)
-
-    @classmethod
-    def from_variables(cls, variables: Mapping[str, str]) -> FeedSettings:
-        """From ``QUAYWATCH_*`` variables (the process environment, or the template's
-        defaults with the environment over them, as the CLI's own sync reads them)."""
-        def words(name: str) -> tuple[str, ...]:
-            return tuple(word.strip() for word in variables.get(name, "").split(",") if word.strip())
-
-        return cls(
-            osv_base_url=variables.get("QUAYWATCH_OSV_BASE_URL", cls.osv_base_url),
-            osv_ecosystems=words("QUAYWATCH_OSV_ECOSYSTEMS"),
-            alpine_secdb_url=variables.get("QUAYWATCH_ALPINE_SECDB_URL", cls.alpine_secdb_url),
-            alpine_releases=words("QUAYWATCH_ALPINE_RELEASES"),
-            rating_feeds=words("QUAYWATCH_RATING_FEED_URLS"),
-            nvd_api_url=variables.get("QUAYWATCH_NVD_API_URL", ""),
-            nvd_api_pause=float(variables.get("QUAYWATCH_NVD_API_PAUSE", "6")),
-            cvelist_url=variables.get("QUAYWATCH_CVELIST_RELEASES_URL", ""),
-            nvd_api_key=variables.get("QUAYWATCH_NVD_API_KEY", ""),
-            nvd_api_key_secret=variables.get("QUAYWATCH_NVD_API_KEY_SECRET", ""),
         )

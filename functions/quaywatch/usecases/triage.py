@@ -15,15 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from quaywatch.api_errors import NotFound
 from quaywatch.errors import UsageError
-from quaywatch.matching.ignores import RecordedIgnore
-from quaywatch.notifications.policy import NotificationPolicy
+from quaywatch.matching.ignores import IgnoreRule, RecordedIgnore
 from quaywatch.outcome import evaluate
 from quaywatch.projects.findings_store import LatestTest
 from quaywatch.projects.retests import enqueue_recount
-from quaywatch.projects.rules import ProjectRules
+from quaywatch.projects.rules import ignores_of
 from quaywatch.projects.store import counts_fields
 from quaywatch.runtime.services import Services
-from quaywatch.tenancy.access import Principal, notification_policy_of
+from quaywatch.tenancy.access import Principal
 
 MAX_IGNORES = 500  # per project and per organisation
 
@@ -37,21 +36,9 @@ class IgnoreCreate(BaseModel):
     expires_at: date | None = Field(None, description="the day after which the ignore no longer applies")
 
 
-def rules_for(services: Services, project: dict[str, Any]) -> list[RecordedIgnore]:
+def rules_for(services: Services, project: dict[str, Any]) -> list[IgnoreRule]:
     """The organisation's rules, then the project's."""
-    return _ignores(services.access.organisation(project["org_id"]) or {}, project)
-
-
-def project_rules(services: Services, project: dict[str, Any]) -> ProjectRules:
-    """The ignore rules and the notification policy for a test, from one read of the
-    organisation (a test runs for every image of an import)."""
-    organisation = services.access.organisation(project["org_id"]) or {}
-    return ProjectRules(_ignores(organisation, project),
-                        NotificationPolicy.model_validate(notification_policy_of(organisation)))
-
-
-def _ignores(organisation: dict[str, Any], project: dict[str, Any]) -> list[RecordedIgnore]:
-    return [RecordedIgnore.model_validate(r) for r in [*organisation.get("ignores", []), *project.get("ignores", [])]]
+    return ignores_of(services.access.organisation(project["org_id"]) or {}, project)
 
 
 def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, project_id: str | None) -> dict[str, Any]:
@@ -99,7 +86,7 @@ def recount(services: Services, project: dict[str, Any], latest: LatestTest | No
         return project
     if organisation is None:
         organisation = services.access.organisation(project["org_id"]) or {}
-    outcome = evaluate(latest.findings, _ignores(organisation, project))
+    outcome = evaluate(latest.findings, ignores_of(organisation, project))
     counts = counts_fields(outcome.counts, outcome.counts_valid_until)
     if not services.projects_repository.update(project["id"], counts):
         return project  # deleted meanwhile
