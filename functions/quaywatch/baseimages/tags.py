@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-DEBIAN_CODENAMES = {"jessie": 8, "stretch": 9, "buster": 10, "bullseye": 11, "bookworm": 12, "trixie": 13,
-                    "forky": 14}
-UBUNTU_CODENAMES = {"bionic": 18.04, "focal": 20.04, "jammy": 22.04, "noble": 24.04}
+from quaywatch.distros import debian, ubuntu
+
 _SIZE = {"": 3, "full": 3, "slim": 2, "alpine": 1, "distroless": 1, "minimal": 1, "micro": 1}
 _PRERELEASE = re.compile(r"^(rc|alpha|beta|a|b|dev|pre|preview|snapshot|nightly)\d*$")
 _TAG = re.compile(r"^v?(?P<version>\d+(?:\.\d+){0,3})(?P<pre>[-.]?(?:rc|alpha|beta|a|b|dev|pre)\.?\d*)?"
@@ -61,10 +60,10 @@ def parse_tag(tag: str) -> TagVersion | None:
             prerelease = True
             continue
         alpine = re.fullmatch(r"alpine(\d+(?:\.\d+)*)?", lower)
-        if lower in DEBIAN_CODENAMES:
-            distro = ("debian", (float(DEBIAN_CODENAMES[lower]),))
-        elif lower in UBUNTU_CODENAMES:
-            distro = ("ubuntu", (UBUNTU_CODENAMES[lower],))
+        if debian.release_of_codename(lower):  # the codename tables are the distributions' own
+            distro = ("debian", (float(debian.release_of_codename(lower) or 0),))
+        elif ubuntu.release_of_codename(lower):
+            distro = ("ubuntu", (float(ubuntu.release_of_codename(lower) or 0),))
         elif alpine:
             flavour_words.append("alpine")
             distro = ("alpine", tuple(float(p) for p in alpine.group(1).split("."))) if alpine.group(1) else ("alpine", ())

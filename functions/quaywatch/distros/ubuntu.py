@@ -6,6 +6,13 @@ from __future__ import annotations
 from quaywatch.distros.base import Distribution
 from quaywatch.inventory.models import OperatingSystem
 
+CODENAMES = {"xenial": "16.04", "bionic": "18.04", "focal": "20.04", "jammy": "22.04", "noble": "24.04",
+             "plucky": "25.04", "questing": "25.10"}
+
+
+def release_of_codename(codename: str) -> str | None:
+    return CODENAMES.get(codename.lower())
+
 
 class Ubuntu(Distribution):
     ecosystem = "Ubuntu"
