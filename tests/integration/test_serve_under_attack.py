@@ -241,3 +241,21 @@ def test_the_listen_backlog_is_at_least_128() -> None:
         assert backlog >= 128
     finally:
         gateway.server_close()
+
+
+@pytest.mark.registry
+def test_the_operator_reads_the_counters_in_prometheus_format(project) -> None:
+    """GET /metrics (issue 18): what the import did, for the operator only."""
+    served, token, _ = project
+    member = served.api("POST", "/tokens", token, {"role": "member"}).json()["token"]
+    assert httpx.get(f"{served.url}/metrics", timeout=10).status_code == 401
+    assert httpx.get(f"{served.url}/metrics", headers={"Authorization": f"Bearer {member}"}, timeout=10).status_code == 403
+    answer = httpx.get(f"{served.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+              for line in answer.text.splitlines() if line and not line.startswith("#")}
+    assert values["quaywatch_images_scanned_total"] == 1 and values["quaywatch_tests_total"] == 1
+    assert values["quaywatch_import_image_seconds_count"] == 1 and values["quaywatch_scan_seconds_sum"] > 0
+    assert values['quaywatch_findings_total{severity="unknown"}'] + values.get(
+        'quaywatch_findings_total{severity="high"}', 0) >= 1
+    assert "# TYPE quaywatch_scan_seconds summary" in answer.text

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 import httpx
+from quaywatch.matching.levels import RATED_LEVELS as RATED
 from quaywatch.observability import logger
-from quaywatch.projects.store import RATED
 from quaywatch.runtime.embedded.server import EmbeddedServer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from quaywatch.handlers.wiring import services
+from quaywatch.metrics import flushed
 from quaywatch.observability import logger
 from quaywatch.runtime.settings import FeedSettings
 from quaywatch.usecases.advisories import sync_advisories
 
 
+@flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return sync_advisories(services(), FeedSettings.from_environment())

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from quaywatch.handlers.api import ADMIN, api_base_url, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, IntegrationUpdate
+from quaywatch.metrics import flushed
 from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.observability import logger
 from quaywatch.usecases import baseimages, organisation, triage
@@ -128,6 +129,7 @@ def openapi():
     return json_response(200, openapi_document(app))
 
 
+@flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return resolve(app, event, context)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from quaywatch.baseimages.dockerfile import MAX_SIZE
 from quaywatch.handlers.api import MEMBER, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
+from quaywatch.metrics import flushed
 from quaywatch.observability import logger
 from quaywatch.projects.models import ProjectUpdate
 from quaywatch.usecases import baseimages, triage
@@ -96,6 +97,7 @@ def get_base_image(project_id: str):
     return baseimages.base_image_view(services(), caller(app), project_id)
 
 
+@flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return resolve(app, event, context, max_body_bytes=MAX_DOCKERFILE_BODY)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from quaywatch.handlers.wiring import services
+from quaywatch.metrics import flushed
 from quaywatch.observability import logger
 from quaywatch.usecases.retests import enqueue_due_retests
 
@@ -16,6 +17,7 @@ class ScheduleInput(BaseModel):
     frequency: Literal["daily", "weekly"]
 
 
+@flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     request = ScheduleInput.model_validate(event)  # a bad input fails the invocation: the schedule's retry and DLQ

@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from quaywatch.handlers.api import create_app, error, json_response, resolve
 from quaywatch.handlers.wiring import services
+from quaywatch.metrics import flushed
 from quaywatch.observability import logger
 from quaywatch.usecases.webhooks import (
     InvalidNotification,
@@ -44,6 +45,7 @@ def quay_webhook(integration_id: str, token: str):
     return json_response(202, body)
 
 
+@flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
     return resolve(app, event, context, max_body_bytes=MAX_NOTIFICATION_BYTES)

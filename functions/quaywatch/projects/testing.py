@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from quaywatch import metrics
 from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.image.cache import DiskLayerCache
 from quaywatch.integrations.service import IntegrationService
@@ -72,12 +73,14 @@ class ProjectTester:
             reference = ImageReference(client.registry, repository, tag)
             platforms = ImageScanner(client, cache=self._layers).platforms(reference)
             if platforms is None:
-                inventories.append(ImageScanner(client, cache=self._layers).scan(reference))
+                with metrics.timed("quaywatch_scan_seconds"):
+                    inventories.append(ImageScanner(client, cache=self._layers).scan(reference))
             errors: list[Exception] = []
             for platform in platforms or []:
                 options = ScanOptions(platform=platform, platform_explicit=True)
                 try:
-                    inventories.append(ImageScanner(client, cache=self._layers, options=options).scan(reference))
+                    with metrics.timed("quaywatch_scan_seconds"):
+                        inventories.append(ImageScanner(client, cache=self._layers, options=options).scan(reference))
                 except (NotFoundError, InvalidManifestError) as exc:
                     failures[str(platform)] = str(exc)
                     errors.append(exc)
@@ -98,7 +101,8 @@ class ProjectTester:
             digest = scanner.resolve(reference).manifest_digest
             if latest is not None and digest == latest.inventory.image.digest:
                 return self._record(integration, latest.inventory, scanned=False)
-            inventory = scanner.scan(reference)
+            with metrics.timed("quaywatch_scan_seconds"):
+                inventory = scanner.scan(reference)
         return self._record(integration, inventory, scanned=True)
 
     def _record(self, integration: dict[str, Any], inventory: Inventory, scanned: bool) -> TestOutcome:
@@ -110,6 +114,10 @@ class ProjectTester:
         existing = self._projects.get(identity)
         rules = self._rules(existing or {"id": identity, "org_id": integration["org_id"]}) if self._rules else NO_RULES
         outcome = evaluate(report.findings, rules.ignores, rules.policy, previous.findings if previous else None)
+        metrics.count("quaywatch_tests_total")
+        metrics.count("quaywatch_images_scanned_total", 1 if scanned else 0)
+        for level, found in outcome.counts.as_dict().items():
+            metrics.count("quaywatch_findings_total", found, severity=level)
         now = datetime.now(UTC)
         notified = False
         if previous is not None and outcome.to_notify and self._findings.claim_notification(identity,

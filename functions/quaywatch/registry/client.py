@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import httpx
 import stamina
 
+from quaywatch import metrics
 from quaywatch.observability import logger
 from quaywatch.outbound import AddressPolicy, pinned_client, read_bounded
 from quaywatch.registry.challenge import Challenge, parse_challenge
@@ -388,6 +389,8 @@ class RegistryClient:
         status = response.status_code
         if status in (429,) or status >= 500:
             logger.info("registry answered retryable status", extra={"registry": self.registry, "status": status})
+            if status == 429:
+                metrics.count("quaywatch_registry_rate_limited_total")
             raise RetryableStatus(response)
         if status == 404:
             raise NotFoundError(f"{what} not found on {self.registry}{_error_detail(response)}")
@@ -422,6 +425,8 @@ class RegistryClient:
         with self._http.stream("GET", url, headers=headers) as response:
             if response.status_code in (429,) or response.status_code >= 500:
                 response.read()
+                if response.status_code == 429:
+                    metrics.count("quaywatch_registry_rate_limited_total")
                 raise RetryableStatus(response)
             if response.status_code in (401, 403):
                 who = self._credentials.username if self._credentials else "anonymous access"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quaywatch import metrics
 from quaywatch.errors import UsageError
 from quaywatch.integrations.catalog import visible_tags
 from quaywatch.observability import logger
@@ -51,7 +52,8 @@ def process_import_message(services: Services, body: str, receive_count: int) ->
         imports.complete(message, "failed", error="the integration was deleted")
         return
     try:
-        outcome = services.tester.test_image(integration, message.repository, message.tag)
+        with metrics.timed("quaywatch_import_image_seconds"):
+            outcome = services.tester.test_image(integration, message.repository, message.tag)
     except Exception as exc:
         if not is_transient(exc):
             imports.complete(message, "failed", error=describe(exc))
@@ -59,6 +61,7 @@ def process_import_message(services: Services, body: str, receive_count: int) ->
             return
         if receive_count >= services.settings.max_receives:
             imports.complete(message, "failed", error=f"{describe(exc)} (gave up after {receive_count} attempts)")
+            metrics.count("quaywatch_gave_up_total", queue="ImportQueue")
         logger.warning("import attempt failed, will retry", extra={"error": describe(exc), "receives": receive_count})
         raise
     note = "; ".join(f"{platform}: {reason}" for platform, reason in outcome.failed_platforms.items()) or None

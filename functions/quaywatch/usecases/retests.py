@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from quaywatch import metrics
 from quaywatch.observability import logger
 from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.retests import (
@@ -85,6 +86,8 @@ def retest_project(services: Services, body: str, receive_count: int) -> RetestR
         if is_transient(exc):
             logger.warning("re-test attempt failed, will retry", extra={
                 "error": describe(exc), "receives": receive_count, "max_receives": services.settings.max_receives})
+            if receive_count >= services.settings.max_receives:
+                metrics.count("quaywatch_gave_up_total", queue="RetestQueue")
             raise
         logger.warning("re-test failed", extra={"error": describe(exc)})  # the tag is gone, credentials revoked...
         return RetestResult("failed", describe(exc))

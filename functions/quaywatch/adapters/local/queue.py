@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
+from quaywatch import metrics
 from quaywatch.adapters.local.database import Database
 from quaywatch.ports import QueueMessage
 
@@ -52,8 +53,9 @@ class SqliteWorkQueue:
                        "SELECT id, queue, body, receive_count, created_at, ? FROM queue_messages "
                        "WHERE queue = ? AND visible_at <= ? AND receive_count >= ?",
                        (now, self.name, now, self.max_receives))
-            tx.execute("DELETE FROM queue_messages WHERE queue = ? AND visible_at <= ? AND receive_count >= ?",
-                       (self.name, now, self.max_receives))
+            dead = tx.execute("DELETE FROM queue_messages WHERE queue = ? AND visible_at <= ? AND receive_count >= ?",
+                              (self.name, now, self.max_receives)).rowcount
+            metrics.count("quaywatch_dead_letters_total", dead, queue=self.name)
             rows = tx.execute(
                 "UPDATE queue_messages SET visible_at = ?, receive_count = receive_count + 1 "
                 "WHERE id IN (SELECT id FROM queue_messages WHERE queue = ? AND visible_at <= ? ORDER BY id LIMIT ?) "

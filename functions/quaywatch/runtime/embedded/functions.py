@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import os
 import threading
 import uuid
@@ -112,11 +113,12 @@ class Functions:
 
 
 def _call(handler: Any, event: Any, context: LambdaContext) -> Any:
-    """The handler under its logging decorator's hood: Powertools' ``inject_lambda_context``
-    writes the Lambda context into the one process-wide logger, which events running side by
-    side here would overwrite for each other; the same keys go on this thread's log lines
-    instead (the thread-safe keys), and the handler itself runs unchanged."""
-    inner = getattr(handler, "__wrapped__", handler)
+    """The handler under its Powertools decorators' hood: ``inject_lambda_context`` writes the
+    Lambda context into the one process-wide logger, which events running side by side here
+    would overwrite for each other (the same keys go on this thread's log lines instead, the
+    thread-safe keys), and ``metrics.flushed`` prints CloudWatch's embedded-metric lines (serve
+    keeps the totals for ``GET /metrics`` instead). The handler itself runs unchanged."""
+    inner = inspect.unwrap(handler)
     logger.thread_safe_append_keys(function_name=context.function_name, function_request_id=context.aws_request_id)
     try:
         return inner(event, context)

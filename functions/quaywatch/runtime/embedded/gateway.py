@@ -1,7 +1,8 @@
 """The local API Gateway: HTTP requests -> the REST proxy events of the template's routes.
 
-Also serves the web console's static files (``/`` and ``/console/...``) and the embedded-only
-``POST /_embedded/schedules/{name}`` (admins) that fires a schedule now.
+Also serves the web console's static files (``/`` and ``/console/...``), the embedded-only
+``POST /_embedded/schedules/{name}`` that fires a schedule now and ``GET /metrics`` (both for
+the operator: the server's own admin token).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class Routes:
 
 def make_gateway(host: str, port: int, template: Template, functions: Functions,
                  run_schedule: Callable[[str, str | None], Any],
-                 public_host: Callable[[], str]) -> ThreadingHTTPServer:
+                 public_host: Callable[[], str],
+                 metrics_text: Callable[[str | None], tuple[int, Any]] | None = None) -> ThreadingHTTPServer:
     """``public_host``: the host (and port) of the configured public URL, given to the handlers
     as API Gateway's domain name; the request's own Host header is never used for it."""
     routes = Routes(template)
@@ -156,6 +158,13 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
             if isinstance(body, tuple):
                 self.close_connection = True
                 self._reply(body[0], {"error": {"code": body[1], "message": body[2]}})
+                return
+            if method == "GET" and parts.path == "/metrics" and metrics_text is not None:
+                status, answer = metrics_text(self.headers.get("Authorization"))
+                if isinstance(answer, str):
+                    self._send(status, answer.encode(), {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+                else:
+                    self._reply(status, answer)
                 return
             if method == "POST" and parts.path.startswith("/_embedded/schedules/"):
                 name = parts.path.rsplit("/", 1)[1]

@@ -78,7 +78,7 @@ class EmbeddedServer:
         queues = _queue_receive_limits(self.template)
         self.functions = Functions(self.template)
         self._gateway = make_gateway(self.host, self.port, self.template, self.functions, self.run_schedule,
-                                     lambda: urlsplit(self.url_for_webhooks).netloc)
+                                     lambda: urlsplit(self.url_for_webhooks).netloc, self.metrics_text)
         self.port = self._gateway.server_address[1]
         settings = RuntimeSettings(
             allow_private_registries=self.allow_private_registries, work_dir=self.data_dir / "work",
@@ -139,9 +139,19 @@ class EmbeddedServer:
             self._lock_handle.close()
         logger.info("embedded server stopped")
 
-    def run_schedule(self, name: str, authorization: str | None) -> tuple[int, Any]:
-        """Fire a schedule now: the schedules serve every organisation, so only the operator
-        (the server's own admin token, in DIR/admin-token) may."""
+    def metrics_text(self, authorization: str | None) -> tuple[int, Any]:
+        """``GET /metrics``: the process's counters in Prometheus' text format. They cover every
+        organisation, so only the operator may read them."""
+        refused = self._refuse_unless_operator(authorization, "read the metrics")
+        if refused is not None:
+            return refused
+        from quaywatch.metrics import TOTALS
+
+        return 200, TOTALS.prometheus()
+
+    def _refuse_unless_operator(self, authorization: str | None, what: str) -> tuple[int, Any] | None:
+        """None for the operator (the server's own admin token, in DIR/admin-token), else the
+        refusal to answer."""
         from quaywatch.tenancy.access import AuthenticationFailed
 
         try:
@@ -151,8 +161,16 @@ class EmbeddedServer:
         operator = (self.data_dir / "admin-token").read_text().strip()
         presented = (authorization or "").removeprefix("Bearer ").strip()
         if principal.role != "admin" or not hmac.compare_digest(presented.encode(), operator.encode()):
-            return 403, {"error": {"code": "forbidden", "message": "only the server's operator (its admin token) "
-                                                                    "may fire schedules"}}
+            return 403, {"error": {"code": "forbidden", "message": f"only the server's operator (its admin token) "
+                                                                    f"may {what}"}}
+        return None
+
+    def run_schedule(self, name: str, authorization: str | None) -> tuple[int, Any]:
+        """Fire a schedule now: the schedules serve every organisation, so only the operator
+        (the server's own admin token, in DIR/admin-token) may."""
+        refused = self._refuse_unless_operator(authorization, "fire schedules")
+        if refused is not None:
+            return refused
         try:
             entry = self.scheduler.find(name)
         except KeyError:
