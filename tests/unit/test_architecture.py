@@ -110,3 +110,17 @@ def test_no_import_cycles() -> None:
         if node not in index:
             visit(node)
     assert cycles == []
+
+
+def test_every_route_goes_through_a_use_case() -> None:
+    """Handlers hand ``services()`` to a use case; they never reach into it themselves
+    (the shared middleware authenticates through it, in handlers/api.py)."""
+    reaching = []
+    for path in (PACKAGE / "handlers").glob("*.py"):
+        if path.name == "api.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call)
+                    and isinstance(node.value.func, ast.Name) and node.value.func.id == "services"):
+                reaching.append(f"{path.name}:{node.lineno} services().{node.attr}")
+    assert reaching == []

@@ -9,9 +9,9 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from quaywatch.handlers.api import MEMBER, caller, create_app, resolve
 from quaywatch.handlers.wiring import services
-from quaywatch.integrations.catalog import browse_images
 from quaywatch.metrics import flushed
 from quaywatch.observability import logger
+from quaywatch.usecases.integrations import browse_images
 
 app = create_app()
 
@@ -19,7 +19,7 @@ app = create_app()
 @app.get("/integrations/<integration_id>/images", middlewares=MEMBER)
 def images(integration_id: str, search: Annotated[str | None, Query(max_length=200)] = None,
            cursor: Annotated[str | None, Query(max_length=500)] = None):
-    page = browse_images(services().integrations, caller(app), integration_id, search, cursor)
+    page = browse_images(services(), caller(app), integration_id, search, cursor)
     return {"repositories": [{"name": r.name, "tags": r.tags} for r in page.repositories],
             "next_cursor": page.next_cursor}
 

@@ -12,31 +12,31 @@ from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
 from quaywatch.observability import logger
 from quaywatch.projects.models import ImportRequest
-from quaywatch.usecases.imports import start_import
+from quaywatch.usecases import imports as use
 
 app = create_app()
 
 
 @app.post("/imports", middlewares=MEMBER)
 def post_import(request: Annotated[ImportRequest, Body()]):
-    return json_response(202, {"id": start_import(services(), caller(app), request)})
+    return json_response(202, {"id": use.start_import(services(), caller(app), request)})
 
 
 @app.get("/imports", middlewares=MEMBER)
 def import_history(limit: Annotated[int, Query(ge=1, le=100)] = 20,
                    cursor: Annotated[str | None, Query(max_length=500)] = None):
-    entries, next_cursor = services().imports.history(caller(app), limit, cursor)
+    entries, next_cursor = use.import_history(services(), caller(app), limit, cursor)
     return {"imports": entries, "next_cursor": next_cursor}
 
 
 @app.get("/imports/<import_id>", middlewares=MEMBER)
 def import_status(import_id: str):
-    return services().imports.status(caller(app), import_id)
+    return use.import_status(services(), caller(app), import_id)
 
 
 @app.get("/imports/<import_id>/log", middlewares=MEMBER)
 def import_log(import_id: str):
-    return {"entries": services().imports.log(caller(app), import_id)}
+    return {"entries": use.import_log(services(), caller(app), import_id)}
 
 
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation

@@ -16,6 +16,7 @@ from quaywatch.metrics import flushed
 from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.observability import logger
 from quaywatch.usecases import baseimages, organisation, triage
+from quaywatch.usecases import integrations as use
 
 app = create_app()
 
@@ -26,39 +27,39 @@ def _dump(view: Any) -> dict:
 
 @app.post("/integrations", middlewares=ADMIN)
 def create_integration(request: Annotated[IntegrationCreate, Body()]):
-    view = services().integrations.create(caller(app), request, api_base_url(app))
+    view = use.create_integration(services(), caller(app), request, api_base_url(app))
     return json_response(201, _dump(view))
 
 
 @app.get("/integrations", middlewares=ADMIN)
 def list_integrations():
-    return {"integrations": [_dump(v) for v in services().integrations.list(caller(app))]}
+    return {"integrations": [_dump(v) for v in use.list_integrations(services(), caller(app))]}
 
 
 @app.get("/integrations/<integration_id>", middlewares=ADMIN)
 def get_integration(integration_id: str):
-    return _dump(services().integrations.get(caller(app), integration_id))
+    return _dump(use.get_integration(services(), caller(app), integration_id))
 
 
 @app.patch("/integrations/<integration_id>", middlewares=ADMIN)
 def update_integration(integration_id: str, request: Annotated[IntegrationUpdate, Body()]):
-    return _dump(services().integrations.update(caller(app), integration_id, request))
+    return _dump(use.update_integration(services(), caller(app), integration_id, request))
 
 
 @app.delete("/integrations/<integration_id>", middlewares=ADMIN)
 def delete_integration(integration_id: str):
-    services().integrations.delete(caller(app), integration_id)
+    use.delete_integration(services(), caller(app), integration_id)
     return json_response(200, {"deleted": integration_id})
 
 
 @app.post("/integrations/<integration_id>/test", middlewares=ADMIN)
 def test_integration(integration_id: str):
-    return _dump(services().integrations.test(caller(app), integration_id))
+    return _dump(use.recheck_integration(services(), caller(app), integration_id))
 
 
 @app.post("/integrations/<integration_id>/webhook-token", middlewares=ADMIN)
 def rotate_webhook_token(integration_id: str):
-    return _dump(services().integrations.rotate_webhook(caller(app), integration_id, api_base_url(app)))
+    return _dump(use.rotate_webhook(services(), caller(app), integration_id, api_base_url(app)))
 
 
 class TokenRequest(BaseModel):

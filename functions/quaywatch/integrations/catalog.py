@@ -80,9 +80,9 @@ def _decode(cursor: str | None, search: str | None) -> int:
     return offset
 
 
-def browse_images(integrations: IntegrationService, caller: Principal, integration_id: str, search: str | None,
+def list_images_page(integrations: IntegrationService, caller: Principal, integration_id: str, search: str | None,
                   cursor: str | None) -> ImagesPage:
-    """The images use case: one page of an integration's repositories for a member."""
+    """One page of an integration's repositories for a member (``usecases.integrations``)."""
     integration = integrations.record(caller, integration_id)
     quay_api = integrations.quay_api_for(integration)
     try:

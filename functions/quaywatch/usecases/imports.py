@@ -34,6 +34,21 @@ def start_import(services: Services, caller: Principal, request: ImportRequest) 
     return services.imports.start(caller.org_id, integration["id"], images, created_by=caller.user_id)
 
 
+def import_history(services: Services, caller: Principal, limit: int,
+                   cursor: str | None) -> tuple[list[dict], str | None]:
+    """The organisation's imports, newest first, a page at a time."""
+    return services.imports.history(caller, limit, cursor)
+
+
+def import_status(services: Services, caller: Principal, import_id: str) -> dict:
+    return services.imports.status(caller, import_id)
+
+
+def import_log(services: Services, caller: Principal, import_id: str) -> list[dict]:
+    """Each image of the import: its status, when, its project or the reason it failed."""
+    return services.imports.log(caller, import_id)
+
+
 def process_import_message(services: Services, body: str, receive_count: int) -> None:
     """Test one image of an import and record its outcome exactly once.
 
