@@ -28,3 +28,15 @@ def stack(registry_stack: RegistryStack) -> Iterator[RegistryStack]:
     registry_stack.tokens.token_ttl = 3600
     yield registry_stack
     registry_stack.front.reset()
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry_caches() -> Iterator[None]:
+    """The process-wide token and config caches (registry/client.py, scanning/scanner.py)
+    emptied before each test: tests that count registry requests see only their own."""
+    from quaywatch.registry.client import forget_shared_tokens
+    from quaywatch.scanning.scanner import forget_configs
+
+    forget_shared_tokens()
+    forget_configs()
+    yield

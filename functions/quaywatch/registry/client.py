@@ -11,6 +11,7 @@ another host.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import ssl
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import certifi
 import httpx
 import stamina
 
@@ -79,6 +81,54 @@ class FetchedManifest:
     digest: str
 
 
+class _TokenCache:
+    """Registry tokens shared by the clients of one process (a re-test cycle makes a client
+    per project: each asked the token service again, a third of its requests). Keyed by the
+    registry, the account, a hash of its secret and the scope, so only the same credentials
+    ever reuse a token; a 401 forgets it for everyone. Kept ``ttl`` seconds at most (a robot
+    revoked in Quay is noticed by the next client after that, as before by the next one);
+    bounded; in memory only."""
+
+    def __init__(self, size: int = 4096, ttl: float = 300.0) -> None:
+        self._size = size
+        self._ttl = ttl
+        self._tokens: dict[tuple[str, str, str, str], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str, str]) -> str | None:
+        with self._lock:
+            found = self._tokens.get(key)
+            if found is None or time.monotonic() - found[1] > self._ttl:
+                return None
+            return found[0]
+
+    def put(self, key: tuple[str, str, str, str], token: str) -> None:
+        with self._lock:
+            self._tokens.pop(key, None)
+            self._tokens[key] = (token, time.monotonic())
+            while len(self._tokens) > self._size:
+                self._tokens.pop(next(iter(self._tokens)))
+
+    def forget(self, key: tuple[str, str, str, str]) -> None:
+        with self._lock:
+            self._tokens.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+_SHARED_TOKENS = _TokenCache()
+forget_shared_tokens = _SHARED_TOKENS.clear  # tests that count token requests start afresh
+
+
+@functools.cache
+def default_tls() -> ssl.SSLContext:
+    """The public CAs' context, built once per process (loading the bundle costs ~18 ms, paid
+    by every client before: a re-test cycle makes one client per project). Thread-safe to share."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def repository_scope(repository: str) -> str:
     return f"repository:{repository}:pull"
 
@@ -106,9 +156,7 @@ class RegistryClient:
         self._retry = retry or RetryPolicy()
         self._deadline = time.monotonic() + self._retry.budget
         self._url_guard = url_guard
-        verify: ssl.SSLContext | bool = True
-        if ca_bundle:
-            verify = ssl.create_default_context(cafile=ca_bundle)
+        verify: ssl.SSLContext = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else default_tls()
         timeout = httpx.Timeout(self._retry.timeout, connect=min(10.0, self._retry.timeout))
         limits = httpx.Limits(max_connections=max_concurrency * 2, max_keepalive_connections=max_concurrency)
         if policy is None:
@@ -402,11 +450,22 @@ class RegistryClient:
 
     def _cached_token(self, scope: str) -> str | None:
         with self._tokens_lock:
-            return self._tokens.get(scope)
+            token = self._tokens.get(scope)
+        if token is None and self._credentials is not None:
+            token = _SHARED_TOKENS.get(self._token_key(scope))
+        return token
 
     def _forget_token(self, scope: str) -> None:
         with self._tokens_lock:
             self._tokens.pop(scope, None)
+        if self._credentials is not None:
+            _SHARED_TOKENS.forget(self._token_key(scope))
+
+    def _token_key(self, scope: str) -> tuple[str, str, str, str]:
+        """Whose token for what: the same registry, account and secret, and scope."""
+        assert self._credentials is not None
+        secret = hashlib.sha256(self._credentials.secret.encode()).hexdigest()
+        return self.registry, self._credentials.username, secret, scope
 
     def _fetch_token(self, challenge: Challenge, scope: str) -> str:
         """Ask the challenge's realm for a token. Quay's answer has no ``expires_in``: we keep
@@ -448,6 +507,8 @@ class RegistryClient:
             raise AuthenticationError(f"token service of {self.registry} returned no token")
         with self._tokens_lock:
             self._tokens[scope] = token
+        if self._credentials is not None:
+            _SHARED_TOKENS.put(self._token_key(scope), token)
         logger.debug("obtained registry token", extra={"registry": self.registry, "scope": scope})
         return token
 

@@ -7,7 +7,9 @@ streamed exactly once and never written to disk; cached layer analyses are reuse
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -69,6 +71,37 @@ class ResolvedImage:
     manifest: ImageManifest
     platform: Platform
     config: dict | None = None  # the image config, when resolving had to read it
+
+
+class _ConfigCache:
+    """Image configs by (registry, repository, digest), verified when fetched: content
+    addressed, so never stale; small (a few KB each), so a thousand are kept."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> bytes | None:
+        with self._lock:
+            blob = self._items.get(key)
+            if blob is not None:
+                self._items.move_to_end(key)
+            return blob
+
+    def put(self, key: tuple[str, str, str], blob: bytes) -> None:
+        with self._lock:
+            self._items[key] = blob
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_CONFIGS = _ConfigCache()
+forget_configs = _CONFIGS.clear  # tests that count registry requests start afresh
 
 
 class ImageScanner:
@@ -162,8 +195,13 @@ class ImageScanner:
     def _config(self, reference: ImageReference, manifest: ImageManifest) -> dict:
         if manifest.config.media_type not in _IMAGE_CONFIG_TYPES:
             return {}
+        key = (self.client.registry, reference.repository, manifest.config.digest)
+        blob = _CONFIGS.get(key)
+        if blob is None:  # a re-test of an unchanged image asks again: a config never changes under its digest
+            blob = self.client.get_blob(reference.repository, manifest.config)
+            _CONFIGS.put(key, blob)
         try:
-            config = json.loads(self.client.get_blob(reference.repository, manifest.config))
+            config = json.loads(blob)
         except ValueError as exc:
             raise InvalidManifestError(f"image config of {reference} is not valid JSON") from exc
         return config if isinstance(config, dict) else {}
