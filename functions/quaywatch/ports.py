@@ -2,8 +2,8 @@
 domain and implemented twice (``adapters/aws``: DynamoDB, SQS, Secrets Manager, S3,
 EventBridge + SNS; ``adapters/local``: one SQLite database and files, for ``quaywatch serve``).
 
-Records cross these ports as plain dictionaries of JSON-compatible values (numbers may come
-back as ``Decimal`` from DynamoDB: callers convert with ``int()``). Each method says what must
+Records cross these ports as plain dictionaries of JSON-compatible values (the DynamoDB adapter
+turns its Decimals back into int or float before anything leaves it). Each method says what must
 hold atomically; the contract tests in ``tests/contract`` prove both adapters keep it.
 """
 

@@ -69,3 +69,12 @@ def test_a_removed_field_is_gone_and_a_missing_project_is_not_created(adapters) 
     assert store.get("gone") is None
     assert adapters.projects_repository.update("p1", {"active": False}, expect={"ignores": [rule("CVE-9")]}) is False
     assert store.get("p1")["active"] is True
+
+
+def test_numbers_come_back_as_plain_ints_on_both_adapters(adapters) -> None:
+    """Decimal stays inside the DynamoDB adapter (issue 18): a count read back is an int."""
+    store = ProjectStore(adapters.projects_repository)
+    record(store, critical=3)
+    stored = store.get("p1")
+    assert type(stored["issue_counts"]["critical"]) is int and type(stored["package_count"]) is int
+    assert [type(p["finding_count"]) for p in adapters.projects_repository.list_by_org("org-1")] == [int]

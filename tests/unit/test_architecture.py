@@ -124,3 +124,9 @@ def test_every_route_goes_through_a_use_case() -> None:
                     and isinstance(node.value.func, ast.Name) and node.value.func.id == "services"):
                 reaching.append(f"{path.name}:{node.lineno} services().{node.attr}")
     assert reaching == []
+
+
+def test_decimal_never_leaves_the_dynamodb_adapter() -> None:
+    outside = {path: names for path, names in IMPORTS.items()
+               if not path.startswith("adapters/aws/") and path != "adapters/local/legacy_snapshot.py"}
+    assert _offenders(outside, ("decimal",)) == {}  # the legacy snapshot reads moto's old files, Decimals and all

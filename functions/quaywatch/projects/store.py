@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from quaywatch.api_errors import NotFound
@@ -155,6 +154,3 @@ def _schedule_fields(frequency: str, active: bool, last_test: datetime) -> dict[
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
-
-def as_int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, Decimal)) else 0

@@ -26,12 +26,26 @@ IMPORT_RETENTION_SECONDS = 90 * 24 * 3600
 HISTORY_SECONDS = 180 * 24 * 3600
 
 
+def _plain(value: Any) -> Any:
+    """DynamoDB's numbers (Decimal) as int or float, everywhere in a record: Decimal never
+    leaves this adapter (the ports speak plain JSON values)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, set):
+        return {_plain(item) for item in value}
+    return value
+
+
 def query_all(table: Any, **arguments: Any) -> list[dict[str, Any]]:
     """Every item of a query, following ``LastEvaluatedKey`` pages."""
     items: list[dict[str, Any]] = []
     while True:
         response = table.query(**arguments)
-        items.extend(response.get("Items", []))
+        items.extend(_plain(item) for item in response.get("Items", []))
         if "LastEvaluatedKey" not in response:
             return items
         arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -56,7 +70,7 @@ class DynamoAccessRepository:
         self._table.put_item(Item={"pk": f"ORG#{org_id}", **record})
 
     def get_organisation(self, org_id: str) -> Record | None:
-        item = self._table.get_item(Key={"pk": f"ORG#{org_id}"}).get("Item")
+        item = _plain(self._table.get_item(Key={"pk": f"ORG#{org_id}"}).get("Item"))
         return {k: v for k, v in item.items() if k != "pk"} if item else None
 
     def set_channels(self, org_id: str, channels: list[Record]) -> None:
@@ -67,7 +81,7 @@ class DynamoAccessRepository:
         self._table.put_item(Item={"pk": f"TOKEN#{token_hash}", **record})
 
     def get_token(self, token_hash: str) -> Record | None:
-        item = self._table.get_item(Key={"pk": f"TOKEN#{token_hash}"}).get("Item")
+        item = _plain(self._table.get_item(Key={"pk": f"TOKEN#{token_hash}"}).get("Item"))
         return {k: v for k, v in item.items() if k != "pk"} if item else None
 
 
@@ -87,7 +101,7 @@ class DynamoIntegrationsRepository:
         self._table.put_item(Item=_without_none(record))
 
     def get(self, integration_id: str) -> Record | None:
-        return self._table.get_item(Key={"id": integration_id}).get("Item")
+        return _plain(self._table.get_item(Key={"id": integration_id}).get("Item"))
 
     def list_by_org(self, org_id: str) -> list[Record]:
         return query_all(self._table, IndexName="by_org", KeyConditionExpression=Key("org_id").eq(org_id))
@@ -103,7 +117,7 @@ class DynamoProjectsRepository:
         self._table = table
 
     def get(self, project_id: str) -> Record | None:
-        return self._table.get_item(Key={"id": project_id}).get("Item")
+        return _plain(self._table.get_item(Key={"id": project_id}).get("Item"))
 
     def put(self, record: Record) -> None:
         item = _without_none(record)
@@ -234,11 +248,11 @@ class DynamoImportsRepository:
         return True
 
     def image_status(self, import_id: str, image: str) -> str | None:
-        item = self._table.get_item(Key={"import_id": import_id, "item": f"IMAGE#{image}"}).get("Item")
+        item = _plain(self._table.get_item(Key={"import_id": import_id, "item": f"IMAGE#{image}"}).get("Item"))
         return item["status"] if item else None
 
     def get_job(self, import_id: str) -> Record | None:
-        item = self._table.get_item(Key={"import_id": import_id, "item": "JOB"}).get("Item")
+        item = _plain(self._table.get_item(Key={"import_id": import_id, "item": "JOB"}).get("Item"))
         if item is None:
             return None
         return {**{k: v for k, v in item.items() if k not in ("item", "expires_at")},
@@ -279,7 +293,7 @@ class DynamoImportsRepository:
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
-            held = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            held = _plain(self._table.get_item(Key=key, ConsistentRead=True).get("Item"))
             return held["holder"] if held else import_id
         return import_id
 
@@ -304,7 +318,7 @@ class DynamoFindingsRepository:
         self._table = table
 
     def get_latest(self, project_id: str) -> StoredTest | None:
-        item = self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item")
+        item = _plain(self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item"))
         if item is None:
             return None
         return StoredTest(tested_at=item["tested_at"], digest=item.get("digest", ""),
@@ -360,7 +374,7 @@ class DynamoFindingsRepository:
         return found
 
     def delete_project(self, project_id: str) -> None:
-        latest = self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item") or {}
+        latest = _plain(self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item")) or {}
         items = query_all(self._table, KeyConditionExpression="pk = :p",
                           ExpressionAttributeValues={":p": f"PROJECT#{project_id}"}, ProjectionExpression="pk, sk")
         with self._table.batch_writer() as batch:
