@@ -40,7 +40,7 @@ from tests.support.shared_data import ADVISORIES
 from tests.support.stack import ROBOT, RegistryStack, running_stack
 
 PROJECTS = int(os.environ.get("QUAYWATCH_BENCH_PROJECTS", "10000"))
-WORKERS = 4
+WORKERS = int(os.environ.get("QUAYWATCH_BENCH_WORKERS", "4"))
 REPOSITORY = "acme/fleet"
 
 
