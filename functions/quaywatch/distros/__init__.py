@@ -6,7 +6,7 @@ from __future__ import annotations
 from quaywatch.distros.alpine import Alpine
 from quaywatch.distros.base import Distribution
 from quaywatch.distros.debian import Debian
-from quaywatch.distros.rhel import AlmaLinux, RedHat, RockyLinux
+from quaywatch.distros.rhel import OTHER_PURL_NAMESPACES, AlmaLinux, RedHat, RockyLinux
 from quaywatch.distros.suse import OpenSuse, Suse
 from quaywatch.distros.ubuntu import Ubuntu
 from quaywatch.inventory.models import OperatingSystem
@@ -17,6 +17,18 @@ DISTRIBUTIONS: tuple[Distribution, ...] = (
 _BY_OS_ID = {os_id: d for d in DISTRIBUTIONS for os_id in d.os_release_ids}
 _BY_ECOSYSTEM = {d.ecosystem: d for d in DISTRIBUTIONS}
 ECOSYSTEMS = frozenset(_BY_ECOSYSTEM)
+
+
+def purl_namespace(package_type: str, os: OperatingSystem | None) -> str | None:
+    """The purl namespace of an OS package (deb, apk, rpm) in an image of ``os``."""
+    distribution = _BY_OS_ID.get(os.id) if os is not None else None
+    if distribution is not None and distribution.package_type == package_type:
+        return distribution.purl_namespace(os.id)
+    if package_type == "deb":
+        return "debian"  # a Debian derivative, or no OS found: its packages are Debian's
+    if package_type == "apk":
+        return "alpine"
+    return OTHER_PURL_NAMESPACES.get(os.id, os.id) if os is not None else None
 
 
 def by_ecosystem(name: str) -> Distribution | None:

@@ -8,6 +8,21 @@ import re
 from quaywatch.distros.base import Distribution
 from quaywatch.inventory.models import OperatingSystem
 
+_MINOR = re.compile(r"^(\d+\.\d+)")
+
+
+def os_from_alpine_release(raw: str) -> OperatingSystem:
+    """An image without os-release: its /etc/alpine-release."""
+    return OperatingSystem(id="alpine", version_id=raw.split()[0], pretty_name=f"Alpine Linux {raw}")
+
+
+def apk_release(os: OperatingSystem, repositories: list[str]) -> str | None:
+    """The release /etc/apk/repositories points at when it is not the image's own (an
+    image upgraded in place installs from there): matched there."""
+    own = _MINOR.match(os.version_id or "")
+    own_release = f"v{own[1]}" if own else None
+    return repositories[0] if repositories and own_release not in repositories else None
+
 
 class Alpine(Distribution):
     ecosystem = "Alpine"

@@ -26,6 +26,11 @@ class Distribution:
         ``redhat``, ``rockylinux``): the vendor's own rating decides for its packages."""
         return self.ecosystem.lower().replace(" ", "")
 
+    def purl_namespace(self, os_id: str) -> str:
+        """The namespace of its packages' purls (syft's: the os-release ID, unless the purl
+        spec names the vendor otherwise)."""
+        return os_id
+
     def release(self, os: OperatingSystem) -> str | None:
         """The release an image's packages are matched in, from its os-release facts."""
         version = os.version_id or ""

@@ -16,6 +16,14 @@ def release_of_codename(codename: str) -> str | None:
     return CODENAMES.get(codename.lower())
 
 
+def os_from_debian_version(raw: str) -> OperatingSystem:
+    """An image without os-release: /etc/debian_version (``12.5``, or ``trixie/sid``)."""
+    major = raw.split(".")[0]
+    version_id = major if major.isdigit() else None
+    codename = None if version_id else raw.split("/")[0]
+    return OperatingSystem(id="debian", version_id=version_id, version_codename=codename, pretty_name=f"Debian {raw}")
+
+
 class Debian(Distribution):
     ecosystem = "Debian"
     os_release_ids = frozenset({"debian"})

@@ -11,10 +11,10 @@ import re
 
 from packageurl import PackageURL
 
+from quaywatch.distros import purl_namespace
 from quaywatch.inventory.models import OperatingSystem, Package
 
 OS_PACKAGE_TYPES = frozenset({"deb", "apk", "rpm"})  # their purls name the distribution
-_RPM_NAMESPACES = {"rhel": "redhat", "centos": "centos", "ol": "oracle", "amzn": "amazon"}
 
 
 def package_url(package: Package, os: OperatingSystem | None) -> str:
@@ -27,14 +27,11 @@ def package_url(package: Package, os: OperatingSystem | None) -> str:
             qualifiers["arch"] = package.arch
         if os is not None and os.version_id:
             qualifiers["distro"] = f"{os.id}-{os.version_id}"
-    if package.type == "deb":
-        namespace = os.id if os is not None and os.id in ("debian", "ubuntu") else "debian"
-        _add_upstream(package, qualifiers)
-    elif package.type == "apk":
-        namespace = "alpine"
+    if package.type in OS_PACKAGE_TYPES:
+        namespace = purl_namespace(package.type, os)  # the distribution modules say
+    if package.type in ("deb", "apk"):
         _add_upstream(package, qualifiers)
     elif package.type == "rpm":
-        namespace = _RPM_NAMESPACES.get(os.id, os.id) if os is not None else None
         if package.epoch is not None:
             qualifiers["epoch"] = str(package.epoch)
         if package.source_rpm:

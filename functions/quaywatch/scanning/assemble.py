@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
+from quaywatch.distros import alpine, debian, rhel
 from quaywatch.image.merge import MergedFile
 from quaywatch.inventory.analyzers.osrelease import RELEASE_FILES
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
 from quaywatch.inventory.purl import package_url
-
-_ALPINE_MINOR_RE = re.compile(r"^(\d+\.\d+)")
-_REDHAT_RE = re.compile(r"^(?P<name>.+?) release (?P<version>[\d.]+)")
-_REDHAT_IDS = {"red hat": "rhel", "centos": "centos", "rocky": "rocky", "almalinux": "almalinux", "fedora": "fedora"}
 
 
 def assemble_inventory(image: ImageSummary, view: dict[str, MergedFile]) -> Inventory:
@@ -46,11 +42,8 @@ def detect_os(view: dict[str, MergedFile]) -> OperatingSystem | None:
             break
     repositories = view.get("etc/apk/repositories")
     if os is not None and os.id == "alpine" and repositories is not None:
-        releases = [r for r in repositories.findings.facts.get("releases", "").split(",") if r]
-        own = _ALPINE_MINOR_RE.match(os.version_id or "")
-        own_release = f"v{own[1]}" if own else None
-        if releases and own_release not in releases:
-            os.apk_release = releases[0]
+        os.apk_release = alpine.apk_release(os, [r for r in repositories.findings.facts.get("releases", "").split(",")
+                                                 if r])
     return os
 
 
@@ -69,18 +62,9 @@ def _from_release_file(path: str, facts: dict[str, str]) -> OperatingSystem | No
         )
     raw = facts.get("RAW", "")
     if path == "etc/alpine-release" and raw:
-        return OperatingSystem(id="alpine", version_id=raw.split()[0], pretty_name=f"Alpine Linux {raw}")
+        return alpine.os_from_alpine_release(raw)
     if path == "etc/debian_version" and raw:
-        major = raw.split(".")[0]
-        version_id = major if major.isdigit() else None
-        codename = None if version_id else raw.split("/")[0]
-        return OperatingSystem(
-            id="debian", version_id=version_id, version_codename=codename, pretty_name=f"Debian {raw}"
-        )
+        return debian.os_from_debian_version(raw)
     if path == "etc/redhat-release":
-        match = _REDHAT_RE.match(raw)
-        if match:
-            name = match["name"].lower()
-            os_id = next((v for k, v in _REDHAT_IDS.items() if k in name), "rhel")
-            return OperatingSystem(id=os_id, version_id=match["version"], pretty_name=raw)
+        return rhel.os_from_redhat_release(raw)
     return None
