@@ -156,7 +156,10 @@ class RegistryClient:
         self._retry = retry or RetryPolicy()
         self._deadline = time.monotonic() + self._retry.budget
         self._url_guard = url_guard
-        verify: ssl.SSLContext = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else default_tls()
+        # The CLI's client (no policy) keeps httpx's own default, which honours SSL_CERT_FILE and
+        # SSL_CERT_DIR; the service's clients (pinned, environment ignored) share one context.
+        verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=ca_bundle) if ca_bundle
+                                         else default_tls() if policy is not None else True)
         timeout = httpx.Timeout(self._retry.timeout, connect=min(10.0, self._retry.timeout))
         limits = httpx.Limits(max_connections=max_concurrency * 2, max_keepalive_connections=max_concurrency)
         if policy is None:
