@@ -259,3 +259,29 @@ def test_the_operator_reads_the_counters_in_prometheus_format(project) -> None:
     assert values['quaywatch_findings_total{severity="unknown"}'] + values.get(
         'quaywatch_findings_total{severity="high"}', 0) >= 1
     assert "# TYPE quaywatch_scan_seconds summary" in answer.text
+
+
+def test_idle_connections_cannot_take_every_thread(tmp_path) -> None:
+    """A stranger opening connections and sending nothing holds a thread each for 30 s: past
+    the cap (QUAYWATCH_MAX_CONNECTIONS, 512 by default; 20 here) the next one is told 503 at
+    once, and when the idle ones go, everyone is answered again."""
+    served = Served(tmp_path / "data", free_port(), env={"QUAYWATCH_MAX_CONNECTIONS": "20"})
+    idle = []
+    try:
+        token = (tmp_path / "data" / "admin-token").read_text().strip()
+        for _ in range(20):
+            idle.append(socket.create_connection(("127.0.0.1", served.port), timeout=10))
+        time.sleep(0.5)  # accepted: each holds its slot
+        request = f"GET /projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        assert status_of(served.port, request.encode()) == "HTTP/1.1 503 Service Unavailable"
+        for connection in idle:
+            connection.close()
+        idle.clear()
+        deadline = time.monotonic() + 10
+        while status_of(served.port, request.encode()) != "HTTP/1.1 200 OK":
+            assert time.monotonic() < deadline, "the slots did not come back"
+            time.sleep(0.1)
+    finally:
+        for connection in idle:
+            connection.close()
+        assert served.stop() == 0

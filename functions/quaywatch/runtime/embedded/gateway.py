@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +27,7 @@ from quaywatch.runtime.template import Template
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
 MAX_BODY = 4 << 20  # the handlers refuse more than 256 KiB (a Dockerfile: 1.5 MiB) themselves; this bounds the read
 READ_TIMEOUT_SECONDS = 30
+MAX_CONNECTIONS = 512  # client connections served at once (QUAYWATCH_MAX_CONNECTIONS)
 LISTEN_BACKLOG = 128  # the standard library's 5 made back-to-back clients wait a second for a SYN retry
 # On every answer. The console loads only its own files (no inline script or style, no
 # framing by another site); API answers are never cached (some carry secrets: new tokens,
@@ -40,7 +43,34 @@ API_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
 class _Server(ThreadingHTTPServer):
+    """A thread per client connection, as the standard library's, but at most
+    ``max_connections`` at once: idle keep-alive connections (each holds a thread for up to
+    READ_TIMEOUT_SECONDS) cannot exhaust the process; one more is told 503 and closed."""
+
     request_queue_size = LISTEN_BACKLOG
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_connections: int) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            body = b'{"error": {"code": "busy", "message": "too many connections; try again"}}'
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+                                + str(len(body)).encode() + b"\r\n\r\n" + body)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class Routes:
@@ -218,4 +248,4 @@ def make_gateway(host: str, port: int, template: Template, functions: Functions,
             self.end_headers()
             self.wfile.write(data)
 
-    return _Server((host, port), Handler)
+    return _Server((host, port), Handler, int(os.environ.get("QUAYWATCH_MAX_CONNECTIONS", MAX_CONNECTIONS)))
