@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 # refusals (a name that does not resolve, an address the policy forbids).
 UNREACHABLE = (httpx.HTTPError, BlockedAddressError)
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # for the feed downloads' client
+# Everything one sync downloads, all told: a server that sends a byte a minute cannot hold the
+# sync for ever (OSV's largest dump, ~1 GB, takes ~17 min at 1 MB/s). The deployed function
+# stops at its 900 s timeout first.
+BUDGET_SECONDS = 3300.0
 
 
 @dataclass(frozen=True)

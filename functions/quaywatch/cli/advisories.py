@@ -53,7 +53,7 @@ def sync_command(db_path: str | None) -> None:
     import shutil
 
     from quaywatch.advisories.location import default_store_path
-    from quaywatch.advisories.sync import TIMEOUT, load_state, sync_configured
+    from quaywatch.advisories.sync import BUDGET_SECONDS, TIMEOUT, load_state, sync_configured
     from quaywatch.outbound import AddressPolicy, pinned_client
     from quaywatch.runtime.settings import FeedSettings
     from quaywatch.runtime.template import Template
@@ -65,7 +65,8 @@ def sync_command(db_path: str | None) -> None:
     downloads = path.parent / ".feed-downloads"
     state = load_state(state_path)
     # your own machine: feeds on private addresses (a mirror) may be reached
-    with pinned_client(AddressPolicy(allow_private=True), timeout=TIMEOUT, follow_redirects=True) as http:
+    with pinned_client(AddressPolicy(allow_private=True), budget=BUDGET_SECONDS, timeout=TIMEOUT,
+                       follow_redirects=True) as http:
         try:
             report = sync_configured(path, feeds, downloads, state, http, feeds.nvd_api_key)
         finally:

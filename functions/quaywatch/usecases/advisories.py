@@ -19,6 +19,7 @@ from quaywatch.advisories.freshness import FILE_PREFIX, FeedResult, record_run
 from quaywatch.advisories.loader import fingerprint
 from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.advisories.sync import (
+    BUDGET_SECONDS,
     TIMEOUT,
     copy_store,
     read_state,
@@ -49,8 +50,8 @@ def _sync(services: Services, feeds: FeedSettings, http: httpx.Client | None) ->
     copy_store(published.path, writable)
     state_key = state_object(services.settings.advisory_key)
     state = read_state(services.objects, state_key)
-    client = http or pinned_client(AddressPolicy(services.settings.allow_private_registries), timeout=TIMEOUT,
-                                   follow_redirects=True)
+    client = http or pinned_client(AddressPolicy(services.settings.allow_private_registries), budget=BUDGET_SECONDS,
+                                   timeout=TIMEOUT, follow_redirects=True)
     try:
         report = sync_configured(writable, feeds, work / "feeds", state, client,
                                  nvd_api_key(services, feeds) if feeds.nvd_api_url else "")
