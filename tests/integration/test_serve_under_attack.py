@@ -73,7 +73,7 @@ def test_two_thousand_wrong_token_connections_leave_the_descriptors_flat(tmp_pat
         time.sleep(0.5)  # the last connections' threads end
         after = descriptors(pid)
         assert statuses.count("HTTP/1.1 401 Unauthorized") == 2000 and statuses[-200:] == ["HTTP/1.1 200 OK"] * 200
-        assert after - before <= 2, (before, after)
+        assert after - before <= 4, (before, after)  # flat: the old code added two per connection
         assert httpx.get(f"{served.url}/", timeout=10).status_code == 200
         print(f"open files: {before} before, {after} after 2,200 connections")  # for the closing note (-s)
     finally:
