@@ -55,7 +55,7 @@ class ProjectStore:
             "tag": tag, "platform": platform, "origin": "quay", **tested,
             "test_frequency": "daily", "active": True, "is_new": True, "created_at": _iso(tested_at),
         }
-        item = {k: v for k, v in (item | _schedule_fields("daily", True, tested_at)).items() if v is not None}
+        item = merged(item, _schedule_fields("daily", True, tested_at))
         self._repository.put(item)
         return item
 
@@ -64,19 +64,10 @@ class ProjectStore:
         if not self._repository.update(project_id, changes):
             raise NotFound(f"no project {project_id}")
 
-    def change_field(self, project_id: str, name: str, change: Callable[[Any], Any], attempts: int = 8) -> Any:
-        """Read-modify-write of one field, safe against a concurrent writer of the same field:
-        written only if it still holds what was read, else read again (``attempts`` times).
-        Returns the new value."""
-        for _ in range(attempts):
-            item = self.get(project_id)
-            if item is None:
-                raise NotFound(f"no project {project_id}")
-            current = item.get(name)
-            value = change(current)
-            if self._repository.update(project_id, {name: value}, expect={name: current}):
-                return value
-        raise ConcurrentChange(f"project {project_id} kept changing; try again")
+    def change_field(self, project_id: str, name: str, change: Callable[[Any], Any]) -> dict[str, Any]:
+        """Read-modify-write of one field, safe against a concurrent writer of the same field;
+        the record as written."""
+        return self._update_unchanged(project_id, lambda item: ({name: change(item.get(name))}, (name,)))
 
     def list(self, principal: Principal, repository: str | None = None,
              integration_id: str | None = None) -> list[dict[str, Any]]:
@@ -88,21 +79,30 @@ class ProjectStore:
     def update_settings(self, item: dict[str, Any], test_frequency: str | None, active: bool | None) -> dict[str, Any]:
         return self._reschedule(item["id"], test_frequency, active)
 
-    def _reschedule(self, project_id: str, frequency: str | None = None, active: bool | None = None,
-                    attempts: int = 8) -> dict[str, Any]:
+    def _reschedule(self, project_id: str, frequency: str | None = None, active: bool | None = None) -> dict[str, Any]:
         """Set the frequency and activity given (None: as stored) and the next test from them
-        and the last test, all as stored now: written only if none of them changed since read."""
-        for _ in range(attempts):
-            item = self.get(project_id)
-            if item is None:
-                raise NotFound(f"no project {project_id}")
+        and the last test, all as stored now."""
+        def decide(item: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
             wanted_frequency = frequency if frequency is not None else item.get("test_frequency", "daily")
             wanted_active = active if active is not None else item.get("active", True)
             last = datetime.fromisoformat(item["last_tested_at"]) if item.get("last_tested_at") else datetime.now(UTC)
             changes = {"active": wanted_active, **_schedule_fields(wanted_frequency, wanted_active, last)}
-            expect = {name: item.get(name) for name in ("test_frequency", "active", "last_tested_at")}
-            if self._repository.update(project_id, changes, expect=expect):
-                return {k: v for k, v in {**item, **changes}.items() if v is not None}
+            return changes, ("test_frequency", "active", "last_tested_at")
+
+        return self._update_unchanged(project_id, decide)
+
+    def _update_unchanged(self, project_id: str, decide: Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[str, ...]]],
+                          attempts: int = 8) -> dict[str, Any]:
+        """Read the project, ``decide`` the changes and the fields they were derived from, and
+        write them only if those fields still hold what was read; else read again. The record
+        as written; ConcurrentChange after ``attempts`` reads."""
+        for _ in range(attempts):
+            item = self.get(project_id)
+            if item is None:
+                raise NotFound(f"no project {project_id}")
+            changes, read = decide(item)
+            if self._repository.update(project_id, changes, expect={name: item.get(name) for name in read}):
+                return merged(item, changes)
         raise ConcurrentChange(f"project {project_id} kept changing; try again")
 
     def delete(self, project_id: str) -> None:
@@ -117,6 +117,12 @@ class ProjectStore:
         for item in self._repository.by_repository(integration_id, repository):
             tags.setdefault(item["tag"], []).append(item["id"])
         return tags
+
+
+def merged(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with ``changes`` applied as ``ProjectsRepository.update`` applies them
+    (None removes a field)."""
+    return {key: value for key, value in {**record, **changes}.items() if value is not None}
 
 
 def counts_fields(counts: IssueCounts, valid_until: date | None) -> dict[str, Any]:

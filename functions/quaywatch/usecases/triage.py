@@ -20,7 +20,7 @@ from quaywatch.outcome import evaluate
 from quaywatch.projects.findings_store import LatestTest
 from quaywatch.projects.retests import enqueue_recount
 from quaywatch.projects.rules import ignores_of
-from quaywatch.projects.store import counts_fields
+from quaywatch.projects.store import counts_fields, merged
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 
@@ -48,8 +48,8 @@ def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, pro
                           scope="project" if project_id else "organisation")
     if project_id:
         services.projects.for_principal(caller, project_id)
-        services.projects.change_field(project_id, "ignores", lambda rules: _appended(rules or [], rule))
-        recount(services, services.projects.get(project_id) or {"id": project_id, "org_id": caller.org_id})
+        recount(services, services.projects.change_field(project_id, "ignores",
+                                                         lambda rules: _appended(rules or [], rule)))
     else:
         caller.require_admin()
         organisation = services.access.organisation(caller.org_id) or {}
@@ -61,8 +61,8 @@ def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, pro
 def remove_ignore(services: Services, caller: Principal, ignore_id: str, project_id: str | None) -> None:
     if project_id:
         services.projects.for_principal(caller, project_id)
-        services.projects.change_field(project_id, "ignores", lambda rules: _without(rules or [], ignore_id) or None)
-        recount(services, services.projects.get(project_id) or {"id": project_id, "org_id": caller.org_id})
+        recount(services, services.projects.change_field(project_id, "ignores",
+                                                         lambda rules: _without(rules or [], ignore_id) or None))
         return
     caller.require_admin()
     organisation = services.access.organisation(caller.org_id) or {}
@@ -90,7 +90,7 @@ def recount(services: Services, project: dict[str, Any], latest: LatestTest | No
     counts = counts_fields(outcome.counts, outcome.counts_valid_until)
     if not services.projects_repository.update(project["id"], counts):
         return project  # deleted meanwhile
-    return {k: v for k, v in {**project, **counts}.items() if v is not None}
+    return merged(project, counts)
 
 
 def _appended(rules: list[dict[str, Any]], rule: RecordedIgnore) -> list[dict[str, Any]]:
