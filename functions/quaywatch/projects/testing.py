@@ -73,14 +73,12 @@ class ProjectTester:
             reference = ImageReference(client.registry, repository, tag)
             platforms = ImageScanner(client, cache=self._layers).platforms(reference)
             if platforms is None:
-                with metrics.timed("quaywatch_scan_seconds"):
-                    inventories.append(ImageScanner(client, cache=self._layers).scan(reference))
+                inventories.append(ImageScanner(client, cache=self._layers).scan(reference))
             errors: list[Exception] = []
             for platform in platforms or []:
                 options = ScanOptions(platform=platform, platform_explicit=True)
                 try:
-                    with metrics.timed("quaywatch_scan_seconds"):
-                        inventories.append(ImageScanner(client, cache=self._layers, options=options).scan(reference))
+                    inventories.append(ImageScanner(client, cache=self._layers, options=options).scan(reference))
                 except (NotFoundError, InvalidManifestError) as exc:
                     failures[str(platform)] = str(exc)
                     errors.append(exc)
@@ -101,8 +99,7 @@ class ProjectTester:
             digest = scanner.resolve(reference).manifest_digest
             if latest is not None and digest == latest.inventory.image.digest:
                 return self._record(integration, latest.inventory, scanned=False)
-            with metrics.timed("quaywatch_scan_seconds"):
-                inventory = scanner.scan(reference)
+            inventory = scanner.scan(reference)
         return self._record(integration, inventory, scanned=True)
 
     def _record(self, integration: dict[str, Any], inventory: Inventory, scanned: bool) -> TestOutcome:

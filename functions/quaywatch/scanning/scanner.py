@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from quaywatch import metrics
 from quaywatch.image.cache import LayerCache, MemoryLayerCache, cache_key
 from quaywatch.image.layer import analyze_layer
 from quaywatch.image.limits import ScanLimits
@@ -181,13 +182,15 @@ class ImageScanner:
             diff_ids=self.diff_ids(reference, resolved),
         )
         inventory = assemble_inventory(summary, merge_layers(layers, self.options.limits.max_image_metadata_bytes))
+        seconds = time.perf_counter() - started
+        metrics.observe("quaywatch_scan_seconds", seconds)
         logger.info(
             "scanned image",
             extra={
                 "image": str(reference),
                 "digest": resolved.manifest_digest,
                 "packages": len(inventory.packages),
-                "seconds": round(time.perf_counter() - started, 3),
+                "seconds": round(seconds, 3),
             },
         )
         return inventory
