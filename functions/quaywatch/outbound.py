@@ -226,12 +226,13 @@ def pinned_transport(policy: AddressPolicy, verify: ssl.SSLContext | bool = True
     return transport
 
 
-def pinned_client(policy: AddressPolicy, verify: ssl.SSLContext | bool = True, *, budget: float | None = None,
-                  **options: Any) -> httpx.Client:
-    """``budget``: seconds everything this client does may take, from now (connects, reads and
-    writes past it fail as timeouts); None: per-operation timeouts only."""
+def pinned_client(policy: AddressPolicy, verify: ssl.SSLContext | bool = True, *,
+                  budget: float | Deadline | None = None, **options: Any) -> httpx.Client:
+    """``budget``: seconds everything this client does may take, from now, or the caller's own
+    ``Deadline`` (connects, reads and writes past it fail as timeouts); None: per-operation
+    timeouts only."""
     limits = options.pop("limits", None)
-    deadline = Deadline(budget) if budget is not None else None
+    deadline = budget if isinstance(budget, Deadline) or budget is None else Deadline(budget)
     return httpx.Client(transport=pinned_transport(policy, verify, limits, deadline), trust_env=False, **options)
 
 

@@ -16,6 +16,10 @@ from quaywatch.tenancy.access import Principal
 INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
+# From a project record: the changes to write, and the fields they were derived from.
+Decision = Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[str, ...]]]
+
+
 class ConcurrentChange(QuaywatchError):
     """A field kept changing under a read-modify-write: the caller may try again."""
 
@@ -91,8 +95,7 @@ class ProjectStore:
 
         return self._update_unchanged(project_id, decide)
 
-    def _update_unchanged(self, project_id: str, decide: Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[str, ...]]],
-                          attempts: int = 8) -> dict[str, Any]:
+    def _update_unchanged(self, project_id: str, decide: Decision, attempts: int = 8) -> dict[str, Any]:
         """Read the project, ``decide`` the changes and the fields they were derived from, and
         write them only if those fields still hold what was read; else read again. The record
         as written; ConcurrentChange after ``attempts`` reads."""

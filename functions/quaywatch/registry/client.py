@@ -28,7 +28,7 @@ import stamina
 
 from quaywatch import metrics
 from quaywatch.observability import logger
-from quaywatch.outbound import AddressPolicy, pinned_client, read_bounded
+from quaywatch.outbound import AddressPolicy, Deadline, pinned_client, read_bounded
 from quaywatch.registry.challenge import Challenge, parse_challenge
 from quaywatch.registry.errors import (
     AuthenticationError,
@@ -154,7 +154,7 @@ class RegistryClient:
         self.base_url = f"{'http' if plain_http else 'https'}://{registry}"
         self._credentials = credentials
         self._retry = retry or RetryPolicy()
-        self._deadline = time.monotonic() + self._retry.budget
+        self._deadline = Deadline(self._retry.budget)  # its connections' and its calls' alike
         self._url_guard = url_guard
         # The CLI's client (no policy) keeps httpx's own default, which honours SSL_CERT_FILE and
         # SSL_CERT_DIR; the service's clients (pinned, environment ignored) share one context.
@@ -165,7 +165,7 @@ class RegistryClient:
         if policy is None:
             self._http = httpx.Client(verify=verify, timeout=timeout, limits=limits, follow_redirects=False)
         else:
-            self._http = pinned_client(policy, verify, budget=self._retry.budget, timeout=timeout, limits=limits,
+            self._http = pinned_client(policy, verify, budget=self._deadline, timeout=timeout, limits=limits,
                                        follow_redirects=False)
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._tokens: dict[str, str] = {}
@@ -250,7 +250,7 @@ class RegistryClient:
         with self.open_blob(repository, descriptor.digest) as chunks:
             for chunk in chunks:
                 received += chunk
-                if len(received) > max(descriptor.size, 0) or len(received) > max_size:
+                if len(received) > descriptor.size:  # <= max_size, checked above
                     raise InvalidManifestError(f"blob {descriptor.digest} is longer than its {descriptor.size} bytes")
         return bytes(received)
 
@@ -284,7 +284,7 @@ class RegistryClient:
         response (status 2xx) and close it afterwards."""
         url = urljoin(self.base_url + "/", url)
         response: httpx.Response | None = None
-        remaining = self._deadline - time.monotonic()
+        remaining = self._deadline.at - time.monotonic()
         if remaining <= 0:
             raise RegistryDeadlineError(
                 f"gave up on registry {self.registry}: everything asked of it took over "
