@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from quaywatch.errors import QuaywatchError
+from quaywatch.integrations.records import Integration
 
 Record = dict[str, Any]
 
@@ -52,12 +53,12 @@ class AccessRepository(Protocol):
 
 
 class IntegrationsRepository(Protocol):
-    def create(self, record: Record) -> None:
+    def create(self, record: Integration) -> None:
         """Store a new integration; AlreadyExists if its ``id`` is taken."""
 
-    def put(self, record: Record) -> None: ...
-    def get(self, integration_id: str) -> Record | None: ...
-    def list_by_org(self, org_id: str) -> list[Record]:
+    def put(self, record: Integration) -> None: ...
+    def get(self, integration_id: str) -> Integration | None: ...
+    def list_by_org(self, org_id: str) -> list[Integration]:
         """The organisation's integrations, oldest first."""
 
     def delete(self, integration_id: str) -> None: ...

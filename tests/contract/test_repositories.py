@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from quaywatch.integrations.records import Integration
 from quaywatch.ports import AlreadyExists, StoredTest
 
 
@@ -26,20 +27,24 @@ def test_access_tokens_and_organisations(adapters) -> None:
     assert repository.get_organisation("org-2") is None
 
 
+def _integration(integration_id: str, org_id: str, created_at: str, url: str = "https://q", **extra) -> Integration:
+    return Integration(id=integration_id, org_id=org_id, created_at=created_at, url=url, username="acme+robot",
+                       secret_arn=f"vault/{integration_id}", **extra)
+
+
 def test_integrations_create_once_list_by_org_oldest_first(adapters) -> None:
     repository = adapters.integrations_repository
     for number, created in ((2, "2026-01-02"), (1, "2026-01-01")):
-        repository.create({"id": f"i{number}", "org_id": "org-1", "created_at": created, "url": "https://q",
-                           "auto_import": False, "repository_count": 3})
-    repository.create({"id": "other", "org_id": "org-2", "created_at": "2026-01-01", "url": "https://q"})
+        repository.create(_integration(f"i{number}", "org-1", created, repository_count=3))
+    repository.create(_integration("other", "org-2", "2026-01-01"))
     with pytest.raises(AlreadyExists):
-        repository.create({"id": "i1", "org_id": "org-1", "created_at": "2026-02-01", "url": "https://evil"})
-    assert [i["id"] for i in repository.list_by_org("org-1")] == ["i1", "i2"]
-    assert repository.get("i1")["url"] == "https://q" and int(repository.get("i1")["repository_count"]) == 3
-    repository.put({**repository.get("i1"), "status": "error"})
-    assert repository.get("i1")["status"] == "error"
+        repository.create(_integration("i1", "org-1", "2026-02-01", url="https://evil"))
+    assert [i.id for i in repository.list_by_org("org-1")] == ["i1", "i2"]
+    assert repository.get("i1") == _integration("i1", "org-1", "2026-01-01", repository_count=3)
+    repository.put(repository.get("i1").changed(status="error"))
+    assert repository.get("i1").status == "error"
     repository.delete("i1")
-    assert repository.get("i1") is None and [i["id"] for i in repository.list_by_org("org-1")] == ["i2"]
+    assert repository.get("i1") is None and [i.id for i in repository.list_by_org("org-1")] == ["i2"]
 
 
 def test_projects_listing_due_and_by_repository(adapters) -> None:

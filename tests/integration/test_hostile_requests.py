@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from quaywatch.integrations.records import Integration
 from quaywatch.runtime.embedded.server import EmbeddedServer
 from quaywatch.runtime.template import Template
 
@@ -138,16 +139,16 @@ def test_malformed_framing_is_answered(server, request_bytes, status) -> None:
 def test_webhook_urls_ignore_the_host_header(server, monkeypatch) -> None:
     running, token = server
     integrations = running.services.integrations
-    record = {"id": "int-host", "org_id": running.services.access.authenticate(f"Bearer {token}").org_id,
-              "kind": "quay", "url": "https://quay.example", "username": "a+b", "secret_arn": "none",
-              "status": "connected", "created_at": "2026-01-01T00:00:00+00:00", "webhook_token_hash": ""}
+    record = Integration(id="int-host", org_id=running.services.access.authenticate(f"Bearer {token}").org_id,
+                         url="https://quay.example", username="a+b", secret_arn="none",
+                         created_at="2026-01-01T00:00:00+00:00")
     running.services.integrations_repository.put(record)
     response = httpx.post(f"{running.url}/integrations/int-host/webhook-token", timeout=10,
                           headers={"Authorization": f"Bearer {token}", "Host": "evil.example",
                                    "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "gopher"})
     assert response.status_code == 200, response.text
     assert response.json()["webhook_url"].startswith(f"{running.url}/webhooks/quay/int-host/")
-    assert integrations.by_id("int-host")["webhook_token_hash"]
+    assert integrations.by_id("int-host").webhook_token_hash
 
 
 def test_only_the_operator_fires_schedules(server) -> None:

@@ -18,6 +18,7 @@ from unittest.mock import patch
 import pytest
 from cryptography.fernet import Fernet
 from quaywatch.adapters.local.legacy_snapshot import SnapshotError, import_legacy_snapshot
+from quaywatch.integrations.records import Integration
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
 from quaywatch.outcome import IssueCounts
 from quaywatch.projects.findings_store import FindingsStore
@@ -52,10 +53,9 @@ def write_old_snapshot(data_dir: Path) -> dict:
             facts["token"] = aws.access.issue_token(org_id, "admin")
             reference = aws.secrets_vault.create("int-1", {"token": "robot-secret-123", "oauth_token": None,
                                                             "ca_bundle": None})
-            aws.integrations_repository.create({
-                "id": "int-1", "org_id": org_id, "kind": "quay", "url": "https://quay.example", "username": "acme+r",
-                "secret_arn": reference, "status": "connected", "repository_count": 2, "auto_import": False,
-                "webhook_token_hash": "x", "created_at": "2026-01-01T00:00:00+00:00"})
+            aws.integrations_repository.create(Integration(
+                id="int-1", org_id=org_id, url="https://quay.example", username="acme+r", secret_arn=reference,
+                repository_count=2, webhook_token_hash="x", created_at="2026-01-01T00:00:00+00:00"))
             aws.projects.record_test(project_id="p-1", org_id=org_id, integration_id="int-1", repository="acme/web",
                                      tag="1.0", platform="linux/amd64", digest="sha256:aa", os_name="Alpine Linux v3.10",
                                      package_count=1, counts=IssueCounts({"critical": 1}), finding_count=1,
@@ -104,7 +104,7 @@ def test_old_snapshot_becomes_the_database(tmp_path) -> None:
     principal = AccessStore(services.access_repository).authenticate(f"Bearer {facts['token']}")
     assert (principal.org_id, principal.role) == (facts["org_id"], "admin")
     (integration,) = services.integrations_repository.list_by_org(facts["org_id"])
-    assert services.integrations._secrets.read(integration["secret_arn"]).token == "robot-secret-123"
+    assert services.integrations._secrets.read(integration.secret_arn).token == "robot-secret-123"
     (project,) = services.projects_repository.list_by_org(facts["org_id"])
     assert (project["tag"], project["issue_counts"]["critical"], project["next_test_at"]) == (
         "1.0", 1, "2026-01-02T00:00:00+00:00")

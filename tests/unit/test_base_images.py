@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from quaywatch.baseimages.dockerfile import DockerfileError, final_base, parse_image_name
 from quaywatch.baseimages.tags import candidates, parse_tag
+from quaywatch.integrations.records import Integration
 
 MULTI_STAGE = """\
 # syntax=docker/dockerfile:1.7
@@ -131,7 +132,8 @@ def test_sources_match_dockerfile_bases_by_registry_and_repository() -> None:
     from quaywatch.baseimages.service import BaseImages, Source
 
     hub = Source(("library/python",), registry_url="https://registry-1.docker.io")
-    quay = Source(("acme/base",), integration={"id": "int-1", "url": "https://quay.example:8443"})
+    quay = Source(("acme/base",), integration=Integration(
+        id="int-1", org_id="o", url="https://quay.example:8443", username="r", secret_arn="s", created_at="2026-01-01"))
     finder = BaseImages.__new__(BaseImages)  # source_for reads nothing but its arguments
     assert finder.source_for(parse_image_name("python:3.12-slim"), [quay, hub]) is hub
     assert finder.source_for(parse_image_name("quay.example:8443/acme/base:3.9.1"), [quay, hub]) is quay

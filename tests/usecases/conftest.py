@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from quaywatch.integrations.records import Integration
 from quaywatch.projects.testing import ImageTestResult, TestOutcome
 from quaywatch.runtime.embedded.root import LocalServices
 from quaywatch.runtime.settings import RuntimeSettings
@@ -52,9 +53,8 @@ def admin(services) -> Principal:
 
 
 @pytest.fixture
-def integration(services, admin) -> dict:
-    record = {"id": "int-1", "org_id": admin.org_id, "kind": "quay", "url": "https://quay.example",
-              "username": "acme+robot", "secret_arn": "none", "status": "connected", "auto_import": False,
-              "webhook_token_hash": "", "created_at": "2026-01-01T00:00:00+00:00"}
+def integration(services, admin) -> Integration:
+    record = Integration(id="int-1", org_id=admin.org_id, url="https://quay.example", username="acme+robot",
+                         secret_arn="none", created_at="2026-01-01T00:00:00+00:00")
     services.integrations_repository.create(record)
     return record

@@ -10,7 +10,7 @@ from quaywatch.usecases.imports import process_import_message
 
 
 def _start(services, admin, integration, *tags: str) -> tuple[str, list[str]]:
-    import_id = services.imports.start(admin.org_id, integration["id"], [("acme/web", tag) for tag in tags])
+    import_id = services.imports.start(admin.org_id, integration.id, [("acme/web", tag) for tag in tags])
     bodies = [m.body for m in services.import_queue.receive(10, visibility_timeout=60)]
     return import_id, bodies
 
@@ -63,7 +63,7 @@ def test_unexpected_errors_are_treated_as_transient(services, admin, integration
 
 def test_deleted_integration_fails_the_image(services, admin, integration) -> None:
     import_id, (body,) = _start(services, admin, integration, "1.0")
-    services.integrations_repository.delete(integration["id"])
+    services.integrations_repository.delete(integration.id)
     process_import_message(services, body, receive_count=1)
     assert services.imports.log(admin, import_id)[0]["error"] == "the integration was deleted"
     assert services.tester.calls == []
@@ -89,7 +89,7 @@ def test_history_lists_imports_started_in_the_same_instant_newest_first(services
     import quaywatch.projects.imports as imports_module
 
     monkeypatch.setattr(imports_module, "_now", lambda: "2026-12-02T10:00:00.000+00:00")
-    started = [services.imports.start(admin.org_id, integration["id"], [("acme/web", str(n))]) for n in range(12)]
+    started = [services.imports.start(admin.org_id, integration.id, [("acme/web", str(n))]) for n in range(12)]
     listed: list[str] = []
     cursor = None
     while True:

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from quaywatch.integrations.records import Integration
 from quaywatch.outcome import count_issues
 from quaywatch.registry.errors import AuthenticationError, RateLimitedError
 from quaywatch.tenancy.access import hash_token
@@ -20,15 +21,15 @@ from quaywatch.usecases.webhooks import (
 
 
 @pytest.fixture
-def hooked(services, integration) -> dict:
-    integration["webhook_token_hash"] = hash_token("s3cret-token")
-    services.integrations_repository.put(integration)
-    return integration
+def hooked(services, integration) -> Integration:
+    hooked = integration.changed(webhook_token_hash=hash_token("s3cret-token"))
+    services.integrations_repository.put(hooked)
+    return hooked
 
 
 def _project(services, integration, tag: str, **extra) -> dict:
     return services.projects.record_test(
-        project_id=f"p-{tag}", org_id=integration["org_id"], integration_id=integration["id"], repository="acme/web",
+        project_id=f"p-{tag}", org_id=integration.org_id, integration_id=integration.id, repository="acme/web",
         tag=tag, platform="linux/amd64", digest="sha256:1", os_name="Alpine", package_count=1,
         counts=count_issues([]), finding_count=0, tested_at=datetime.now(UTC) - extra.pop("age", timedelta(0)))
 
@@ -39,7 +40,7 @@ def _push(tags: list[str]) -> str:
 
 def test_push_reimports_monitored_tags_only_once_each(services, hooked) -> None:
     _project(services, hooked, "1.0")
-    outcome = handle_push(services, hooked["id"], "s3cret-token", _push(["1.0", "1.0", "2.0"]))
+    outcome = handle_push(services, hooked.id, "s3cret-token", _push(["1.0", "1.0", "2.0"]))
     assert outcome.imports == 1 and outcome.import_id
     (message,) = services.import_queue.receive(10, visibility_timeout=60)
     assert json.loads(message.body)["tag"] == "1.0"
@@ -47,8 +48,8 @@ def test_push_reimports_monitored_tags_only_once_each(services, hooked) -> None:
 
 def test_replays_start_one_import_and_answer_with_its_id(services, hooked) -> None:
     _project(services, hooked, "1.0")
-    first = handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"]))
-    replays = [handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"])) for _ in range(5)]
+    first = handle_push(services, hooked.id, "s3cret-token", _push(["1.0"]))
+    replays = [handle_push(services, hooked.id, "s3cret-token", _push(["1.0"])) for _ in range(5)]
     assert {(r.imports, r.import_id, r.replayed) for r in replays} == {(0, first.import_id, True)}
     assert services.import_queue.depth() == 1
 
@@ -59,10 +60,10 @@ def test_a_push_after_the_window_imports_again(services, hooked, monkeypatch) ->
     from quaywatch.usecases import webhooks
 
     _project(services, hooked, "1.0")
-    first = handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"]))
+    first = handle_push(services, hooked.id, "s3cret-token", _push(["1.0"]))
     later = time.time() + webhooks.REPLAY_WINDOW_SECONDS + 1
     monkeypatch.setattr(webhooks.time, "time", lambda: later)
-    again = handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"]))
+    again = handle_push(services, hooked.id, "s3cret-token", _push(["1.0"]))
     assert again.imports == 1 and again.import_id != first.import_id
 
 
@@ -71,9 +72,9 @@ def test_a_flood_is_rate_limited(services, hooked, monkeypatch) -> None:
 
     monkeypatch.setattr(webhooks, "MAX_NOTIFICATIONS_PER_WINDOW", 10)
     for _ in range(10):
-        handle_push(services, hooked["id"], "s3cret-token", json.dumps({"build_id": 1}))
+        handle_push(services, hooked.id, "s3cret-token", json.dumps({"build_id": 1}))
     with pytest.raises(webhooks.TooManyNotifications):
-        handle_push(services, hooked["id"], "s3cret-token", _push(["1.0"]))
+        handle_push(services, hooked.id, "s3cret-token", _push(["1.0"]))
 
 
 @pytest.mark.parametrize("payload", [
@@ -84,13 +85,13 @@ def test_a_flood_is_rate_limited(services, hooked, monkeypatch) -> None:
 ])
 def test_pushes_are_validated_like_imports(services, hooked, payload) -> None:
     with pytest.raises(InvalidNotification):
-        handle_push(services, hooked["id"], "s3cret-token", json.dumps(payload))
+        handle_push(services, hooked.id, "s3cret-token", json.dumps(payload))
     assert services.import_queue.depth() == 0
 
 
 def test_push_with_auto_import_takes_new_tags(services, hooked) -> None:
-    services.integrations_repository.put({**hooked, "auto_import": True})
-    assert handle_push(services, hooked["id"], "s3cret-token", _push(["3.0", "4.0"])).imports == 2
+    services.integrations_repository.put(hooked.changed(auto_import=True))
+    assert handle_push(services, hooked.id, "s3cret-token", _push(["3.0", "4.0"])).imports == 2
 
 
 @pytest.mark.parametrize(("integration_id", "token"), [("int-1", "wrong"), ("nope", "s3cret-token")])
@@ -102,10 +103,10 @@ def test_wrong_token_and_unknown_integration_look_alike(services, hooked, integr
 
 def test_bodies_that_are_not_pushes(services, hooked) -> None:
     with pytest.raises(MalformedNotification):
-        handle_push(services, hooked["id"], "s3cret-token", "{not json")
+        handle_push(services, hooked.id, "s3cret-token", "{not json")
     with pytest.raises(InvalidNotification):
-        handle_push(services, hooked["id"], "s3cret-token", json.dumps({"repository": "", "updated_tags": ["x"]}))
-    assert handle_push(services, hooked["id"], "s3cret-token", json.dumps({"build_id": 1})).imports == 0
+        handle_push(services, hooked.id, "s3cret-token", json.dumps({"repository": "", "updated_tags": ["x"]}))
+    assert handle_push(services, hooked.id, "s3cret-token", json.dumps({"build_id": 1})).imports == 0
 
 
 def test_retest_skips_deleted_and_inactive_projects(services, integration) -> None:

@@ -31,6 +31,7 @@ from quaywatch.baseimages.tags import candidates, parse_tag
 from quaywatch.errors import QuaywatchError
 from quaywatch.image.cache import DiskLayerCache
 from quaywatch.integrations.connection import anonymous_client
+from quaywatch.integrations.records import Integration
 from quaywatch.integrations.service import IntegrationService
 from quaywatch.inventory.models import Inventory, from_json, to_json
 from quaywatch.matching.levels import ISSUE_LEVELS
@@ -55,17 +56,17 @@ class Source:
     credentials) or a public registry read anonymously, and the repositories to use there."""
 
     repositories: tuple[str, ...]
-    integration: dict[str, Any] | None = None
+    integration: Integration | None = None
     registry_url: str | None = None
 
     @property
     def key(self) -> str:
-        return self.integration["id"] if self.integration else str(self.registry_url)
+        return self.integration.id if self.integration else str(self.registry_url)
 
     @property
     def host(self) -> str:
         """The registry as a Dockerfile names it (Docker Hub's API host is ``docker.io`` there)."""
-        return named_registry(urlsplit(self.integration["url"] if self.integration else str(self.registry_url)).netloc)
+        return named_registry(urlsplit(self.integration.url if self.integration else str(self.registry_url)).netloc)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.connection import check_connection, registry_client
 from quaywatch.integrations.models import IntegrationCreate, IntegrationUpdate, IntegrationView
 from quaywatch.integrations.quay_api import QuayApi
+from quaywatch.integrations.records import Integration
 from quaywatch.integrations.secrets import RegistrySecret, SecretStore
 from quaywatch.observability import logger
 from quaywatch.ports import IntegrationsRepository
@@ -45,12 +46,12 @@ class IntegrationService:
         integration_id = uuid.uuid4().hex
         webhook_token = secrets.token_urlsafe(32)
         arn = self._secrets.create(integration_id, secret)
-        item = {
-            "id": integration_id, "org_id": principal.org_id, "kind": "quay", "url": request.url.rstrip("/"),
-            "username": request.username, "secret_arn": arn, "status": "connected",
-            "repository_count": report.repository_count, "auto_import": request.auto_import,
-            "webhook_token_hash": hash_token(webhook_token), "created_at": _now(), "last_tested_at": _now(),
-        }
+        item = Integration(
+            id=integration_id, org_id=principal.org_id, url=request.url.rstrip("/"), username=request.username,
+            secret_arn=arn, status="connected", repository_count=report.repository_count,
+            auto_import=request.auto_import, webhook_token_hash=hash_token(webhook_token), created_at=_now(),
+            last_tested_at=_now(),
+        )
         try:
             self._repository.create(item)
         except Exception:
@@ -67,19 +68,19 @@ class IntegrationService:
         if request.auto_import is not None:
             changes["auto_import"] = request.auto_import
         if request.username is not None or request.token is not None or request.oauth_token is not None:
-            current = self._secrets.read(item["secret_arn"])
+            current = self._secrets.read(item.secret_arn)
             secret = RegistrySecret(
                 request.token.get_secret_value() if request.token else current.token,
                 request.oauth_token.get_secret_value() if request.oauth_token else current.oauth_token,
                 current.ca_bundle,
             )
-            username = request.username or item["username"]
-            report = check_connection(item["url"], username, secret, self._allow_private)
-            self._secrets.update(item["secret_arn"], secret)
+            username = request.username or item.username
+            report = check_connection(item.url, username, secret, self._allow_private)
+            self._secrets.update(item.secret_arn, secret)
             changes |= {"username": username, "status": "connected", "repository_count": report.repository_count,
                         "last_tested_at": _now()}
         if changes:
-            item |= changes
+            item = item.changed(**changes)
             self._repository.put(item)
         return _view(item)
 
@@ -87,21 +88,20 @@ class IntegrationService:
         principal.require_admin()
         item = self._get(principal, integration_id)
         self._repository.delete(integration_id)
-        self._secrets.delete(item["secret_arn"])
+        self._secrets.delete(item.secret_arn)
         logger.info("integration deleted", extra={"integration_id": integration_id, "org_id": principal.org_id})
 
     def test(self, principal: Principal, integration_id: str) -> IntegrationView:
         """Re-test a saved integration; a failure is recorded on it and raised."""
         principal.require_admin()
         item = self._get(principal, integration_id)
-        secret = self._secrets.read(item["secret_arn"])
+        secret = self._secrets.read(item.secret_arn)
         try:
-            report = check_connection(item["url"], item["username"], secret, self._allow_private)
+            report = check_connection(item.url, item.username, secret, self._allow_private)
         except Exception:
-            item |= {"status": "error", "last_tested_at": _now()}
-            self._repository.put(item)
+            self._repository.put(item.changed(status="error", last_tested_at=_now()))
             raise
-        item |= {"status": "connected", "repository_count": report.repository_count, "last_tested_at": _now()}
+        item = item.changed(status="connected", repository_count=report.repository_count, last_tested_at=_now())
         self._repository.put(item)
         return _view(item)
 
@@ -109,7 +109,7 @@ class IntegrationService:
         principal.require_admin()
         item = self._get(principal, integration_id)
         token = secrets.token_urlsafe(32)
-        item["webhook_token_hash"] = hash_token(token)
+        item = item.changed(webhook_token_hash=hash_token(token))
         self._repository.put(item)
         return _view(item, webhook_url=_webhook_url(api_base_url, integration_id, token))
 
@@ -123,43 +123,43 @@ class IntegrationService:
         principal.require_admin()
         return _view(self._get(principal, integration_id))
 
-    def record(self, principal: Principal, integration_id: str) -> dict[str, Any]:
+    def record(self, principal: Principal, integration_id: str) -> Integration:
         """The stored integration for members' operations (listing images, importing)."""
         return self._get(principal, integration_id)
 
-    def by_id(self, integration_id: str) -> dict[str, Any] | None:
+    def by_id(self, integration_id: str) -> Integration | None:
         """For workers, which act on behalf of the organisation stored in the message."""
         return self._repository.get(integration_id)
 
-    def verify_webhook(self, integration_id: str, token: str) -> dict[str, Any] | None:
+    def verify_webhook(self, integration_id: str, token: str) -> Integration | None:
         item = self.by_id(integration_id)
-        expected = item.get("webhook_token_hash", "") if item else hash_token(secrets.token_hex(8))
+        expected = item.webhook_token_hash if item else hash_token(secrets.token_hex(8))
         matches = hmac.compare_digest(expected, hash_token(token))  # constant time, also for unknown ids
         return item if item is not None and matches else None
 
-    def client_for(self, item: dict[str, Any], retry: RetryPolicy | None = None) -> AbstractContextManager[RegistryClient]:
-        secret = self._secrets.read(item["secret_arn"])
-        return registry_client(item["url"], item["username"], secret, self._allow_private, retry=retry)
+    def client_for(self, item: Integration, retry: RetryPolicy | None = None) -> AbstractContextManager[RegistryClient]:
+        secret = self._secrets.read(item.secret_arn)
+        return registry_client(item.url, item.username, secret, self._allow_private, retry=retry)
 
-    def quay_api_for(self, item: dict[str, Any]) -> QuayApi | None:
+    def quay_api_for(self, item: Integration) -> QuayApi | None:
         """The Quay REST API when the integration has an OAuth token (digests, push times)."""
-        secret = self._secrets.read(item["secret_arn"])
+        secret = self._secrets.read(item.secret_arn)
         if not secret.oauth_token:
             return None
-        return QuayApi(item["url"], secret.oauth_token, self._allow_private)
+        return QuayApi(item.url, secret.oauth_token, self._allow_private)
 
-    def _get(self, principal: Principal, integration_id: str) -> dict[str, Any]:
+    def _get(self, principal: Principal, integration_id: str) -> Integration:
         item = self.by_id(integration_id)
-        if item is None or item["org_id"] != principal.org_id:
+        if item is None or item.org_id != principal.org_id:
             raise IntegrationNotFound(f"no integration {integration_id}")
         return item
 
 
-def _view(item: dict[str, Any], webhook_url: str | None = None) -> IntegrationView:
+def _view(item: Integration, webhook_url: str | None = None) -> IntegrationView:
     return IntegrationView(
-        id=item["id"], status=item["status"], url=item["url"], username=item["username"],
-        repository_count=int(item.get("repository_count", 0)), auto_import=bool(item.get("auto_import", False)),
-        created_at=item["created_at"], last_tested_at=item.get("last_tested_at"), webhook_url=webhook_url,
+        id=item.id, status=item.status, url=item.url, username=item.username, repository_count=item.repository_count,
+        auto_import=item.auto_import, created_at=item.created_at, last_tested_at=item.last_tested_at,
+        webhook_url=webhook_url,
     )
 
 

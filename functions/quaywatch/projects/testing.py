@@ -18,6 +18,7 @@ from typing import Any
 from quaywatch import metrics
 from quaywatch.advisories.published import PublishedAdvisoryStore
 from quaywatch.image.cache import DiskLayerCache
+from quaywatch.integrations.records import Integration
 from quaywatch.integrations.service import IntegrationService
 from quaywatch.inventory.models import Inventory
 from quaywatch.matching.matcher import match_inventory
@@ -63,7 +64,7 @@ class ProjectTester:
         self._retry = retry
         self._rules = rules
 
-    def test_image(self, integration: dict[str, Any], repository: str, tag: str) -> ImageTestResult:
+    def test_image(self, integration: Integration, repository: str, tag: str) -> ImageTestResult:
         """Scan ``repository:tag`` and create or refresh its project: one per platform of a
         multi-platform image. A platform whose manifest is missing (mirrored repositories keep
         children that 404) fails alone; if every platform fails, the first error is raised."""
@@ -102,14 +103,14 @@ class ProjectTester:
             inventory = scanner.scan(reference)
         return self._record(integration, inventory, scanned=True)
 
-    def _record(self, integration: dict[str, Any], inventory: Inventory, scanned: bool) -> TestOutcome:
+    def _record(self, integration: Integration, inventory: Inventory, scanned: bool) -> TestOutcome:
         with self._advisories.open() as store:
             report = match_inventory(inventory, store)
         image = inventory.image
-        identity = project_id(integration["id"], image.repository, image.tag or image.digest, image.platform)
+        identity = project_id(integration.id, image.repository, image.tag or image.digest, image.platform)
         previous = self._findings.latest(identity)
         existing = self._projects.get(identity)
-        rules = self._rules(existing or {"id": identity, "org_id": integration["org_id"]}) if self._rules else NO_RULES
+        rules = self._rules(existing or {"id": identity, "org_id": integration.org_id}) if self._rules else NO_RULES
         outcome = evaluate(report.findings, rules.ignores, rules.policy, previous.findings if previous else None)
         metrics.count("quaywatch_tests_total")
         metrics.count("quaywatch_images_scanned_total", 1 if scanned else 0)
@@ -128,7 +129,7 @@ class ProjectTester:
                 raise
             notified = True
         self._projects.record_test(
-            project_id=identity, org_id=integration["org_id"], integration_id=integration["id"],
+            project_id=identity, org_id=integration.org_id, integration_id=integration.id,
             repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
             os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
             package_count=len(inventory.packages), counts=outcome.counts, finding_count=len(report.findings),
@@ -139,8 +140,8 @@ class ProjectTester:
                                              "findings": len(report.findings), "new": len(outcome.new)})
         return TestOutcome(identity, scanned, len(report.findings), outcome.new if previous else [], notified)
 
-    def _notification_project(self, integration: dict[str, Any], image: Any, identity: str) -> dict[str, Any]:
-        return {"id": identity, "org_id": integration["org_id"], "integration_id": integration["id"],
+    def _notification_project(self, integration: Integration, image: Any, identity: str) -> dict[str, Any]:
+        return {"id": identity, "org_id": integration.org_id, "integration_id": integration.id,
                 "repository": image.repository, "tag": image.tag or image.digest, "platform": image.platform,
                 "digest": image.digest}
 

@@ -79,7 +79,7 @@ def set_base_sources(services: Services, caller: Principal, request: BaseSources
     for source in request.sources:
         if source.integration_id is not None:
             integration = services.integrations.by_id(source.integration_id)
-            if integration is None or integration["org_id"] != caller.org_id:
+            if integration is None or integration.org_id != caller.org_id:
                 raise NotFound(f"no integration {source.integration_id}")
         else:
             check_registry_url(str(source.registry), services.settings.allow_private_registries)

@@ -31,7 +31,7 @@ def start_import(services: Services, caller: Principal, request: ImportRequest) 
         raise UsageError("the selected repositories have no tags to import")
     if len(images) > MAX_IMAGES:
         raise UsageError(f"an import may hold at most {MAX_IMAGES} images; select fewer")
-    return services.imports.start(caller.org_id, integration["id"], images, created_by=caller.user_id)
+    return services.imports.start(caller.org_id, integration.id, images, created_by=caller.user_id)
 
 
 def import_history(services: Services, caller: Principal, limit: int,
@@ -63,7 +63,7 @@ def process_import_message(services: Services, body: str, receive_count: int) ->
         logger.info("image already recorded; redelivery ignored")
         return
     integration = services.integrations.by_id(message.integration_id)
-    if integration is None or integration["org_id"] != message.org_id:
+    if integration is None or integration.org_id != message.org_id:
         imports.complete(message, "failed", error="the integration was deleted")
         return
     try:

@@ -82,7 +82,7 @@ def handle_push(services: Services, integration_id: str, token: str, body: str |
     except ValidationError as exc:
         raise InvalidNotification(str(exc.errors()[0]["msg"])) from None
     monitored = services.projects.monitored_tags(integration_id, push.repository)
-    tags = [t for t in dict.fromkeys(push.updated_tags) if t in monitored or integration.get("auto_import")]
+    tags = [t for t in dict.fromkeys(push.updated_tags) if t in monitored or integration.auto_import]
     if not tags:
         logger.info("repo_push received", extra={"integration_id": integration_id, "repository": push.repository,
                                                   "pushed": len(push.updated_tags), "importing": 0})
@@ -102,7 +102,7 @@ def handle_push(services: Services, integration_id: str, token: str, body: str |
     if not won:
         return PushOutcome(0, held_by, replayed=True)
     try:
-        services.imports.start(integration["org_id"], integration_id, [(push.repository, tag) for tag in won],
+        services.imports.start(integration.org_id, integration_id, [(push.repository, tag) for tag in won],
                                source="webhook", import_id=import_id)
     except Exception:
         for tag in won:  # nothing started: the next delivery may try again

@@ -20,6 +20,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from quaywatch.adapters.cursors import decode_cursor, encode_cursor
+from quaywatch.integrations.records import Integration
 from quaywatch.ports import AlreadyExists, Record, StoredTest
 
 IMPORT_RETENTION_SECONDS = 90 * 24 * 3600
@@ -89,22 +90,24 @@ class DynamoIntegrationsRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def create(self, record: Record) -> None:
+    def create(self, record: Integration) -> None:
         try:
-            self._table.put_item(Item=_without_none(record), ConditionExpression="attribute_not_exists(id)")
+            self._table.put_item(Item=record.as_stored(), ConditionExpression="attribute_not_exists(id)")
         except ClientError as exc:
             if _condition_failed(exc):
-                raise AlreadyExists(f"integration {record['id']} exists") from None
+                raise AlreadyExists(f"integration {record.id} exists") from None
             raise
 
-    def put(self, record: Record) -> None:
-        self._table.put_item(Item=_without_none(record))
+    def put(self, record: Integration) -> None:
+        self._table.put_item(Item=record.as_stored())
 
-    def get(self, integration_id: str) -> Record | None:
-        return _plain(self._table.get_item(Key={"id": integration_id}).get("Item"))
+    def get(self, integration_id: str) -> Integration | None:
+        item = _plain(self._table.get_item(Key={"id": integration_id}).get("Item"))
+        return Integration.from_stored(item) if item else None
 
-    def list_by_org(self, org_id: str) -> list[Record]:
-        return query_all(self._table, IndexName="by_org", KeyConditionExpression=Key("org_id").eq(org_id))
+    def list_by_org(self, org_id: str) -> list[Integration]:
+        items = query_all(self._table, IndexName="by_org", KeyConditionExpression=Key("org_id").eq(org_id))
+        return [Integration.from_stored(item) for item in items]
 
     def delete(self, integration_id: str) -> None:
         self._table.delete_item(Key={"id": integration_id})

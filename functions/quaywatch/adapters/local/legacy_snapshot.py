@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from quaywatch.errors import QuaywatchError
+from quaywatch.integrations.records import Integration
 from quaywatch.ports import StoredTest
 
 SNAPSHOT = "state"
@@ -83,7 +84,7 @@ def _integrations(services: Any, items: list[dict[str, Any]], secrets: dict[str,
         if name is not None:
             item["secret_arn"] = services.secrets_vault.create(item["id"], json.loads(secrets[name]))
             moved += 1
-        services.integrations_repository.create(item)
+        services.integrations_repository.create(Integration.from_stored(item))
     return moved
 
 

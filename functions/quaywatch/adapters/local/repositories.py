@@ -8,6 +8,7 @@ from typing import Any
 
 from quaywatch.adapters.cursors import decode_cursor, encode_cursor
 from quaywatch.adapters.local.database import Database
+from quaywatch.integrations.records import Integration
 from quaywatch.ports import AlreadyExists, Record, StoredTest
 
 
@@ -51,28 +52,28 @@ class SqliteIntegrationsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(self, record: Record) -> None:
+    def create(self, record: Integration) -> None:
         with self._db.write() as tx:
-            if tx.execute("SELECT 1 FROM integrations WHERE id = ?", (record["id"],)).fetchone():
-                raise AlreadyExists(f"integration {record['id']} exists")
+            if tx.execute("SELECT 1 FROM integrations WHERE id = ?", (record.id,)).fetchone():
+                raise AlreadyExists(f"integration {record.id} exists")
             self._insert(tx, record)
 
-    def put(self, record: Record) -> None:
+    def put(self, record: Integration) -> None:
         with self._db.write() as tx:
             self._insert(tx, record)
 
     @staticmethod
-    def _insert(tx: Any, record: Record) -> None:
+    def _insert(tx: Any, record: Integration) -> None:
         tx.execute("INSERT OR REPLACE INTO integrations VALUES (?, ?, ?, ?)",
-                   (record["id"], record["org_id"], record["created_at"], _dumps(_without_none(record))))
+                   (record.id, record.org_id, record.created_at, _dumps(record.as_stored())))
 
-    def get(self, integration_id: str) -> Record | None:
+    def get(self, integration_id: str) -> Integration | None:
         row = self._db.read_one("SELECT data FROM integrations WHERE id = ?", (integration_id,))
-        return json.loads(row["data"]) if row else None
+        return Integration.from_stored(json.loads(row["data"])) if row else None
 
-    def list_by_org(self, org_id: str) -> list[Record]:
+    def list_by_org(self, org_id: str) -> list[Integration]:
         rows = self._db.read("SELECT data FROM integrations WHERE org_id = ? ORDER BY created_at, id", (org_id,))
-        return [json.loads(row["data"]) for row in rows]
+        return [Integration.from_stored(json.loads(row["data"])) for row in rows]
 
     def delete(self, integration_id: str) -> None:
         with self._db.write() as tx:
