@@ -2,19 +2,23 @@
 domain and implemented twice (``adapters/aws``: DynamoDB, SQS, Secrets Manager, S3,
 EventBridge + SNS; ``adapters/local``: one SQLite database and files, for ``quaywatch serve``).
 
-Records cross these ports as plain dictionaries of JSON-compatible values (the DynamoDB adapter
-turns its Decimals back into int or float before anything leaves it). Each method says what must
-hold atomically; the contract tests in ``tests/contract`` prove both adapters keep it.
+Integrations and projects cross these ports as typed records (``Integration``, ``Project``),
+which each adapter turns into its storage form and back; the other records as plain
+dictionaries of JSON-compatible values (the DynamoDB adapter turns its Decimals back into int
+or float before anything leaves it). Each method says what must hold atomically; the contract
+tests in ``tests/contract`` prove both adapters keep it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.records import Integration
+from quaywatch.projects.records import Project
 
 Record = dict[str, Any]
 
@@ -68,22 +72,24 @@ class ProjectsRepository(Protocol):
     """One record per project. ``next_test_at`` (ISO time, or absent) says when the next
     scheduled test of a ``test_frequency`` is due."""
 
-    def get(self, project_id: str) -> Record | None: ...
-    def put(self, record: Record) -> None:
-        """The whole record (a project's first test creates it)."""
+    def get(self, project_id: str) -> Project | None: ...
+    def put(self, record: Project) -> None:
+        """The whole record, over any stored one (imports of old data; tests record through
+        ``FindingsRepository.save_test``)."""
 
-    def update(self, project_id: str, changes: Record, expect: Record | None = None) -> bool:
-        """Set the top-level fields of ``changes`` on an existing project (None: remove the
-        field), leaving every other field as stored: two writers of different fields (a test
-        being recorded, an ignore being added) never undo each other. ``expect``: apply only
-        if each named field holds exactly that value now (None: absent), for read-modify-write
-        of one field. A change of ``next_test_at`` comes with ``test_frequency``. False (and
-        nothing written) when the project is gone or an expectation does not hold."""
+    def update(self, project_id: str, changes: Mapping[str, Any], expect: Mapping[str, Any] | None = None) -> bool:
+        """Set the fields of ``changes`` (field name -> value as typed on ``Project``; None
+        removes the field) on an existing project, leaving every other field as stored: two
+        writers of different fields (a test being recorded, an ignore being added) never undo
+        each other. ``expect``: apply only if each named field holds exactly that value now
+        (None: absent), for read-modify-write of one field. A change of ``next_test_at`` comes
+        with ``test_frequency``. False (and nothing written) when the project is gone or an
+        expectation does not hold. ``UnknownField`` for a name that is no field."""
 
     def delete(self, project_id: str) -> None: ...
     def mark_viewed(self, project_id: str) -> None: ...
     def list_by_org(self, org_id: str, repository: str | None = None,
-                    integration_id: str | None = None) -> list[Record]:
+                    integration_id: str | None = None) -> list[Project]:
         """Sorted by repository, tag, platform; ``repository`` matches exactly."""
 
     def due(self, frequency: str, until: str) -> list[str]:
@@ -92,7 +98,8 @@ class ProjectsRepository(Protocol):
     def project_ids_by_org(self, org_id: str) -> list[str]:
         """The ids of the organisation's projects (without reading the records)."""
 
-    def by_repository(self, integration_id: str, repository: str) -> list[Record]: ...
+    def tags_of(self, integration_id: str, repository: str) -> list[tuple[str, str]]:
+        """(tag, project id) of the repository's projects, by tag."""
 
 
 class ImportsRepository(Protocol):
@@ -142,11 +149,27 @@ class StoredTest:
     packages: list[str]
 
 
+@dataclass(frozen=True)
+class ProjectWrite:
+    """What recording a test writes to its project: ``create`` the record (its first test;
+    only while no record has its id) or apply ``changes`` to the stored one (as
+    ``ProjectsRepository.update``: only if it exists and each ``expect`` field holds)."""
+
+    project_id: str
+    create: Project | None = None
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    expect: Mapping[str, Any] = field(default_factory=dict)
+
+
 class FindingsRepository(Protocol):
     def get_latest(self, project_id: str) -> StoredTest | None: ...
-    def save_test(self, project_id: str, test: StoredTest, history: Record) -> None:
-        """Replace the latest test, add a history entry, and bring the package index
-        (package -> projects) in line with ``test.packages``."""
+    def save_test(self, project_id: str, test: StoredTest, history: Record,
+                  project: ProjectWrite | None = None) -> bool:
+        """In one transaction: the ``project`` write, the latest test replaced and a history
+        entry added; False and nothing written when the project write's condition fails
+        (the caller reads the project again and retries). Then the package index (package ->
+        projects) follows ``test.packages``: in the same transaction where the store allows,
+        else right after, resumed by the next test of the project if interrupted."""
 
     def history(self, project_id: str) -> list[Record]: ...
     def claim_notification(self, project_id: str, fingerprint: str) -> bool:

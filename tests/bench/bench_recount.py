@@ -25,12 +25,13 @@ from pathlib import Path
 from quaywatch.advisories.models import FixStatus
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
 from quaywatch.matching.models import Finding
-from quaywatch.outcome import count_issues
 from quaywatch.runtime.embedded.root import LocalServices
 from quaywatch.runtime.settings import RuntimeSettings
 from quaywatch.tenancy.access import Principal
 from quaywatch.usecases.retests import process_retest_queue_message
 from quaywatch.usecases.triage import IgnoreCreate, add_ignore, recount
+
+from tests.support.records import record_test
 
 PROJECTS = int(os.environ.get("QUAYWATCH_BENCH_PROJECTS", "10000"))
 FINDINGS = 20
@@ -49,11 +50,8 @@ def _seed(services: LocalServices, org_id: str) -> None:
         inventory = Inventory(image=ImageSummary(reference=f"q/acme/app:{number}", registry="q", repository="acme/app",
                                                  tag=str(number), digest="sha256:aa", platform="linux/amd64"),
                               os=OperatingSystem(id="alpine", version_id="3.20.0"), packages=packages)
-        services.projects.record_test(project_id=project_id, org_id=org_id, integration_id="int-1",
-                                      repository="acme/app", tag=str(number), platform="linux/amd64",
-                                      digest="sha256:aa", os_name="Alpine", package_count=FINDINGS,
-                                      counts=count_issues(findings), finding_count=FINDINGS, tested_at=now)
-        services.findings.save(project_id, inventory, findings, set(), now)
+        record_test(services.projects, services.findings, project_id=project_id, org_id=org_id, image=inventory,
+                    found=findings, tested_at=now)
 
 
 def _drain(services: LocalServices) -> None:

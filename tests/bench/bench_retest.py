@@ -26,7 +26,6 @@ from pathlib import Path
 
 import httpx
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
-from quaywatch.outcome import count_issues
 from quaywatch.projects.identity import project_id
 from quaywatch.registry.client import Credentials, RegistryClient
 from quaywatch.registry.retry import RetryPolicy
@@ -35,6 +34,7 @@ from quaywatch.runtime.embedded.server import EmbeddedServer
 from quaywatch.runtime.settings import RuntimeSettings
 
 from tests.support import fixtures
+from tests.support.records import record_test
 from tests.support.registry_process import free_port
 from tests.support.shared_data import ADVISORIES
 from tests.support.stack import ROBOT, RegistryStack, running_stack
@@ -72,11 +72,8 @@ def _seed(data_dir: Path, integration_id: str, org_id: str, digest: str) -> str:
         inventory = Inventory(image=ImageSummary(reference=f"q/{REPOSITORY}:{tag}", registry="q", repository=REPOSITORY,
                                                  tag=tag, digest=digest, platform="linux/amd64"),
                               os=OperatingSystem(id="alpine", version_id="3.10.2"), packages=packages)
-        services.projects.record_test(project_id=identity, org_id=org_id, integration_id=integration_id,
-                                      repository=REPOSITORY, tag=tag, platform="linux/amd64", digest=digest,
-                                      os_name="Alpine Linux v3.10", package_count=len(packages),
-                                      counts=count_issues([]), finding_count=0, tested_at=tested)
-        services.findings.save(identity, inventory, [], set(), tested)
+        record_test(services.projects, services.findings, project_id=identity, org_id=org_id,
+                    integration_id=integration_id, image=inventory, tested_at=tested)
     services.close()
     return tested.isoformat(timespec="seconds")
 

@@ -7,24 +7,13 @@ import threading
 import pytest
 from quaywatch.integrations.records import Integration
 from quaywatch.ports import AlreadyExists, StoredTest
+from quaywatch.projects.records import Project
 
 
-def _project(project_id: str, repository: str, tag: str, **extra) -> dict:
-    return {"id": project_id, "org_id": extra.pop("org_id", "org-1"), "integration_id": extra.pop("integration_id", "int-1"),
-            "repository": repository, "tag": tag, "platform": "linux/amd64", "test_frequency": "daily",
-            "active": True, "is_new": True, **extra}
-
-
-def test_access_tokens_and_organisations(adapters) -> None:
-    repository = adapters.access_repository
-    repository.put_organisation("org-1", {"name": "acme", "created_at": "2026-01-01T00:00:00+00:00", "channels": []})
-    repository.put_token("hash-1", {"org_id": "org-1", "user_id": "u1", "role": "admin"})
-    assert repository.get_token("hash-1")["role"] == "admin"
-    assert repository.get_token("nope") is None
-    repository.set_channels("org-1", [{"type": "slack", "url": "https://hooks.example/x"}])
-    organisation = repository.get_organisation("org-1")
-    assert organisation["name"] == "acme" and organisation["channels"][0]["type"] == "slack"
-    assert repository.get_organisation("org-2") is None
+def _project(project_id: str, repository: str, tag: str, **extra) -> Project:
+    return Project(id=project_id, org_id=extra.pop("org_id", "org-1"),
+                   integration_id=extra.pop("integration_id", "int-1"), repository=repository, tag=tag,
+                   platform="linux/amd64", **extra)
 
 
 def _integration(integration_id: str, org_id: str, created_at: str, url: str = "https://q", **extra) -> Integration:
@@ -47,23 +36,22 @@ def test_integrations_create_once_list_by_org_oldest_first(adapters) -> None:
     assert repository.get("i1") is None and [i.id for i in repository.list_by_org("org-1")] == ["i2"]
 
 
-def test_projects_listing_due_and_by_repository(adapters) -> None:
+def test_projects_listing_due_and_tags_by_repository(adapters) -> None:
     repository = adapters.projects_repository
     repository.put(_project("p1", "acme/web", "2.0", next_test_at="2026-01-02T00:00:00+00:00"))
     repository.put(_project("p2", "acme/web", "1.0", next_test_at="2026-01-05T00:00:00+00:00"))
     repository.put(_project("p3", "acme/api", "1", test_frequency="weekly", next_test_at="2026-01-01T00:00:00+00:00"))
     repository.put(_project("p4", "acme/web-old", "1", integration_id="int-2", test_frequency="never"))
-    repository.put(_project("p5", "acme/web", "1.0", org_id="org-2"))
-    assert [p["id"] for p in repository.list_by_org("org-1")] == ["p3", "p2", "p1", "p4"]
-    assert [p["id"] for p in repository.list_by_org("org-1", repository="acme/web")] == ["p2", "p1"]
-    assert [p["id"] for p in repository.list_by_org("org-1", integration_id="int-2")] == ["p4"]
+    repository.put(_project("p5", "acme/web", "1.0", org_id="org-2", integration_id="int-9"))
+    assert [p.id for p in repository.list_by_org("org-1")] == ["p3", "p2", "p1", "p4"]
+    assert [p.id for p in repository.list_by_org("org-1", repository="acme/web")] == ["p2", "p1"]
+    assert [p.id for p in repository.list_by_org("org-1", integration_id="int-2")] == ["p4"]
     assert sorted(repository.due("daily", "2026-01-03T00:00:00+00:00")) == ["p1"]
     assert repository.due("weekly", "2026-01-03T00:00:00+00:00") == ["p3"]
-    assert {p["tag"] for p in repository.by_repository("int-1", "acme/web")} == {"1.0", "2.0"}
+    assert sorted(repository.tags_of("int-1", "acme/web")) == [("1.0", "p2"), ("2.0", "p1")]
     repository.mark_viewed("p1")
-    assert repository.get("p1")["is_new"] is False
-    unscheduled = {k: v for k, v in repository.get("p1").items() if k != "next_test_at"}
-    repository.put(unscheduled)  # no longer due once its schedule is gone
+    assert repository.get("p1").is_new is False
+    repository.put(repository.get("p1").changed({"next_test_at": None}))  # no longer due once its schedule is gone
     assert repository.due("daily", "2026-01-03T00:00:00+00:00") == []
     repository.delete("p1")
     assert repository.get("p1") is None

@@ -29,6 +29,7 @@ from quaywatch.runtime.settings import RuntimeSettings
 from quaywatch.tenancy.access import AccessStore
 
 from tests.support.cloud import running_cloud
+from tests.support.records import record_test
 from tests.support.registry_process import free_port
 
 
@@ -56,16 +57,13 @@ def write_old_snapshot(data_dir: Path) -> dict:
             aws.integrations_repository.create(Integration(
                 id="int-1", org_id=org_id, url="https://quay.example", username="acme+r", secret_arn=reference,
                 repository_count=2, webhook_token_hash="x", created_at="2026-01-01T00:00:00+00:00"))
-            aws.projects.record_test(project_id="p-1", org_id=org_id, integration_id="int-1", repository="acme/web",
-                                     tag="1.0", platform="linux/amd64", digest="sha256:aa", os_name="Alpine Linux v3.10",
-                                     package_count=1, counts=IssueCounts({"critical": 1}), finding_count=1,
-                                     tested_at=datetime(2026, 1, 1, tzinfo=UTC))
             inventory = Inventory(image=ImageSummary(reference="quay.example/acme/web:1.0", registry="quay.example",
                                                      repository="acme/web", tag="1.0", digest="sha256:aa",
                                                      platform="linux/amd64"),
                                   os=OperatingSystem(id="alpine", version_id="3.10.2"),
                                   packages=[Package(type="apk", name="musl", version="1.1.22-r2", path="lib/apk/db/installed")])
-            aws.findings.save("p-1", inventory, [], set(), datetime(2026, 1, 1, tzinfo=UTC))
+            record_test(aws.projects, aws.findings, project_id="p-1", org_id=org_id, image=inventory,
+                        counts=IssueCounts({"critical": 1}), tested_at=datetime(2026, 1, 1, tzinfo=UTC))
             aws.findings.claim_notification("p-1", {"CVE-1|musl"})
             import_id = aws.imports.start(org_id, "int-1", [("acme/web", "1.0"), ("acme/web", "2.0")])
             from quaywatch.projects.imports import ImportMessage
@@ -106,7 +104,7 @@ def test_old_snapshot_becomes_the_database(tmp_path) -> None:
     (integration,) = services.integrations_repository.list_by_org(facts["org_id"])
     assert services.integrations._secrets.read(integration.secret_arn).token == "robot-secret-123"
     (project,) = services.projects_repository.list_by_org(facts["org_id"])
-    assert (project["tag"], project["issue_counts"]["critical"], project["next_test_at"]) == (
+    assert (project.tag, project.issue_counts["critical"], project.next_test_at) == (
         "1.0", 1, "2026-01-02T00:00:00+00:00")
     assert services.projects_repository.due("daily", "2026-01-03T00:00:00+00:00") == ["p-1"]
     latest = FindingsStore(services.findings_repository).latest("p-1")

@@ -34,8 +34,8 @@ class ScriptedTester:
         return ImageTestResult([self._next(f"project-{repository}-{tag}")], {})
 
     def retest(self, project: dict) -> TestOutcome:
-        self.calls.append(("retest", project["id"]))
-        return self._next(project["id"])
+        self.calls.append(("retest", project.id))
+        return self._next(project.id)
 
 
 @pytest.fixture

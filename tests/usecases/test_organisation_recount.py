@@ -5,16 +5,15 @@ organisation's projects."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from quaywatch.advisories.models import FixStatus
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
 from quaywatch.matching.models import Finding
-from quaywatch.outcome import count_issues
 from quaywatch.projects.retests import RECOUNT_BATCH
 from quaywatch.tenancy.access import Principal
 from quaywatch.usecases.retests import process_retest_queue_message
 from quaywatch.usecases.triage import IgnoreCreate, add_ignore
+
+from tests.support.records import record_test
 
 PROJECTS = 2 * RECOUNT_BATCH + 50
 
@@ -28,11 +27,8 @@ def seed(services, org_id: str, project_id: str) -> None:
                                              tag=project_id, digest="sha256:aa", platform="linux/amd64"),
                           os=OperatingSystem(id="alpine", version_id="3.10.2"),
                           packages=[Package(type="apk", name="musl", version="1.1", path="lib/apk/db/installed")])
-    services.projects.record_test(project_id=project_id, org_id=org_id, integration_id="int-1", repository="acme/web",
-                                  tag=project_id, platform="linux/amd64", digest="sha256:aa", os_name="Alpine",
-                                  package_count=1, counts=count_issues([finding]), finding_count=1,
-                                  tested_at=datetime.now(UTC))
-    services.findings.save(project_id, inventory, [finding], {"CVE-1"}, datetime.now(UTC))
+    record_test(services.projects, services.findings, project_id=project_id, org_id=org_id, image=inventory,
+                found=[finding])
 
 
 def drain(services) -> int:
@@ -52,12 +48,12 @@ def test_an_organisation_ignore_answers_at_once_and_the_queue_recounts_every_pro
     other_org = services.access.create_organisation("other")
     seed(services, other_org, "theirs")
     add_ignore(services, admin, IgnoreCreate(vulnerability_id="CVE-1", reason="not reachable"), None)
-    assert services.projects.get("p000")["ignored_count"] == 0  # answered before any recount
+    assert services.projects.get("p000").ignored_count == 0  # answered before any recount
     delivered = drain(services)
     assert delivered == 1 + 3  # the fan-out, then batches of RECOUNT_BATCH
     counted = [services.projects.get(f"p{number:03d}") for number in range(PROJECTS)]
-    assert all(p["ignored_count"] == 1 and p["issue_counts"]["critical"] == 0 for p in counted)
-    assert services.projects.get("theirs")["ignored_count"] == 0  # another organisation's rules
+    assert all(p.ignored_count == 1 and p.issue_counts["critical"] == 0 for p in counted)
+    assert services.projects.get("theirs").ignored_count == 0  # another organisation's rules
 
 
 def test_a_recount_delivered_twice_changes_nothing(services, admin) -> None:
@@ -67,7 +63,7 @@ def test_a_recount_delivered_twice_changes_nothing(services, admin) -> None:
     process_retest_queue_message(services, fan_out.body, 1)  # a worker fans out, then dies before acknowledging
     services.retest_queue.release_in_flight()
     assert drain(services) == 3  # the fan-out again (its batch again) and the first batch: all harmless
-    assert services.projects.get("p1")["ignored_count"] == 1
+    assert services.projects.get("p1").ignored_count == 1
 
 
 def test_a_member_cannot_reach_another_organisations_projects_through_a_message(services, admin) -> None:
@@ -75,4 +71,4 @@ def test_a_member_cannot_reach_another_organisations_projects_through_a_message(
     seed(services, admin.org_id, "mine")
     add_ignore(services, other, IgnoreCreate(vulnerability_id="CVE-1", reason="theirs"), None)
     drain(services)
-    assert services.projects.get("mine")["ignored_count"] == 0
+    assert services.projects.get("mine").ignored_count == 0

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from quaywatch.integrations.records import Integration
-from quaywatch.outcome import count_issues
+from quaywatch.projects.records import Project
 from quaywatch.registry.errors import AuthenticationError, RateLimitedError
 from quaywatch.tenancy.access import hash_token
 from quaywatch.usecases.projects import delete_project
@@ -19,6 +19,8 @@ from quaywatch.usecases.webhooks import (
     handle_push,
 )
 
+from tests.support.records import inventory, record_test
+
 
 @pytest.fixture
 def hooked(services, integration) -> Integration:
@@ -27,11 +29,10 @@ def hooked(services, integration) -> Integration:
     return hooked
 
 
-def _project(services, integration, tag: str, **extra) -> dict:
-    return services.projects.record_test(
-        project_id=f"p-{tag}", org_id=integration.org_id, integration_id=integration.id, repository="acme/web",
-        tag=tag, platform="linux/amd64", digest="sha256:1", os_name="Alpine", package_count=1,
-        counts=count_issues([]), finding_count=0, tested_at=datetime.now(UTC) - extra.pop("age", timedelta(0)))
+def _project(services, integration, tag: str, **extra) -> Project:
+    return record_test(services.projects, services.findings, project_id=f"p-{tag}", org_id=integration.org_id,
+                       integration_id=integration.id, image=inventory(tag=tag, digest="sha256:1"),
+                       tested_at=datetime.now(UTC) - extra.pop("age", timedelta(0)))
 
 
 def _push(tags: list[str]) -> str:

@@ -19,6 +19,7 @@ from quaywatch.matching.models import Finding
 from quaywatch.observability import logger
 from quaywatch.outbound import AddressPolicy, pinned_client
 from quaywatch.ports import DomainEvent, EventPublisher
+from quaywatch.projects.records import Project
 
 DETAIL_TYPE = "quaywatch.NewIssuesFound"
 BASE_DETAIL_TYPE = "quaywatch.BetterBaseImageFound"
@@ -35,11 +36,11 @@ class Notifier:
         self._events = events
         self._channels_for = channels_for
 
-    def new_issues(self, project: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+    def new_issues(self, project: Project, findings: list[Finding]) -> dict[str, Any]:
         detail = {
-            "org_id": project["org_id"], "project_id": project["id"], "integration_id": project["integration_id"],
-            "image": f"{project['repository']}:{project['tag']}", "platform": project["platform"],
-            "digest": project.get("digest"), "count": len(findings),
+            "org_id": project.org_id, "project_id": project.id, "integration_id": project.integration_id,
+            "image": f"{project.repository}:{project.tag}", "platform": project.platform,
+            "digest": project.digest, "count": len(findings),
             "new_findings": [
                 {"id": f.id, "package": f.package, "installed_version": f.installed_version,
                  "fixed_version": f.fixed_version, "status": f.status.value, "severity": f.severity}
@@ -47,19 +48,19 @@ class Notifier:
             ],
         }
         summary = f"{len(findings)} new issue(s) in {detail['image']} ({detail['platform']})"
-        self._publish(DETAIL_TYPE, project["org_id"], summary, detail)
-        logger.info("new issues notified", extra={"project_id": project["id"], "count": len(findings)})
+        self._publish(DETAIL_TYPE, project.org_id, summary, detail)
+        logger.info("new issues notified", extra={"project_id": project.id, "count": len(findings)})
         return detail
 
-    def better_base(self, project: dict[str, Any], base: dict[str, Any], recommendations: list[dict[str, Any]]) -> None:
+    def better_base(self, project: Project, base: dict[str, Any], recommendations: list[dict[str, Any]]) -> None:
         """A base tag with fewer critical and high issues than the project's base appeared."""
-        detail = {"org_id": project["org_id"], "project_id": project["id"],
-                  "image": f"{project['repository']}:{project['tag']}", "platform": project["platform"],
+        detail = {"org_id": project.org_id, "project_id": project.id,
+                  "image": f"{project.repository}:{project.tag}", "platform": project.platform,
                   "base": f"{base['repository']}:{base['tag']}", "recommendations": recommendations}
         best = recommendations[0]
         summary = (f"{detail['image']}: base {detail['base']} -> {best['repository']}:{best['tag']} has "
                    f"{best['fewer']['critical'] + best['fewer']['high']} fewer critical/high issues")
-        self._publish(BASE_DETAIL_TYPE, project["org_id"], summary, detail)
+        self._publish(BASE_DETAIL_TYPE, project.org_id, summary, detail)
 
     def _publish(self, detail_type: str, org_id: str, summary: str, detail: dict[str, Any]) -> None:
         self._events.publish(DomainEvent(detail_type, detail, summary, org_id))

@@ -14,7 +14,7 @@ from quaywatch.advisories.ecosystems import PackageKey, image_distro, package_ke
 from quaywatch.inventory.models import Inventory, from_json, to_json
 from quaywatch.matching.models import Finding
 from quaywatch.outcome import finding_key
-from quaywatch.ports import FindingsRepository, StoredTest
+from quaywatch.ports import FindingsRepository, ProjectWrite, StoredTest
 
 MAX_NEW_KEYS_IN_HISTORY = 500
 
@@ -44,7 +44,9 @@ class FindingsStore:
         return LatestTest(inventory, findings, set(stored.keys), stored.tested_at)
 
     def save(self, project_id: str, inventory: Inventory, findings: list[Finding], new_keys: set[str],
-             tested_at: datetime) -> None:
+             tested_at: datetime, project: ProjectWrite | None = None) -> bool:
+        """The test as the latest, with a history entry, and ``project`` written in the same
+        transaction; False (nothing written) when the project write's condition fails."""
         moment = tested_at.isoformat(timespec="milliseconds")  # two tests in one second keep two entries
         stored = StoredTest(
             tested_at=moment, digest=inventory.image.digest,
@@ -55,7 +57,7 @@ class FindingsStore:
         )
         history = {"digest": inventory.image.digest, "findings": len(findings),
                    "new": sorted(new_keys)[:MAX_NEW_KEYS_IN_HISTORY]}
-        self._repository.save_test(project_id, stored, history)
+        return self._repository.save_test(project_id, stored, history, project)
 
     def claim_notification(self, project_id: str, keys: set[str]) -> bool:
         """True once per (project, set of new findings): the caller may notify."""

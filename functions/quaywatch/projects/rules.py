@@ -7,6 +7,7 @@ from typing import Any
 
 from quaywatch.matching.ignores import IgnoreRule, RecordedIgnore
 from quaywatch.notifications.policy import NotificationPolicy
+from quaywatch.projects.records import Project
 from quaywatch.tenancy.access import notification_policy_of
 
 
@@ -22,12 +23,13 @@ class ProjectRules:
 NO_RULES = ProjectRules()
 
 
-def ignores_of(organisation: dict[str, Any], project: dict[str, Any]) -> list[IgnoreRule]:
-    """The organisation's ignore rules, then the project's, from their records."""
-    return [RecordedIgnore.model_validate(r) for r in [*organisation.get("ignores", []), *project.get("ignores", [])]]
+def ignores_of(organisation: dict[str, Any], project: Project | None) -> list[IgnoreRule]:
+    """The organisation's ignore rules, then the project's (None: a project not yet created)."""
+    return [*(RecordedIgnore.model_validate(r) for r in organisation.get("ignores", [])),
+            *(project.ignores if project else [])]
 
 
-def rules_of(organisation: dict[str, Any], project: dict[str, Any]) -> ProjectRules:
+def rules_of(organisation: dict[str, Any], project: Project | None) -> ProjectRules:
     """The rules a test of ``project`` applies, from the records as read (one read of the
     organisation serves every image of an import)."""
     return ProjectRules(ignores_of(organisation, project),

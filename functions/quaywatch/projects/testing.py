@@ -29,6 +29,8 @@ from quaywatch.outcome import evaluate
 from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.findings_store import FindingsStore
 from quaywatch.projects.identity import project_id
+from quaywatch.projects.recording import TestRecord, TestRecorder
+from quaywatch.projects.records import Project
 from quaywatch.projects.rules import NO_RULES, ProjectRules
 from quaywatch.projects.store import ProjectStore
 from quaywatch.registry.errors import InvalidManifestError, NotFoundError
@@ -36,7 +38,8 @@ from quaywatch.registry.reference import ImageReference, Platform
 from quaywatch.registry.retry import RetryPolicy
 from quaywatch.scanning.scanner import ImageScanner, ScanOptions
 
-RulesFor = Callable[[dict[str, Any]], ProjectRules]
+# The rules in force for a test: from the organisation's id and the project (None: its first test).
+RulesFor = Callable[[str, Project | None], ProjectRules]
 
 
 @dataclass
@@ -88,14 +91,14 @@ class ProjectTester:
         outcomes = [self._record(integration, inventory, scanned=True) for inventory in inventories]
         return ImageTestResult(outcomes, failures)
 
-    def retest(self, project: dict[str, Any]) -> TestOutcome:
-        integration = self._integrations.by_id(project["integration_id"])
+    def retest(self, project: Project) -> TestOutcome:
+        integration = self._integrations.by_id(project.integration_id)
         if integration is None:
-            raise ProjectOrphaned(f"project {project['id']}: its integration was deleted")
-        latest = self._findings.latest(project["id"])
+            raise ProjectOrphaned(f"project {project.id}: its integration was deleted")
+        latest = self._findings.latest(project.id)
         with self._integrations.client_for(integration, retry=self._retry) as client:
-            reference = ImageReference(client.registry, project["repository"], project["tag"])
-            options = ScanOptions(platform=Platform.parse(project["platform"]), platform_explicit=True)
+            reference = ImageReference(client.registry, project.repository, project.tag)
+            options = ScanOptions(platform=Platform.parse(project.platform), platform_explicit=True)
             scanner = ImageScanner(client, cache=self._layers, options=options)
             digest = scanner.resolve(reference).manifest_digest
             if latest is not None and digest == latest.inventory.image.digest:
@@ -110,7 +113,7 @@ class ProjectTester:
         identity = project_id(integration.id, image.repository, image.tag or image.digest, image.platform)
         previous = self._findings.latest(identity)
         existing = self._projects.get(identity)
-        rules = self._rules(existing or {"id": identity, "org_id": integration.org_id}) if self._rules else NO_RULES
+        rules = self._rules(integration.org_id, existing) if self._rules else NO_RULES
         outcome = evaluate(report.findings, rules.ignores, rules.policy, previous.findings if previous else None)
         metrics.count("quaywatch_tests_total")
         metrics.count("quaywatch_images_scanned_total", 1 if scanned else 0)
@@ -128,22 +131,18 @@ class ProjectTester:
                 self._findings.release_notification(identity, outcome.notify_keys)
                 raise
             notified = True
-        self._projects.record_test(
-            project_id=identity, org_id=integration.org_id, integration_id=integration.id,
-            repository=image.repository, tag=image.tag or image.digest, platform=image.platform, digest=image.digest,
-            os_name=(inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
-            package_count=len(inventory.packages), counts=outcome.counts, finding_count=len(report.findings),
-            tested_at=now, counts_valid_until=outcome.counts_valid_until, existing=existing or {},
-        )
-        self._findings.save(identity, inventory, report.findings, outcome.new_keys, now)
+        test = TestRecord(org_id=integration.org_id, integration_id=integration.id, inventory=inventory,
+                          findings=report.findings, tested_at=now, counts=outcome.counts,
+                          counts_valid_until=outcome.counts_valid_until, new_keys=outcome.new_keys)
+        TestRecorder(self._projects, self._findings).record(test, existing, read=False)
         logger.info("project tested", extra={"project_id": identity, "scanned": scanned,
                                              "findings": len(report.findings), "new": len(outcome.new)})
         return TestOutcome(identity, scanned, len(report.findings), outcome.new if previous else [], notified)
 
-    def _notification_project(self, integration: Integration, image: Any, identity: str) -> dict[str, Any]:
-        return {"id": identity, "org_id": integration.org_id, "integration_id": integration.id,
-                "repository": image.repository, "tag": image.tag or image.digest, "platform": image.platform,
-                "digest": image.digest}
+    def _notification_project(self, integration: Integration, image: Any, identity: str) -> Project:
+        return Project(id=identity, org_id=integration.org_id, integration_id=integration.id,
+                       repository=image.repository, tag=image.tag or image.digest, platform=image.platform,
+                       digest=image.digest)
 
 
 @dataclass

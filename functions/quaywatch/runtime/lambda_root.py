@@ -44,7 +44,8 @@ class AwsServices(Services):
 
     @cached_property
     def findings_repository(self) -> DynamoFindingsRepository:
-        return DynamoFindingsRepository(clients.table(required("QUAYWATCH_FINDINGS_TABLE")))
+        return DynamoFindingsRepository(clients.table(required("QUAYWATCH_FINDINGS_TABLE")),
+                                        clients.table(required("QUAYWATCH_PROJECTS_TABLE")))
 
     @cached_property
     def secrets_vault(self) -> SecretsManagerVault:

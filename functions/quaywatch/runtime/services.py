@@ -103,8 +103,8 @@ class Services:
 
         return ProjectTester(self.integrations, self.projects, self.findings, self.advisories, self.notifier,
                              self.settings.work_dir, retry=self.registry_retry,
-                             rules=lambda project: rules_of(self.access.organisation(project["org_id"]) or {},
-                                                            project))
+                             rules=lambda org_id, project: rules_of(self.access.organisation(org_id) or {},
+                                                                    project))
 
     @cached_property
     def base_images(self) -> BaseImages:

@@ -15,6 +15,7 @@ from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.integrations.url_policy import check_registry_url
 from quaywatch.observability import logger
 from quaywatch.projects.models import REPOSITORY_PATTERN
+from quaywatch.projects.records import LinkedDockerfile, Project
 from quaywatch.projects.retests import enqueue_retests
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
@@ -59,16 +60,16 @@ def link_dockerfile(services: Services, caller: Principal, project_id: str, requ
     project, which detects the base and recommends tags."""
     services.projects.for_principal(caller, project_id)
     base = final_base(request.content)
-    dockerfile = {"content": request.content, "base": str(base.image) if base.image else "scratch",
-                  "from_line": base.line, "linked_by": caller.user_id, "linked_at": _now()}
+    dockerfile = LinkedDockerfile(content=request.content, base=str(base.image) if base.image else "scratch",
+                                  from_line=base.line, linked_by=caller.user_id, linked_at=_now())
     services.projects.set_fields(project_id, {"dockerfile": dockerfile})
     enqueue_retests(services.retest_queue, [project_id], "dockerfile")
-    return {"project_id": project_id, "base": dockerfile["base"], "from_line": base.line}
+    return {"project_id": project_id, "base": dockerfile.base, "from_line": base.line}
 
 
 def unlink_dockerfile(services: Services, caller: Principal, project_id: str) -> None:
     project = services.projects.for_principal(caller, project_id)
-    if "dockerfile" not in project:
+    if project.dockerfile is None:
         raise NotFound(f"project {project_id} has no Dockerfile linked")
     services.projects.set_fields(project_id, {"dockerfile": None})
     enqueue_retests(services.retest_queue, [project_id], "dockerfile")
@@ -94,7 +95,7 @@ def get_base_sources(services: Services, caller: Principal) -> dict[str, Any]:
 
 def base_image_view(services: Services, caller: Principal, project_id: str) -> dict[str, Any]:
     project = services.projects.for_principal(caller, project_id)
-    report = project.get("base_image")
+    report = project.base_image
     if not report or not report.get("base"):
         reason = (report or {}).get("reason") or (
             "no base image known yet: link a Dockerfile (PUT /projects/{id}/dockerfile) or name the organisation's "
@@ -119,8 +120,8 @@ def refresh_base_image(services: Services, project_id: str) -> dict[str, Any] | 
     project = services.projects.get(project_id)
     if project is None:
         return None
-    sources = services.access.base_sources(project["org_id"])
-    if not sources and "dockerfile" not in project:
+    sources = services.access.base_sources(project.org_id)
+    if not sources and project.dockerfile is None:
         return None
     try:
         report = _report(services, project, sources)
@@ -128,10 +129,10 @@ def refresh_base_image(services: Services, project_id: str) -> dict[str, Any] | 
         logger.warning("base image not computed", extra={"project_id": project_id, "error": str(exc)})
         return None
     fresh = services.projects.get(project_id) or project
-    before = fresh.get("base_image") or {}
+    before = fresh.base_image or {}
     if not services.projects_repository.update(project_id, {"base_image": report}):
         return None  # deleted meanwhile
-    fresh["base_image"] = report
+    fresh = fresh.changed({"base_image": report})
     # Told when a better tag appears for a base already known (the first report is the baseline).
     same_base = bool(before.get("base") and report.get("base")
                      and before["base"]["repository"] == report["base"]["repository"])
@@ -142,25 +143,25 @@ def refresh_base_image(services: Services, project_id: str) -> dict[str, Any] | 
     return report
 
 
-def _report(services: Services, project: dict[str, Any], stored: list[dict[str, Any]]) -> dict[str, Any]:
-    latest = services.findings.latest(project["id"])
+def _report(services: Services, project: Project, stored: list[dict[str, Any]]) -> dict[str, Any]:
+    latest = services.findings.latest(project.id)
     if latest is None:
         return {"base": None, "reason": "the project has not been tested yet", "computed_at": _now()}
     image = latest.inventory.image
     sources = services.base_images.sources(stored)
     base: BaseTag | None = None
     source: Source | None = None
-    dockerfile = project.get("dockerfile")
-    if dockerfile and dockerfile["base"] == "scratch":
+    dockerfile = project.dockerfile
+    if dockerfile and dockerfile.base == "scratch":
         return {"base": None, "reason": "the Dockerfile builds FROM scratch: there is no base image", "computed_at": _now()}
     if dockerfile:
-        named = parse_image_name(dockerfile["base"])
+        named = parse_image_name(dockerfile.base)
         source = services.base_images.source_for(named, sources)
         if source is None:
             return {"base": None, "computed_at": _now(),
-                    "reason": f"the Dockerfile's base {dockerfile['base']} is not in the organisation's base image sources"}
+                    "reason": f"the Dockerfile's base {dockerfile.base} is not in the organisation's base image sources"}
         if named.tag is None:
-            raise UsageError(f"the Dockerfile's base {dockerfile['base']} is pinned by digest only; name a tag")
+            raise UsageError(f"the Dockerfile's base {dockerfile.base} is pinned by digest only; name a tag")
         base = services.base_images.resolve(source, named.repository, named.tag, image.platform)
         detected_by = "dockerfile"
     else:

@@ -7,6 +7,7 @@ from typing import Any
 from quaywatch.baseimages.layers import mark_from_base
 from quaywatch.matching.levels import ISSUE_LEVELS, LEVELS, RATED_LEVELS
 from quaywatch.projects.models import ProjectUpdate
+from quaywatch.projects.records import Project
 from quaywatch.projects.store import counts_lapsed, public_view
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
@@ -22,11 +23,11 @@ def list_projects(services: Services, caller: Principal, repository: str | None,
                   integration_id: str | None) -> list[dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in services.projects.list(caller, repository, integration_id):
-        groups.setdefault(item["repository"], []).append(public_view(_current(services, item)))
+        groups.setdefault(item.repository, []).append(public_view(_current(services, item)))
     return [{"name": name, "projects": projects} for name, projects in sorted(groups.items())]
 
 
-def _current(services: Services, item: dict[str, Any]) -> dict[str, Any]:
+def _current(services: Services, item: Project) -> Project:
     """The record with counts under today's rules: an ignore that expired since the last count
     gives its findings back to the counts at the first read after (not at the next test)."""
     if not counts_lapsed(item):
@@ -48,15 +49,15 @@ def project_detail(services: Services, caller: Principal, project_id: str) -> di
 
         apply_ignores(latest.findings, rules_for(services, item))
     view = public_view(item)
-    if item.get("is_new"):
+    if item.is_new:
         services.projects.mark_viewed(project_id)  # NEW until first viewed
-    base = (item.get("base_image") or {}).get("base")
+    base = (item.base_image or {}).get("base")
     if latest is not None and base and base.get("layers"):
         mark_from_base(latest.findings, latest.inventory.image, base["layers"])
     findings = [f.document() for f in latest.findings] if latest else []
-    view |= {"os": item.get("os"), "package_count": int(item.get("package_count", 0)),
+    view |= {"os": item.os, "package_count": item.package_count,
              "base_image": f"{base['repository']}:{base['tag']}" if base else None,
-             "dockerfile_base": (item.get("dockerfile") or {}).get("base"), "findings": findings}
+             "dockerfile_base": item.dockerfile.base if item.dockerfile else None, "findings": findings}
     return view
 
 

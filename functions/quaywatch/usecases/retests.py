@@ -74,7 +74,7 @@ def retest_project(services: Services, body: str, receive_count: int) -> RetestR
     if project is None:
         logger.info("project deleted; nothing to re-test")
         return RetestResult("skipped", "deleted")
-    if not project.get("active", True) and message.reason != "on_demand":
+    if not project.active and message.reason != "on_demand":
         logger.info("project inactive; skipped")
         return RetestResult("skipped", "inactive")
     try:
@@ -93,5 +93,5 @@ def retest_project(services: Services, body: str, receive_count: int) -> RetestR
         return RetestResult("failed", describe(exc))
     logger.info("re-tested", extra={"scanned": outcome.scanned, "findings": outcome.findings,
                                     "new": len(outcome.new_findings), "notified": outcome.notified})
-    refresh_base_image(services, project["id"])
+    refresh_base_image(services, project.id)
     return RetestResult("tested")

@@ -18,9 +18,10 @@ from quaywatch.errors import UsageError
 from quaywatch.matching.ignores import IgnoreRule, RecordedIgnore
 from quaywatch.outcome import evaluate
 from quaywatch.projects.findings_store import LatestTest
+from quaywatch.projects.records import Project
 from quaywatch.projects.retests import enqueue_recount
 from quaywatch.projects.rules import ignores_of
-from quaywatch.projects.store import counts_fields, merged
+from quaywatch.projects.store import counts_fields
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 
@@ -36,9 +37,9 @@ class IgnoreCreate(BaseModel):
     expires_at: date | None = Field(None, description="the day after which the ignore no longer applies")
 
 
-def rules_for(services: Services, project: dict[str, Any]) -> list[IgnoreRule]:
+def rules_for(services: Services, project: Project) -> list[IgnoreRule]:
     """The organisation's rules, then the project's."""
-    return ignores_of(services.access.organisation(project["org_id"]) or {}, project)
+    return ignores_of(services.access.organisation(project.org_id) or {}, project)
 
 
 def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, project_id: str | None) -> dict[str, Any]:
@@ -49,11 +50,10 @@ def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, pro
     if project_id:
         services.projects.for_principal(caller, project_id)
         recount(services, services.projects.change_field(project_id, "ignores",
-                                                         lambda rules: _appended(rules or [], rule)))
+                                                         lambda rules: _appended(rules, rule)))
     else:
         caller.require_admin()
-        organisation = services.access.organisation(caller.org_id) or {}
-        services.access.set_ignores(caller.org_id, _appended(organisation.get("ignores", []), rule))
+        services.access.set_ignores(caller.org_id, _documents(_appended(_organisation_ignores(services, caller), rule)))
         enqueue_recount(services.retest_queue, caller.org_id)  # the counts follow within seconds
     return rule.model_dump(mode="json")
 
@@ -62,45 +62,53 @@ def remove_ignore(services: Services, caller: Principal, ignore_id: str, project
     if project_id:
         services.projects.for_principal(caller, project_id)
         recount(services, services.projects.change_field(project_id, "ignores",
-                                                         lambda rules: _without(rules or [], ignore_id) or None))
+                                                         lambda rules: _without(rules, ignore_id) or None))
         return
     caller.require_admin()
-    organisation = services.access.organisation(caller.org_id) or {}
-    services.access.set_ignores(caller.org_id, _without(organisation.get("ignores", []), ignore_id))
+    services.access.set_ignores(caller.org_id, _documents(_without(_organisation_ignores(services, caller), ignore_id)))
     enqueue_recount(services.retest_queue, caller.org_id)
 
 
 def list_ignores(services: Services, caller: Principal, project_id: str | None) -> list[dict[str, Any]]:
     if project_id:
-        return list(services.projects.for_principal(caller, project_id).get("ignores", []))
+        return _documents(services.projects.for_principal(caller, project_id).ignores)
     return list((services.access.organisation(caller.org_id) or {}).get("ignores", []))
 
 
-def recount(services: Services, project: dict[str, Any], latest: LatestTest | None = None,
-            organisation: dict[str, Any] | None = None) -> dict[str, Any]:
+def recount(services: Services, project: Project, latest: LatestTest | None = None,
+            organisation: dict[str, Any] | None = None) -> Project:
     """The project's counts from its latest test under the rules in force today (the record
     as stored after); ``latest``: the test when the caller has read it already (its findings
     are marked in place); ``organisation``: its record, when the caller has read it."""
-    latest = latest or services.findings.latest(project["id"])
+    latest = latest or services.findings.latest(project.id)
     if latest is None:
         return project
     if organisation is None:
-        organisation = services.access.organisation(project["org_id"]) or {}
+        organisation = services.access.organisation(project.org_id) or {}
     outcome = evaluate(latest.findings, ignores_of(organisation, project))
     counts = counts_fields(outcome.counts, outcome.counts_valid_until)
-    if not services.projects_repository.update(project["id"], counts):
+    if not services.projects_repository.update(project.id, counts):
         return project  # deleted meanwhile
-    return merged(project, counts)
+    return project.changed(counts)
 
 
-def _appended(rules: list[dict[str, Any]], rule: RecordedIgnore) -> list[dict[str, Any]]:
+def _organisation_ignores(services: Services, caller: Principal) -> list[RecordedIgnore]:
+    organisation = services.access.organisation(caller.org_id) or {}
+    return [RecordedIgnore.model_validate(r) for r in organisation.get("ignores", [])]
+
+
+def _documents(rules: list[RecordedIgnore]) -> list[dict[str, Any]]:
+    return [rule.model_dump(mode="json") for rule in rules]
+
+
+def _appended(rules: list[RecordedIgnore], rule: RecordedIgnore) -> list[RecordedIgnore]:
     if len(rules) >= MAX_IGNORES:
         raise UsageError(f"at most {MAX_IGNORES} ignores; remove some first")
-    return [*rules, rule.model_dump(mode="json")]
+    return [*rules, rule]
 
 
-def _without(rules: list[dict[str, Any]], ignore_id: str) -> list[dict[str, Any]]:
-    kept = [r for r in rules if r.get("ignore_id") != ignore_id]
+def _without(rules: list[RecordedIgnore], ignore_id: str) -> list[RecordedIgnore]:
+    kept = [r for r in rules if r.ignore_id != ignore_id]
     if len(kept) == len(rules):
         raise NotFound(f"no ignore {ignore_id}")
     return kept
@@ -112,7 +120,7 @@ def recount_projects(services: Services, org_id: str, project_ids: list[str]) ->
     done = 0
     for project_id in project_ids:
         project = services.projects.get(project_id)
-        if project is None or project["org_id"] != org_id:
+        if project is None or project.org_id != org_id:
             continue  # deleted since, or not this organisation's
         recount(services, project, organisation=organisation)
         done += 1

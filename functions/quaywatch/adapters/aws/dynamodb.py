@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,8 @@ from botocore.exceptions import ClientError
 
 from quaywatch.adapters.cursors import decode_cursor, encode_cursor
 from quaywatch.integrations.records import Integration
-from quaywatch.ports import AlreadyExists, Record, StoredTest
+from quaywatch.ports import AlreadyExists, ProjectWrite, Record, StoredTest
+from quaywatch.projects.records import Project, stored_fields
 
 IMPORT_RETENTION_SECONDS = 90 * 24 * 3600
 HISTORY_SECONDS = 180 * 24 * 3600
@@ -53,14 +55,16 @@ def query_all(table: Any, **arguments: Any) -> list[dict[str, Any]]:
 
 
 def _condition_failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+    """A condition did not hold (and nothing else went wrong: a transaction cancelled for
+    another reason, a conflict or a bad value, is raised as it is)."""
+    code = exc.response["Error"]["Code"]
+    if code == "TransactionCanceledException":
+        reasons = {reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])}
+        return "ConditionalCheckFailed" in reasons and reasons <= {"ConditionalCheckFailed", "None"}
+    return code == "ConditionalCheckFailedException"
 
 
 _KEY_FIELDS = ("import_id", "item", "org_id", "created_at")  # the by_org index's page position
-
-
-def _without_none(record: Record) -> Record:
-    return {k: v for k, v in record.items() if v is not None}
 
 
 class DynamoAccessRepository:
@@ -119,51 +123,18 @@ class DynamoProjectsRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def get(self, project_id: str) -> Record | None:
-        return _plain(self._table.get_item(Key={"id": project_id}).get("Item"))
+    def get(self, project_id: str) -> Project | None:
+        return _project(self._table.get_item(Key={"id": project_id}).get("Item"))
 
-    def put(self, record: Record) -> None:
-        item = _without_none(record)
-        item["sort_key"] = f"{record['repository']}#{record['tag']}#{record['platform']}"
-        item["integration_repository"] = f"{record['integration_id']}#{record['repository']}"
-        item.pop("due_frequency", None)
-        if record.get("next_test_at"):
-            item["due_frequency"] = record["test_frequency"]  # sparse: only scheduled projects
-        self._table.put_item(Item=item)
+    def put(self, record: Project) -> None:
+        self._table.put_item(Item=project_item(record))
 
-    def update(self, project_id: str, changes: Record, expect: Record | None = None) -> bool:
+    def update(self, project_id: str, changes: Mapping[str, Any], expect: Mapping[str, Any] | None = None) -> bool:
         """One UpdateItem: SET and REMOVE of the named attributes only, conditional on the
         project existing and on ``expect``; the due index key follows ``next_test_at``."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets, removes = [], []
-        changes = dict(changes)
-        if "next_test_at" in changes:
-            changes["due_frequency"] = changes.get("test_frequency") if changes["next_test_at"] else None
-        for index, (name, value) in enumerate(changes.items()):
-            names[f"#c{index}"] = name
-            if value is None:
-                removes.append(f"#c{index}")
-            else:
-                values[f":c{index}"] = value
-                sets.append(f"#c{index} = :c{index}")
-        conditions = ["attribute_exists(id)"]
-        for index, (name, value) in enumerate((expect or {}).items()):
-            names[f"#e{index}"] = name
-            if value is None:
-                conditions.append(f"attribute_not_exists(#e{index})")
-            else:
-                values[f":e{index}"] = value
-                conditions.append(f"#e{index} = :e{index}")
-        expression = " ".join(part for part in (
-            "SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part)
-        if not expression:
+        arguments = project_update(project_id, changes, expect or {})
+        if arguments is None:
             return self.get(project_id) is not None
-        arguments: dict[str, Any] = {"Key": {"id": project_id}, "UpdateExpression": expression,
-                                     "ConditionExpression": " AND ".join(conditions),
-                                     "ExpressionAttributeNames": names}
-        if values:
-            arguments["ExpressionAttributeValues"] = values
         try:
             self._table.update_item(**arguments)
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
@@ -178,7 +149,7 @@ class DynamoProjectsRepository:
                                 ExpressionAttributeValues={":f": False}, ConditionExpression="attribute_exists(id)")
 
     def list_by_org(self, org_id: str, repository: str | None = None,
-                    integration_id: str | None = None) -> list[Record]:
+                    integration_id: str | None = None) -> list[Project]:
         condition = Key("org_id").eq(org_id)
         if repository:
             condition &= Key("sort_key").begins_with(f"{repository}#")
@@ -186,7 +157,7 @@ class DynamoProjectsRepository:
         if integration_id:
             arguments["FilterExpression"] = Attr("integration_id").eq(integration_id)
         items = query_all(self._table, **arguments)
-        return [item for item in items if not repository or item["repository"] == repository]
+        return [_project(item) for item in items if not repository or item["repository"] == repository]
 
     def project_ids_by_org(self, org_id: str) -> list[str]:
         items = query_all(self._table, IndexName="by_org", KeyConditionExpression=Key("org_id").eq(org_id),
@@ -198,9 +169,72 @@ class DynamoProjectsRepository:
                           KeyConditionExpression=Key("due_frequency").eq(frequency) & Key("next_test_at").lte(until))
         return [item["id"] for item in items]
 
-    def by_repository(self, integration_id: str, repository: str) -> list[Record]:
-        return query_all(self._table, IndexName="by_repository",
-                         KeyConditionExpression=Key("integration_repository").eq(f"{integration_id}#{repository}"))
+    def tags_of(self, integration_id: str, repository: str) -> list[tuple[str, str]]:
+        items = query_all(self._table, IndexName="by_repository",  # keys only: no record is read
+                          KeyConditionExpression=Key("integration_repository").eq(f"{integration_id}#{repository}"))
+        return [(item["tag"], item["id"]) for item in items]
+
+
+_INDEX_KEYS = ("sort_key", "integration_repository", "due_frequency")
+
+
+def _project(item: dict[str, Any] | None) -> Project | None:
+    return Project.from_stored({k: v for k, v in _plain(item).items() if k not in _INDEX_KEYS}) if item else None
+
+
+def project_item(record: Project) -> dict[str, Any]:
+    """The record as stored, with its index keys."""
+    item = _to_dynamo(record.as_stored())
+    item["sort_key"] = f"{record.repository}#{record.tag}#{record.platform}"
+    item["integration_repository"] = f"{record.integration_id}#{record.repository}"
+    if record.next_test_at:
+        item["due_frequency"] = record.test_frequency  # sparse: only scheduled projects
+    return item
+
+
+def project_update(project_id: str, changes: Mapping[str, Any], expect: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The UpdateItem arguments for ``ProjectsRepository.update`` (None: nothing to change)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets, removes = [], []
+    stored = _to_dynamo(stored_fields(changes))
+    if "next_test_at" in stored:
+        stored["due_frequency"] = stored.get("test_frequency") if stored["next_test_at"] else None
+    for index, (name, value) in enumerate(stored.items()):
+        names[f"#c{index}"] = name
+        if value is None:
+            removes.append(f"#c{index}")
+        else:
+            values[f":c{index}"] = value
+            sets.append(f"#c{index} = :c{index}")
+    conditions = ["attribute_exists(id)"]
+    for index, (name, value) in enumerate(_to_dynamo(stored_fields(expect)).items()):
+        names[f"#e{index}"] = name
+        if value is None:
+            conditions.append(f"attribute_not_exists(#e{index})")
+        else:
+            values[f":e{index}"] = value
+            conditions.append(f"#e{index} = :e{index}")
+    expression = " ".join(part for part in (
+        "SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part)
+    if not expression:
+        return None
+    arguments: dict[str, Any] = {"Key": {"id": project_id}, "UpdateExpression": expression,
+                                 "ConditionExpression": " AND ".join(conditions), "ExpressionAttributeNames": names}
+    if values:
+        arguments["ExpressionAttributeValues"] = values
+    return arguments
+
+
+def _to_dynamo(value: Any) -> Any:
+    """Plain JSON values as DynamoDB takes them (floats as Decimal)."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _to_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_to_dynamo(item) for item in value]
+    return value
 
 
 class DynamoImportsRepository:
@@ -317,8 +351,11 @@ class DynamoImportsRepository:
 
 
 class DynamoFindingsRepository:
-    def __init__(self, table: Any) -> None:
+    """``projects_table``: where ``save_test`` writes the project, in the same transaction."""
+
+    def __init__(self, table: Any, projects_table: Any = None) -> None:
         self._table = table
+        self._projects_table = projects_table
 
     def get_latest(self, project_id: str) -> StoredTest | None:
         item = _plain(self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}).get("Item"))
@@ -328,23 +365,70 @@ class DynamoFindingsRepository:
                           inventory=bytes(item["inventory"]), findings=bytes(item["findings"]),
                           keys=[k for k in item.get("keys", []) if k != "-"], packages=list(item.get("packages", [])))
 
-    def save_test(self, project_id: str, test: StoredTest, history: Record) -> None:
+    def save_test(self, project_id: str, test: StoredTest, history: Record,
+                  project: ProjectWrite | None = None) -> bool:
+        """One TransactWriteItems (the project, LATEST, a HISTORY entry), then the package
+        index in batches. Until the index is in line, LATEST keeps ``index_from`` (what the
+        index may still hold): a test that finds it there redoes the whole index."""
         previous = self._table.get_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"},
-                                        ProjectionExpression="packages").get("Item") or {}
-        self._table.put_item(Item={
-            "pk": f"PROJECT#{project_id}", "sk": "LATEST", "tested_at": test.tested_at, "digest": test.digest,
-            "inventory": test.inventory, "findings": test.findings,
-            "keys": test.keys or ["-"],  # DynamoDB refuses empty sets; lists are fine, "-" keeps the shape
-            "packages": test.packages,
-        })
-        self._table.put_item(Item={"pk": f"PROJECT#{project_id}", "sk": f"HISTORY#{test.tested_at}", **history,
-                                   "expires_at": int(time.time()) + HISTORY_SECONDS})
+                                        ProjectionExpression="packages, index_from").get("Item") or {}
         old = set(previous.get("packages", []))
+        unfinished = "index_from" in previous
+        if unfinished:
+            old |= set(previous["index_from"])
+        new = set(test.packages)
+        latest = {"pk": f"PROJECT#{project_id}", "sk": "LATEST", "tested_at": test.tested_at, "digest": test.digest,
+                  "inventory": test.inventory, "findings": test.findings,
+                  "keys": test.keys or ["-"],  # DynamoDB refuses empty sets; lists are fine, "-" keeps the shape
+                  "packages": test.packages}
+        if old != new or unfinished:
+            latest["index_from"] = sorted(old)
+        entry = {"pk": f"PROJECT#{project_id}", "sk": f"HISTORY#{test.tested_at}", **_to_dynamo(history),
+                 "expires_at": int(time.time()) + HISTORY_SECONDS}
+        writes = [{"Put": {"TableName": self._table.name, "Item": latest}},
+                  {"Put": {"TableName": self._table.name, "Item": entry}}]
+        if project is not None:
+            writes.insert(0, self._project_write(project))
+        try:  # the resource's client: it takes and gives plain Python values, like the table
+            self._table.meta.client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        if "index_from" in latest:
+            self._follow_index(project_id, test, new - old if not unfinished else new, old - new)
+        return True
+
+    def _project_write(self, write: ProjectWrite) -> dict[str, Any]:
+        if self._projects_table is None:
+            raise TypeError("DynamoFindingsRepository needs the projects table to record a project's test")
+        if write.create is not None:
+            return {"Put": {"TableName": self._projects_table.name, "Item": project_item(write.create),
+                            "ConditionExpression": "attribute_not_exists(id)"}}
+        arguments = project_update(write.project_id, write.changes, write.expect)
+        if arguments is None:  # nothing to change: the project must still exist
+            return {"ConditionCheck": {"TableName": self._projects_table.name, "Key": {"id": write.project_id},
+                                       "ConditionExpression": "attribute_exists(id)"}}
+        update = {"TableName": self._projects_table.name, "Key": arguments["Key"],
+                  "UpdateExpression": arguments["UpdateExpression"],
+                  "ConditionExpression": arguments["ConditionExpression"],
+                  "ExpressionAttributeNames": arguments["ExpressionAttributeNames"]}
+        if "ExpressionAttributeValues" in arguments:
+            update["ExpressionAttributeValues"] = arguments["ExpressionAttributeValues"]
+        return {"Update": update}
+
+    def _follow_index(self, project_id: str, test: StoredTest, added: set[str], removed: set[str]) -> None:
         with self._table.batch_writer() as batch:
-            for package in sorted(set(test.packages) - old):
+            for package in sorted(added):
                 batch.put_item(Item={"pk": f"PACKAGE#{package}", "sk": f"PROJECT#{project_id}"})
-            for package in sorted(old - set(test.packages)):
+            for package in sorted(removed):
                 batch.delete_item(Key={"pk": f"PACKAGE#{package}", "sk": f"PROJECT#{project_id}"})
+        try:  # the index is in line: unless a later test has replaced LATEST since
+            self._table.update_item(Key={"pk": f"PROJECT#{project_id}", "sk": "LATEST"}, UpdateExpression="REMOVE index_from",
+                                    ConditionExpression="tested_at = :t", ExpressionAttributeValues={":t": test.tested_at})
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
 
     def history(self, project_id: str) -> list[Record]:
         items = query_all(self._table, KeyConditionExpression="pk = :p AND begins_with(sk, :h)",

@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.records import Integration
 from quaywatch.ports import StoredTest
+from quaywatch.projects.records import Project
 
 SNAPSHOT = "state"
 _INDEX_ATTRIBUTES = {"sort_key", "integration_repository", "due_frequency"}
@@ -48,7 +49,7 @@ def import_legacy_snapshot(data_dir: Path, services: Any) -> dict[str, int]:
     _access(services, tables.get("AccessTable", []))
     counts["secrets"] = _integrations(services, tables.get("IntegrationsTable", []), secrets)
     for item in tables.get("ProjectsTable", []):
-        services.projects_repository.put({k: v for k, v in item.items() if k not in _INDEX_ATTRIBUTES})
+        services.projects_repository.put(Project.from_stored({k: v for k, v in item.items() if k not in _INDEX_ATTRIBUTES}))
     _imports(services, tables.get("ImportsTable", []))
     _findings(services, tables.get("FindingsTable", []))
     for objects in _read(directory / "s3.json", {}).values():

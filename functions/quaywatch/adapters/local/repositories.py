@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from quaywatch.adapters.cursors import decode_cursor, encode_cursor
 from quaywatch.adapters.local.database import Database
 from quaywatch.integrations.records import Integration
-from quaywatch.ports import AlreadyExists, Record, StoredTest
+from quaywatch.ports import AlreadyExists, ProjectWrite, Record, StoredTest
+from quaywatch.projects.records import Project, stored_fields
 
 
 def _dumps(record: Any) -> str:
@@ -84,29 +86,17 @@ class SqliteProjectsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def get(self, project_id: str) -> Record | None:
+    def get(self, project_id: str) -> Project | None:
         row = self._db.read_one("SELECT data FROM projects WHERE id = ?", (project_id,))
-        return json.loads(row["data"]) if row else None
+        return Project.from_stored(json.loads(row["data"])) if row else None
 
-    def put(self, record: Record) -> None:
-        record = _without_none(record)
+    def put(self, record: Project) -> None:
         with self._db.write() as tx:
-            tx.execute("INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-                record["id"], record["org_id"], record["integration_id"], record["repository"], record["tag"],
-                record["platform"], record.get("test_frequency"), record.get("next_test_at"), _dumps(record)))
+            _insert_project(tx, record, replace=True)
 
-    def update(self, project_id: str, changes: Record, expect: Record | None = None) -> bool:
+    def update(self, project_id: str, changes: Mapping[str, Any], expect: Mapping[str, Any] | None = None) -> bool:
         with self._db.write() as tx:  # read and write in one transaction: nobody writes between
-            row = tx.execute("SELECT data FROM projects WHERE id = ?", (project_id,)).fetchone()
-            if row is None:
-                return False
-            record = json.loads(row["data"])
-            if any(record.get(name) != value for name, value in (expect or {}).items()):
-                return False
-            record = _without_none({**record, **changes})
-            tx.execute("UPDATE projects SET test_frequency = ?, next_test_at = ?, data = ? WHERE id = ?",
-                       (record.get("test_frequency"), record.get("next_test_at"), _dumps(record), project_id))
-            return True
+            return _update_project(tx, project_id, changes, expect or {})
 
     def delete(self, project_id: str) -> None:
         with self._db.write() as tx:
@@ -118,7 +108,7 @@ class SqliteProjectsRepository:
                        (project_id,))
 
     def list_by_org(self, org_id: str, repository: str | None = None,
-                    integration_id: str | None = None) -> list[Record]:
+                    integration_id: str | None = None) -> list[Project]:
         sql = "SELECT data FROM projects WHERE org_id = ?"
         parameters: list[str] = [org_id]
         if repository:
@@ -128,7 +118,7 @@ class SqliteProjectsRepository:
             sql += " AND integration_id = ?"
             parameters.append(integration_id)
         rows = self._db.read(sql + " ORDER BY repository, tag, platform", tuple(parameters))
-        return [json.loads(row["data"]) for row in rows]
+        return [Project.from_stored(json.loads(row["data"])) for row in rows]
 
     def project_ids_by_org(self, org_id: str) -> list[str]:
         return [row["id"] for row in self._db.read("SELECT id FROM projects WHERE org_id = ? ORDER BY id", (org_id,))]
@@ -138,10 +128,33 @@ class SqliteProjectsRepository:
                              "AND next_test_at <= ? ORDER BY next_test_at", (frequency, until))
         return [row["id"] for row in rows]
 
-    def by_repository(self, integration_id: str, repository: str) -> list[Record]:
-        rows = self._db.read("SELECT data FROM projects WHERE integration_id = ? AND repository = ? ORDER BY tag",
+    def tags_of(self, integration_id: str, repository: str) -> list[tuple[str, str]]:
+        rows = self._db.read("SELECT tag, id FROM projects WHERE integration_id = ? AND repository = ? ORDER BY tag, id",
                              (integration_id, repository))
-        return [json.loads(row["data"]) for row in rows]
+        return [(row["tag"], row["id"]) for row in rows]
+
+
+def _insert_project(tx: Any, record: Project, replace: bool) -> bool:
+    """Write the whole record (``replace``: over any stored one; else only while absent)."""
+    stored = record.as_stored()
+    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+    return tx.execute(f"{verb} INTO projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+        record.id, record.org_id, record.integration_id, record.repository, record.tag, record.platform,
+        record.test_frequency, record.next_test_at, _dumps(stored))).rowcount == 1
+
+
+def _update_project(tx: Any, project_id: str, changes: Mapping[str, Any], expect: Mapping[str, Any]) -> bool:
+    """``ProjectsRepository.update`` inside the caller's transaction."""
+    row = tx.execute("SELECT data FROM projects WHERE id = ?", (project_id,)).fetchone()
+    if row is None:
+        return False
+    record = json.loads(row["data"])
+    if any(record.get(name) != value for name, value in stored_fields(expect).items()):
+        return False
+    record = _without_none({**record, **stored_fields(changes)})
+    tx.execute("UPDATE projects SET test_frequency = ?, next_test_at = ?, data = ? WHERE id = ?",
+               (record.get("test_frequency"), record.get("next_test_at"), _dumps(record), project_id))
+    return True
 
 
 class SqliteImportsRepository:
@@ -222,6 +235,12 @@ class SqliteImportsRepository:
                               (integration_id, window_start)).fetchone()["hits"]
 
 
+def _write_project(tx: Any, write: ProjectWrite) -> bool:
+    if write.create is not None:
+        return _insert_project(tx, write.create, replace=False)
+    return _update_project(tx, write.project_id, write.changes, write.expect)
+
+
 class SqliteFindingsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -234,8 +253,11 @@ class SqliteFindingsRepository:
                           findings=bytes(row["findings"]), keys=json.loads(row["keys"]),
                           packages=json.loads(row["packages"]))
 
-    def save_test(self, project_id: str, test: StoredTest, history: Record) -> None:
-        with self._db.write() as tx:
+    def save_test(self, project_id: str, test: StoredTest, history: Record,
+                  project: ProjectWrite | None = None) -> bool:
+        with self._db.write() as tx:  # the project, the latest test, its history and the index: all or nothing
+            if project is not None and not _write_project(tx, project):
+                return False
             row = tx.execute("SELECT packages FROM latest_tests WHERE project_id = ?", (project_id,)).fetchone()
             old = set(json.loads(row["packages"])) if row else set()
             tx.execute("INSERT OR REPLACE INTO latest_tests VALUES (?, ?, ?, ?, ?, ?, ?)", (
@@ -247,6 +269,7 @@ class SqliteFindingsRepository:
                            [(package, project_id) for package in sorted(set(test.packages) - old)])
             tx.executemany("DELETE FROM package_index WHERE package = ? AND project_id = ?",
                            [(package, project_id) for package in sorted(old - set(test.packages))])
+        return True
 
     def history(self, project_id: str) -> list[Record]:
         rows = self._db.read("SELECT tested_at, data FROM test_history WHERE project_id = ? ORDER BY tested_at",
