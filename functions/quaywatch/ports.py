@@ -2,8 +2,9 @@
 domain and implemented twice (``adapters/aws``: DynamoDB, SQS, Secrets Manager, S3,
 EventBridge + SNS; ``adapters/local``: one SQLite database and files, for ``quaywatch serve``).
 
-Integrations and projects cross these ports as typed records (``Integration``, ``Project``),
-which each adapter turns into its storage form and back; the other records as plain
+Integrations, projects and imports cross these ports as typed records (``Integration``,
+``Project``, ``ImportJob`` ...), which each adapter turns into its storage form and back;
+organisations, tokens and history entries as plain
 dictionaries of JSON-compatible values (the DynamoDB adapter turns its Decimals back into int
 or float before anything leaves it). Each method says what must hold atomically; the contract
 tests in ``tests/contract`` prove both adapters keep it.
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.records import Integration
-from quaywatch.projects.records import Project
+from quaywatch.projects.records import ImageOutcome, ImportedImage, ImportJob, Project
 
 Record = dict[str, Any]
 
@@ -105,23 +106,19 @@ class ProjectsRepository(Protocol):
 class ImportsRepository(Protocol):
     """Import jobs with exactly-once progress counters."""
 
-    def create(self, job: Record, images: list[str]) -> None:
-        """A job (``import_id``, ``org_id``, ``integration_id``, ``total``, ``source``,
-        ``created_at``) with every image ``pending``, counters at zero."""
+    def create(self, job: ImportJob, images: list[str]) -> None:
+        """The job with every image ``pending``, its counters at zero."""
 
-    def complete(self, import_id: str, image: str, outcome: Record) -> bool:
-        """Atomically: if the image is still pending, write its ``outcome`` (``status``
-        succeeded|failed, ``at``, optional ``project_id``, ``project_ids``, ``error``) and add
-        one to the job's counter of that status. False (and nothing written) otherwise."""
+    def complete(self, import_id: str, image: str, outcome: ImageOutcome) -> bool:
+        """Atomically: if the image is still pending, write its ``outcome`` and add one to the
+        job's counter of that status. False (and nothing written) otherwise."""
 
     def image_status(self, import_id: str, image: str) -> str | None: ...
-    def get_job(self, import_id: str) -> Record | None:
-        """The job with integer ``total``, ``succeeded`` and ``failed``."""
+    def get_job(self, import_id: str) -> ImportJob | None: ...
+    def images(self, import_id: str) -> list[ImportedImage]:
+        """Every image of the job, by image name."""
 
-    def images(self, import_id: str) -> list[Record]:
-        """Every image's record (``image``, ``status``, ``at``, outcome fields), by image."""
-
-    def list_by_org(self, org_id: str, limit: int, cursor: str | None = None) -> tuple[list[Record], str | None]:
+    def list_by_org(self, org_id: str, limit: int, cursor: str | None = None) -> tuple[list[ImportJob], str | None]:
         """The organisation's jobs, newest first, ``limit`` at a time; the cursor (opaque, from
         the previous page) continues. ValueError for a cursor this adapter did not make."""
 

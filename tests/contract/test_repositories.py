@@ -7,7 +7,7 @@ import threading
 import pytest
 from quaywatch.integrations.records import Integration
 from quaywatch.ports import AlreadyExists, StoredTest
-from quaywatch.projects.records import Project
+from quaywatch.projects.records import ImageOutcome, ImportedImage, ImportJob, Project
 
 
 def _project(project_id: str, repository: str, tag: str, **extra) -> Project:
@@ -60,16 +60,16 @@ def test_projects_listing_due_and_tags_by_repository(adapters) -> None:
 def test_import_progress_counts_each_image_exactly_once(adapters) -> None:
     repository = adapters.imports_repository
     images = [f"acme/web:{n}" for n in range(6)]
-    repository.create({"import_id": "imp", "org_id": "org-1", "integration_id": "int-1", "total": 6,
-                       "source": "api", "created_at": "2026-01-01T00:00:00+00:00"}, images)
+    repository.create(ImportJob(import_id="imp", org_id="org-1", integration_id="int-1", total=6, source="api",
+                                created_at="2026-01-01T00:00:00+00:00"), images)
     job = repository.get_job("imp")
-    assert (job["total"], job["succeeded"], job["failed"], job["org_id"]) == (6, 0, 0, "org-1")
+    assert (job.total, job.succeeded, job.failed, job.org_id) == (6, 0, 0, "org-1")
     assert repository.image_status("imp", "acme/web:0") == "pending"
     results: list[bool] = []
 
     def complete(image: str, status: str) -> None:
-        results.append(repository.complete("imp", image, {"status": status, "at": "2026-01-01T00:01:00+00:00",
-                                                          "project_id": "p-" + image[-1]}))
+        results.append(repository.complete("imp", image, ImageOutcome(status=status, at="2026-01-01T00:01:00+00:00",
+                                                                      project_id="p-" + image[-1])))
 
     # every image completed three times: a redelivery storm. Concurrently on the local
     # adapter; in turn on moto, whose transactions are not isolated between threads (real
@@ -84,24 +84,27 @@ def test_import_progress_counts_each_image_exactly_once(adapters) -> None:
         thread.join()
     assert results.count(True) == 6 and results.count(False) == 12
     job = repository.get_job("imp")
-    assert (job["succeeded"], job["failed"]) == (5, 1)
+    assert (job.succeeded, job.failed, job.completed) == (5, 1, True)
     log = repository.images("imp")
-    assert [e["image"] for e in log] == images and log[0]["project_id"] == "p-0"
-    assert repository.complete("imp", "acme/web:0", {"status": "failed", "at": "x", "error": "late"}) is False
-    assert repository.images("imp")[0]["status"] == "succeeded" and "error" not in repository.images("imp")[0]
-    repository.complete("imp2", "none", {"status": "failed", "at": "x"})  # unknown import: nothing written
+    assert [e.image for e in log] == images and log[0].project_id == "p-0"
+    assert repository.complete("imp", "acme/web:0", ImageOutcome(status="failed", at="x", error="late")) is False
+    assert repository.images("imp")[0].status == "succeeded" and repository.images("imp")[0].error is None
+    repository.complete("imp2", "none", ImageOutcome(status="failed", at="x"))  # unknown import: nothing written
     assert repository.get_job("imp2") is None
 
 
 def test_import_outcome_fields_round_trip(adapters) -> None:
     repository = adapters.imports_repository
-    repository.create({"import_id": "i", "org_id": "o", "integration_id": "n", "total": 1, "source": "webhook",
-                       "created_at": "2026-01-01T00:00:00+00:00"}, ["a/b:1"])
-    assert repository.complete("i", "a/b:1", {"status": "succeeded", "at": "t", "project_id": "p1",
-                                              "project_ids": ["p1", "p2"], "error": "linux/s390x: gone"})
+    job = ImportJob(import_id="i", org_id="o", integration_id="n", total=1, source="webhook", created_by="u1",
+                    created_at="2026-01-01T00:00:00+00:00", images_preview=["a/b:1"])
+    repository.create(job, ["a/b:1"])
+    assert repository.get_job("i") == job
+    assert repository.complete("i", "a/b:1", ImageOutcome(status="succeeded", at="t", project_id="p1",
+                                                          project_ids=["p1", "p2"], error="linux/s390x: gone"))
     (entry,) = repository.images("i")
-    assert (entry["project_ids"], entry["error"]) == (["p1", "p2"], "linux/s390x: gone")
-    assert repository.get_job("i")["source"] == "webhook"
+    assert entry == ImportedImage(image="a/b:1", status="succeeded", at="t", project_id="p1", project_ids=["p1", "p2"],
+                                  error="linux/s390x: gone")
+    assert repository.list_by_org("o", 10) == ([job.model_copy(update={"succeeded": 1})], None)
 
 
 def _test(packages: list[str], tested_at: str, digest: str = "sha256:1") -> StoredTest:
@@ -171,22 +174,22 @@ def test_push_counts_per_integration_and_window(adapters) -> None:
 def test_import_history_newest_first_in_pages(adapters) -> None:
     repository = adapters.imports_repository
     for n in range(5):
-        repository.create({"import_id": f"imp-{n}", "org_id": "org-1", "integration_id": "int-1", "total": 1,
-                           "source": "api", "created_at": f"2026-01-0{n + 1}T00:00:00+00:00",
-                           "images_preview": [f"a/b:{n}"]}, [f"a/b:{n}"])
-    repository.create({"import_id": "other", "org_id": "org-2", "integration_id": "int-9", "total": 1,
-                       "source": "api", "created_at": "2026-01-09T00:00:00+00:00"}, ["x/y:1"])
-    repository.complete("imp-4", "a/b:4", {"status": "succeeded", "at": "t"})
+        repository.create(ImportJob(import_id=f"imp-{n}", org_id="org-1", integration_id="int-1", total=1,
+                                    created_at=f"2026-01-0{n + 1}T00:00:00+00:00", images_preview=[f"a/b:{n}"]),
+                          [f"a/b:{n}"])
+    repository.create(ImportJob(import_id="other", org_id="org-2", integration_id="int-9", total=1,
+                                created_at="2026-01-09T00:00:00+00:00"), ["x/y:1"])
+    repository.complete("imp-4", "a/b:4", ImageOutcome(status="succeeded", at="t"))
     seen: list[str] = []
     cursor = None
     for _ in range(5):
         jobs, cursor = repository.list_by_org("org-1", 2, cursor)
-        seen += [job["import_id"] for job in jobs]
+        seen += [job.import_id for job in jobs]
         if cursor is None:
             break
     assert seen == ["imp-4", "imp-3", "imp-2", "imp-1", "imp-0"]
     newest, _ = repository.list_by_org("org-1", 1)
-    assert (newest[0]["succeeded"], newest[0]["images_preview"]) == (1, ["a/b:4"])
+    assert (newest[0].succeeded, newest[0].images_preview) == (1, ["a/b:4"])
     with pytest.raises(ValueError):
         repository.list_by_org("org-1", 2, "not-a-cursor")
 

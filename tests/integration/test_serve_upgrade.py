@@ -112,8 +112,8 @@ def test_old_snapshot_becomes_the_database(tmp_path) -> None:
     assert services.findings_repository.projects_with(["Alpine#3.10#musl"]) == {"p-1"}
     assert services.findings_repository.claim_notification("p-1", _fingerprint({"CVE-1|musl"})) is False
     job = services.imports_repository.get_job(facts["import_id"])
-    assert (job["total"], job["succeeded"], job["failed"]) == (2, 1, 0)
-    assert [e["status"] for e in services.imports_repository.images(facts["import_id"])] == ["succeeded", "pending"]
+    assert (job.total, job.succeeded, job.failed) == (2, 1, 0)
+    assert [e.status for e in services.imports_repository.images(facts["import_id"])] == ["succeeded", "pending"]
     queued = services.import_queue.receive(10, visibility_timeout=60)
     assert sorted(json.loads(m.body)["tag"] for m in queued) == ["1.0", "2.0"]  # 1.0's redelivery is a no-op
     assert services.objects.get_bytes("advisories/advisories.db").startswith(b"SQLite format 3")

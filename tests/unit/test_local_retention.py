@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from quaywatch.adapters.local.retention import prune_expired
 from quaywatch.ports import StoredTest
+from quaywatch.projects.records import ImportJob
 from quaywatch.runtime.embedded.root import LocalServices
 from quaywatch.runtime.settings import RuntimeSettings
 
@@ -15,8 +16,8 @@ def test_expired_logs_history_claims_and_dead_letters_go(tmp_path) -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     for import_id, age in (("old", 91), ("recent", 89)):
         created = (now - timedelta(days=age)).isoformat(timespec="seconds")
-        services.imports_repository.create({"import_id": import_id, "org_id": "o", "integration_id": "i", "total": 1,
-                                            "source": "api", "created_at": created}, ["a/b:1"])
+        services.imports_repository.create(ImportJob(import_id=import_id, org_id="o", integration_id="i", total=1,
+                                                     created_at=created), ["a/b:1"])
     for tested, age in (("t-old", 181), ("t-new", 10)):
         moment = (now - timedelta(days=age)).isoformat(timespec="seconds")
         services.findings_repository.save_test("p", StoredTest(moment, "sha256:1", b"i", b"f", [], []), {"n": tested})

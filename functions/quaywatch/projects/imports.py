@@ -19,6 +19,7 @@ from quaywatch.api_errors import NotFound
 from quaywatch.errors import UsageError
 from quaywatch.ports import ImportsRepository, WorkQueue
 from quaywatch.projects.identity import image_name
+from quaywatch.projects.records import ImageOutcome, ImportJob
 from quaywatch.tenancy.access import Principal
 
 MAX_ERROR_LENGTH = 1000
@@ -65,10 +66,9 @@ class ImportStore:
         import_id = import_id or new_import_id()
         unique = list(dict.fromkeys(images))
         names = [image_name(repository, tag) for repository, tag in unique]
-        job = {"import_id": import_id, "org_id": org_id, "integration_id": integration_id, "total": len(unique),
-               "source": source, "created_at": _now(), "images_preview": names[:HISTORY_PREVIEW]}
-        if created_by:
-            job["created_by"] = created_by
+        job = ImportJob(import_id=import_id, org_id=org_id, integration_id=integration_id, total=len(unique),
+                        source=source, created_at=_now(), created_by=created_by or None,
+                        images_preview=names[:HISTORY_PREVIEW])
         self._repository.create(job, names)
         self._queue.send_many([ImportMessage(import_id, org_id, integration_id, repository, tag).to_json()
                                for repository, tag in unique])
@@ -80,18 +80,15 @@ class ImportStore:
     def complete(self, message: ImportMessage, status: str, project_id: str | None = None,
                  error: str | None = None, project_ids: list[str] | None = None) -> bool:
         """Record one image's outcome; False if it was already recorded (a redelivery)."""
-        outcome: dict[str, Any] = {"status": status, "at": _now()}
-        if project_id:
-            outcome["project_id"] = project_id
-        if project_ids and len(project_ids) > 1:  # a multi-platform image: one project per platform
-            outcome["project_ids"] = project_ids
-        if error:
-            outcome["error"] = error[:MAX_ERROR_LENGTH]
+        outcome = ImageOutcome(
+            status=status, at=_now(), project_id=project_id or None,
+            project_ids=project_ids if project_ids and len(project_ids) > 1 else [],  # one project per platform
+            error=error[:MAX_ERROR_LENGTH] if error else None)
         return self._repository.complete(message.import_id, message.image, outcome)
 
     def status(self, principal: Principal, import_id: str) -> dict[str, Any]:
         job = self._job(principal, import_id)
-        return {"id": import_id, **_progress(job), "created_at": job["created_at"]}
+        return {"id": import_id, **_progress(job), "created_at": job.created_at}
 
     def history(self, principal: Principal, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """The organisation's imports, newest first: who, when, which images, counts, status."""
@@ -102,33 +99,29 @@ class ImportStore:
         entries = []
         for job in jobs:
             entries.append({
-                "id": job["import_id"], "created_at": job["created_at"], "created_by": job.get("created_by"),
-                "source": job.get("source", "api"), "integration_id": job.get("integration_id"),
-                "images": list(job.get("images_preview", [])), **_progress(job)})
+                "id": job.import_id, "created_at": job.created_at, "created_by": job.created_by, "source": job.source,
+                "integration_id": job.integration_id, "images": list(job.images_preview), **_progress(job)})
         return entries, next_cursor
 
     def log(self, principal: Principal, import_id: str) -> list[dict[str, Any]]:
         self._job(principal, import_id)
         entries = []
         for item in self._repository.images(import_id):
-            entry = {"image": item["image"], "status": item["status"], "at": item["at"]}
-            for optional in ("project_id", "project_ids", "error"):
-                if item.get(optional):
-                    entry[optional] = item[optional]
-            entries.append(entry)
+            entries.append(item.model_dump(mode="json", exclude_none=True, exclude_defaults=True,
+                                           exclude={"image", "status", "at"})
+                           | {"image": item.image, "status": item.status, "at": item.at})
         return entries
 
-    def _job(self, principal: Principal, import_id: str) -> dict[str, Any]:
+    def _job(self, principal: Principal, import_id: str) -> ImportJob:
         job = self._repository.get_job(import_id)
-        if job is None or job["org_id"] != principal.org_id:
+        if job is None or job.org_id != principal.org_id:
             raise NotFound(f"no import {import_id}")
         return job
 
 
-def _progress(job: dict[str, Any]) -> dict[str, Any]:
-    total, succeeded, failed = int(job["total"]), int(job["succeeded"]), int(job["failed"])
-    return {"status": "completed" if succeeded + failed >= total else "running", "total": total,
-            "succeeded": succeeded, "failed": failed}
+def _progress(job: ImportJob) -> dict[str, Any]:
+    return {"status": "completed" if job.completed else "running", "total": job.total,
+            "succeeded": job.succeeded, "failed": job.failed}
 
 
 def new_import_id() -> str:

@@ -102,3 +102,53 @@ def _field(name: str) -> TypeAdapter[Any]:
     if name == "id" or name not in Project.model_fields:
         raise UnknownField(f"a project has no field {name!r} to change")
     return TypeAdapter(Project.model_fields[name].annotation)
+
+
+class ImportJob(BaseModel):
+    """An import: the images asked for, counted as each one's outcome is recorded."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    import_id: str
+    org_id: str
+    integration_id: str
+    total: int
+    succeeded: int = 0
+    failed: int = 0
+    source: str = "api"  # api | webhook | sync
+    created_at: str
+    created_by: str | None = None  # the user who asked (None for Quay's webhooks)
+    images_preview: list[str] = Field(default_factory=list)  # the first few image names, for the history
+
+    @property
+    def completed(self) -> bool:
+        return self.succeeded + self.failed >= self.total
+
+    def as_stored(self) -> dict[str, Any]:
+        """The job's own fields (the adapters keep the counters beside them)."""
+        return self.model_dump(mode="json", exclude_none=True, exclude={"succeeded", "failed"})
+
+
+class ImageOutcome(BaseModel):
+    """How one image of an import ended."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: Literal["succeeded", "failed"]
+    at: str
+    project_id: str | None = None
+    project_ids: list[str] = Field(default_factory=list)  # a multi-platform image: one project per platform
+    error: str | None = None
+
+
+class ImportedImage(BaseModel):
+    """One image of an import as the log shows it: pending until its outcome is recorded."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    image: str
+    status: Literal["pending", "succeeded", "failed"]
+    at: str
+    project_id: str | None = None
+    project_ids: list[str] = Field(default_factory=list)
+    error: str | None = None

@@ -23,7 +23,13 @@ from botocore.exceptions import ClientError
 from quaywatch.adapters.cursors import decode_cursor, encode_cursor
 from quaywatch.integrations.records import Integration
 from quaywatch.ports import AlreadyExists, ProjectWrite, Record, StoredTest
-from quaywatch.projects.records import Project, stored_fields
+from quaywatch.projects.records import (
+    ImageOutcome,
+    ImportedImage,
+    ImportJob,
+    Project,
+    stored_fields,
+)
 
 IMPORT_RETENTION_SECONDS = 90 * 24 * 3600
 HISTORY_SECONDS = 180 * 24 * 3600
@@ -242,31 +248,30 @@ class DynamoImportsRepository:
         self._table = table
         self._client = client
 
-    def create(self, job: Record, images: list[str]) -> None:
+    def create(self, job: ImportJob, images: list[str]) -> None:
         expires = int(time.time()) + IMPORT_RETENTION_SECONDS
-        import_id = job["import_id"]
         with self._table.batch_writer() as batch:
-            batch.put_item(Item={**job, "item": "JOB", "succeeded": 0, "failed": 0, "expires_at": expires})
+            batch.put_item(Item={**job.as_stored(), "item": "JOB", "succeeded": 0, "failed": 0, "expires_at": expires})
             for image in images:
-                batch.put_item(Item={"import_id": import_id, "item": f"IMAGE#{image}", "image": image,
-                                     "status": "pending", "at": job["created_at"], "expires_at": expires})
+                batch.put_item(Item={"import_id": job.import_id, "item": f"IMAGE#{image}", "image": image,
+                                     "status": "pending", "at": job.created_at, "expires_at": expires})
 
-    def complete(self, import_id: str, image: str, outcome: Record) -> bool:
-        values: dict[str, Any] = {":pending": {"S": "pending"}, ":status": {"S": outcome["status"]},
-                                  ":at": {"S": outcome["at"]}}
+    def complete(self, import_id: str, image: str, outcome: ImageOutcome) -> bool:
+        values: dict[str, Any] = {":pending": {"S": "pending"}, ":status": {"S": outcome.status},
+                                  ":at": {"S": outcome.at}}
         expression = "SET #s = :status, #at = :at"
         names = {"#s": "status", "#at": "at"}
-        if outcome.get("project_id"):
+        if outcome.project_id:
             expression += ", project_id = :project"
-            values[":project"] = {"S": outcome["project_id"]}
-        if outcome.get("project_ids"):
+            values[":project"] = {"S": outcome.project_id}
+        if outcome.project_ids:
             expression += ", project_ids = :projects"
-            values[":projects"] = {"L": [{"S": pid} for pid in outcome["project_ids"]]}
-        if outcome.get("error"):
+            values[":projects"] = {"L": [{"S": pid} for pid in outcome.project_ids]}
+        if outcome.error:
             expression += ", #e = :error"
             names["#e"] = "error"
-            values[":error"] = {"S": outcome["error"]}
-        counter = "succeeded" if outcome["status"] == "succeeded" else "failed"
+            values[":error"] = {"S": outcome.error}
+        counter = "succeeded" if outcome.status == "succeeded" else "failed"
         try:
             self._client.transact_write_items(TransactItems=[
                 {"Update": {"TableName": self._table.name,
@@ -288,34 +293,24 @@ class DynamoImportsRepository:
         item = _plain(self._table.get_item(Key={"import_id": import_id, "item": f"IMAGE#{image}"}).get("Item"))
         return item["status"] if item else None
 
-    def get_job(self, import_id: str) -> Record | None:
+    def get_job(self, import_id: str) -> ImportJob | None:
         item = _plain(self._table.get_item(Key={"import_id": import_id, "item": "JOB"}).get("Item"))
-        if item is None:
-            return None
-        return {**{k: v for k, v in item.items() if k not in ("item", "expires_at")},
-                "total": int(item["total"]), "succeeded": int(item["succeeded"]), "failed": int(item["failed"])}
+        return ImportJob.model_validate(item) if item else None
 
-    def images(self, import_id: str) -> list[Record]:
+    def images(self, import_id: str) -> list[ImportedImage]:
         items = query_all(self._table, KeyConditionExpression="import_id = :i AND begins_with(#k, :p)",
                           ExpressionAttributeNames={"#k": "item"},
                           ExpressionAttributeValues={":i": import_id, ":p": "IMAGE#"})
-        records = []
-        for item in sorted(items, key=lambda i: i["image"]):
-            record = {k: v for k, v in item.items() if k not in ("import_id", "item", "expires_at")}
-            if "project_ids" in record:
-                record["project_ids"] = list(record["project_ids"])
-            records.append(record)
-        return records
+        return [ImportedImage.model_validate(item) for item in sorted(items, key=lambda i: i["image"])]
 
 
-    def list_by_org(self, org_id: str, limit: int, cursor: str | None = None) -> tuple[list[Record], str | None]:
+    def list_by_org(self, org_id: str, limit: int, cursor: str | None = None) -> tuple[list[ImportJob], str | None]:
         arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": Key("org_id").eq(org_id),
                                      "ScanIndexForward": False, "Limit": limit}
         if cursor:
             arguments["ExclusiveStartKey"] = dict(zip(_KEY_FIELDS, decode_cursor(cursor, len(_KEY_FIELDS)), strict=True))
         response = self._table.query(**arguments)
-        jobs = [{**{k: v for k, v in item.items() if k not in ("item", "expires_at")}, "total": int(item["total"]),
-                 "succeeded": int(item["succeeded"]), "failed": int(item["failed"])} for item in response["Items"]]
+        jobs = [ImportJob.model_validate(_plain(item)) for item in response["Items"]]
         last = response.get("LastEvaluatedKey")
         return jobs, (encode_cursor(*(str(last[f]) for f in _KEY_FIELDS)) if last and len(jobs) == limit else None)
 

@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.records import Integration
 from quaywatch.ports import StoredTest
-from quaywatch.projects.records import Project
+from quaywatch.projects.records import ImageOutcome, ImportJob, Project
 
 SNAPSHOT = "state"
 _INDEX_ATTRIBUTES = {"sort_key", "integration_repository", "due_frequency"}
@@ -98,13 +98,11 @@ def _imports(services: Any, items: list[dict[str, Any]]) -> None:
         if job is None:
             continue
         images = [e for e in entries if e["item"].startswith("IMAGE#")]
-        services.imports_repository.create(
-            {k: job[k] for k in ("import_id", "org_id", "integration_id", "total", "source", "created_at") if k in job},
-            [e["image"] for e in images])
+        services.imports_repository.create(ImportJob.model_validate({**job, "succeeded": 0, "failed": 0}),
+                                           [e["image"] for e in images])
         for entry in images:
             if entry["status"] != "pending":
-                outcome = {k: entry[k] for k in ("status", "at", "project_id", "project_ids", "error") if k in entry}
-                services.imports_repository.complete(import_id, entry["image"], outcome)
+                services.imports_repository.complete(import_id, entry["image"], ImageOutcome.model_validate(entry))
 
 
 def _findings(services: Any, items: list[dict[str, Any]]) -> None:

@@ -11,7 +11,13 @@ from quaywatch.adapters.cursors import decode_cursor, encode_cursor
 from quaywatch.adapters.local.database import Database
 from quaywatch.integrations.records import Integration
 from quaywatch.ports import AlreadyExists, ProjectWrite, Record, StoredTest
-from quaywatch.projects.records import Project, stored_fields
+from quaywatch.projects.records import (
+    ImageOutcome,
+    ImportedImage,
+    ImportJob,
+    Project,
+    stored_fields,
+)
 
 
 def _dumps(record: Any) -> str:
@@ -161,21 +167,21 @@ class SqliteImportsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(self, job: Record, images: list[str]) -> None:
+    def create(self, job: ImportJob, images: list[str]) -> None:
         with self._db.write() as tx:
             tx.execute("INSERT INTO import_jobs (import_id, org_id, total, created_at, data) VALUES (?, ?, ?, ?, ?)",
-                       (job["import_id"], job["org_id"], job["total"], job["created_at"], _dumps(job)))
+                       (job.import_id, job.org_id, job.total, job.created_at, _dumps(job.as_stored())))
             tx.executemany("INSERT INTO import_images (import_id, image, status, at) VALUES (?, ?, 'pending', ?)",
-                           [(job["import_id"], image, job["created_at"]) for image in images])
+                           [(job.import_id, image, job.created_at) for image in images])
 
-    def complete(self, import_id: str, image: str, outcome: Record) -> bool:
-        counter = "succeeded" if outcome["status"] == "succeeded" else "failed"
-        extra = _without_none({k: outcome.get(k) for k in ("project_id", "project_ids", "error")})
+    def complete(self, import_id: str, image: str, outcome: ImageOutcome) -> bool:
+        counter = "succeeded" if outcome.status == "succeeded" else "failed"
+        extra = outcome.model_dump(mode="json", exclude_none=True, exclude_defaults=True, exclude={"status", "at"})
         with self._db.write() as tx:
             changed = tx.execute(
                 "UPDATE import_images SET status = ?, at = ?, outcome = ? "
                 "WHERE import_id = ? AND image = ? AND status = 'pending'",
-                (outcome["status"], outcome["at"], _dumps(extra), import_id, image)).rowcount
+                (outcome.status, outcome.at, _dumps(extra), import_id, image)).rowcount
             if changed:
                 tx.execute(f"UPDATE import_jobs SET {counter} = {counter} + 1 WHERE import_id = ?", (import_id,))
         return bool(changed)
@@ -185,21 +191,18 @@ class SqliteImportsRepository:
                                 (import_id, image))
         return row["status"] if row else None
 
-    def get_job(self, import_id: str) -> Record | None:
+    def get_job(self, import_id: str) -> ImportJob | None:
         row = self._db.read_one("SELECT * FROM import_jobs WHERE import_id = ?", (import_id,))
-        if row is None:
-            return None
-        return {**json.loads(row["data"]), "total": row["total"], "succeeded": row["succeeded"],
-                "failed": row["failed"]}
+        return _job(row) if row else None
 
-    def images(self, import_id: str) -> list[Record]:
+    def images(self, import_id: str) -> list[ImportedImage]:
         rows = self._db.read("SELECT image, status, at, outcome FROM import_images WHERE import_id = ? "
                              "ORDER BY image", (import_id,))
-        return [{"image": row["image"], "status": row["status"], "at": row["at"], **json.loads(row["outcome"])}
-                for row in rows]
+        return [ImportedImage.model_validate({**json.loads(row["outcome"]), "image": row["image"],
+                                              "status": row["status"], "at": row["at"]}) for row in rows]
 
 
-    def list_by_org(self, org_id: str, limit: int, cursor: str | None = None) -> tuple[list[Record], str | None]:
+    def list_by_org(self, org_id: str, limit: int, cursor: str | None = None) -> tuple[list[ImportJob], str | None]:
         sql = "SELECT * FROM import_jobs WHERE org_id = ?"
         parameters: list[Any] = [org_id]
         if cursor:
@@ -207,10 +210,9 @@ class SqliteImportsRepository:
             sql += " AND (created_at < ? OR (created_at = ? AND import_id < ?))"
             parameters += [created_at, created_at, import_id]
         rows = self._db.read(sql + " ORDER BY created_at DESC, import_id DESC LIMIT ?", (*parameters, limit + 1))
-        jobs = [{**json.loads(row["data"]), "total": row["total"], "succeeded": row["succeeded"],
-                 "failed": row["failed"]} for row in rows[:limit]]
+        jobs = [_job(row) for row in rows[:limit]]
         more = len(rows) > limit
-        return jobs, (encode_cursor(jobs[-1]["created_at"], jobs[-1]["import_id"]) if more else None)
+        return jobs, (encode_cursor(jobs[-1].created_at, jobs[-1].import_id) if more else None)
 
     def claim_push(self, integration_id: str, image: str, import_id: str, now: float, hold_seconds: int) -> str:
         with self._db.write() as tx:
@@ -233,6 +235,11 @@ class SqliteImportsRepository:
                        "DO UPDATE SET hits = hits + 1", (integration_id, window_start))
             return tx.execute("SELECT hits FROM push_counts WHERE integration_id = ? AND window_start = ?",
                               (integration_id, window_start)).fetchone()["hits"]
+
+
+def _job(row: Any) -> ImportJob:
+    return ImportJob.model_validate({**json.loads(row["data"]), "total": row["total"], "succeeded": row["succeeded"],
+                                     "failed": row["failed"]})
 
 
 def _write_project(tx: Any, write: ProjectWrite) -> bool:
