@@ -6,11 +6,12 @@ from typing import Any
 
 from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
-from quaywatch.observability import logger
+from quaywatch.observability import logger, traced
 from quaywatch.runtime.settings import FeedSettings
 from quaywatch.usecases.advisories import sync_advisories
 
 
+@traced  # X-Ray on Lambda (quaywatch.observability)
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: Any) -> dict:

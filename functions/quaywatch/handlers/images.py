@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from quaywatch.handlers.api import MEMBER, caller, create_app, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
-from quaywatch.observability import logger
+from quaywatch.observability import logger, traced
 from quaywatch.usecases.integrations import browse_images
 
 app = create_app()
@@ -24,6 +24,7 @@ def images(integration_id: str, search: Annotated[str | None, Query(max_length=2
             "next_cursor": page.next_cursor}
 
 
+@traced  # X-Ray on Lambda (quaywatch.observability)
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from quaywatch.handlers.api import MEMBER, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
-from quaywatch.observability import logger
+from quaywatch.observability import logger, traced
 from quaywatch.projects.models import ImportRequest
 from quaywatch.usecases import imports as use
 
@@ -39,6 +39,7 @@ def import_log(import_id: str):
     return {"entries": use.import_log(services(), caller(app), import_id)}
 
 
+@traced  # X-Ray on Lambda (quaywatch.observability)
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:

@@ -14,7 +14,7 @@ from quaywatch.handlers.wiring import services
 from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, IntegrationUpdate
 from quaywatch.metrics import flushed
 from quaywatch.notifications.policy import NotificationPolicy
-from quaywatch.observability import logger
+from quaywatch.observability import logger, traced
 from quaywatch.usecases import baseimages, organisation, triage
 from quaywatch.usecases import integrations as use
 
@@ -130,6 +130,7 @@ def openapi():
     return json_response(200, openapi_document(app))
 
 
+@traced  # X-Ray on Lambda (quaywatch.observability)
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:

@@ -11,7 +11,7 @@ from quaywatch.baseimages.dockerfile import MAX_SIZE
 from quaywatch.handlers.api import MEMBER, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
-from quaywatch.observability import logger
+from quaywatch.observability import logger, traced
 from quaywatch.projects.models import ProjectUpdate
 from quaywatch.usecases import baseimages, triage
 from quaywatch.usecases import projects as use
@@ -97,6 +97,7 @@ def get_base_image(project_id: str):
     return baseimages.base_image_view(services(), caller(app), project_id)
 
 
+@traced  # X-Ray on Lambda (quaywatch.observability)
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:

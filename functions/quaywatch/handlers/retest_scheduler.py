@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
-from quaywatch.observability import logger
+from quaywatch.observability import logger, traced
 from quaywatch.usecases.retests import enqueue_due_retests
 
 
@@ -17,6 +17,7 @@ class ScheduleInput(BaseModel):
     frequency: Literal["daily", "weekly"]
 
 
+@traced  # X-Ray on Lambda (quaywatch.observability)
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: Any) -> dict:

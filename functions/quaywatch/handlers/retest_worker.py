@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from quaywatch.handlers.wiring import services
 from quaywatch.image.allocator import tune_for_layer_streaming
 from quaywatch.metrics import flushed
-from quaywatch.observability import logger
+from quaywatch.observability import logger, traced
 from quaywatch.usecases.retests import process_retest_queue_message
 
 tune_for_layer_streaming()  # once per cold start: this function streams layers
@@ -26,6 +26,7 @@ def _record(record: SQSRecord) -> None:
     process_retest_queue_message(services(), record.body, int(record.attributes.approximate_receive_count or 1))
 
 
+@traced  # X-Ray on Lambda (quaywatch.observability)
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: Any) -> dict:

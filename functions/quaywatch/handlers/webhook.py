@@ -12,7 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from quaywatch.handlers.api import create_app, error, json_response, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
-from quaywatch.observability import logger
+from quaywatch.observability import logger, traced
 from quaywatch.usecases.webhooks import (
     InvalidNotification,
     MalformedNotification,
@@ -45,6 +45,7 @@ def quay_webhook(integration_id: str, token: str):
     return json_response(202, body)
 
 
+@traced  # X-Ray on Lambda (quaywatch.observability)
 @flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict, context: Any) -> dict:
