@@ -12,7 +12,7 @@ tests in ``tests/contract`` prove both adapters keep it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.records import Integration
 from quaywatch.projects.records import ImageOutcome, ImportedImage, ImportJob, Project
+from quaywatch.registrysync.records import IndexedRepository, IndexedTag, SyncPolicy, SyncRun
 
 Record = dict[str, Any]
 
@@ -107,7 +108,8 @@ class ImportsRepository(Protocol):
     """Import jobs with exactly-once progress counters."""
 
     def create(self, job: ImportJob, images: list[str]) -> None:
-        """The job with every image ``pending``, its counters at zero."""
+        """The job with every image ``pending``, its counters at zero; AlreadyExists (and
+        nothing written) when the import id is taken."""
 
     def complete(self, import_id: str, image: str, outcome: ImageOutcome) -> bool:
         """Atomically: if the image is still pending, write its ``outcome`` and add one to the
@@ -175,6 +177,66 @@ class FindingsRepository(Protocol):
     def release_notification(self, project_id: str, fingerprint: str) -> None: ...
     def projects_with(self, packages: list[str]) -> set[str]: ...
     def delete_project(self, project_id: str) -> None: ...
+
+
+class RegistryIndexRepository(Protocol):
+    """Per integration, what the last syncs saw of the registry: repositories, their tags
+    and digests (and, when known, each image's creation time)."""
+
+    def put_repository(self, integration_id: str, repository: IndexedRepository, tags: list[IndexedTag]) -> None:
+        """The repository's summary and exactly these tags (tags no longer listed go)."""
+
+    def delete_repository(self, integration_id: str, repository: str) -> None: ...
+    def repositories(self, integration_id: str, search: str | None, limit: int,
+                     cursor: str | None = None) -> tuple[list[IndexedRepository], str | None]:
+        """By name; ``search``: a case-insensitive substring of the name. ValueError for a
+        cursor this adapter did not make."""
+
+    def repository_names(self, integration_id: str) -> list[str]: ...
+    def tags(self, integration_id: str, repository: str) -> list[IndexedTag]:
+        """By tag name."""
+
+    def all_tags(self, integration_id: str) -> Iterator[IndexedTag]:
+        """Every tag of every repository (the planner's input), repository by repository."""
+
+    def decline(self, integration_id: str, repository: str, tag: str) -> None:
+        """A user deleted the project a sync had imported for this tag: syncs leave it alone."""
+
+    def declined(self, integration_id: str) -> set[tuple[str, str]]: ...
+    def delete_integration(self, integration_id: str) -> None:
+        """The index, the policy and the runs of a deleted integration."""
+
+
+class SyncRepository(Protocol):
+    """Sync policies and runs. A run counts its repositories exactly once each (as an import
+    counts its images) so that the last one in starts the plan."""
+
+    def get_policy(self, integration_id: str) -> SyncPolicy | None: ...
+    def put_policy(self, integration_id: str, policy: SyncPolicy, next_sync_at: str | None) -> None:
+        """``next_sync_at``: when a scheduled sync is due (None: never, the policy is off)."""
+
+    def due_policies(self, until: str) -> list[str]:
+        """Integration ids whose ``next_sync_at`` <= ``until``."""
+
+    def create_run(self, run: SyncRun) -> None:
+        """The run becomes the integration's latest."""
+
+    def add_repositories(self, integration_id: str, run_id: str, repositories: list[str]) -> None:
+        """The repositories this run waits for (pending); may be called in several parts
+        before ``listed`` is set on the run."""
+
+    def complete_repository(self, integration_id: str, run_id: str, repository: str, throttled: int = 0) -> int | None:
+        """Atomically: if the repository is still pending for this run, mark it done, add one
+        to ``repositories_done`` and ``throttled`` to the run's count; the new done count.
+        None (nothing written) when it was not pending."""
+
+    def get_run(self, integration_id: str, run_id: str) -> SyncRun | None: ...
+    def latest_run(self, integration_id: str) -> SyncRun | None: ...
+    def latest_completed_run(self, integration_id: str) -> SyncRun | None:
+        """The newest run that completed (the index is whole as of its end)."""
+    def update_run(self, integration_id: str, run_id: str, changes: Mapping[str, Any],
+                   expect_status: str | None = None) -> bool:
+        """Set these fields of the run, only if its status is ``expect_status`` (when given)."""
 
 
 # --- queues, secrets, events, objects -----------------------------------------------------

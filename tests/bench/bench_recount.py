@@ -94,14 +94,14 @@ def main() -> None:
         for project in services.projects.list(admin):
             recount(services, project)
         baseline = time.perf_counter() - started
-        assert services.projects.get("p00000")["ignored_count"] == 1
+        assert services.projects.get("p00000").ignored_count == 1
 
         started = time.perf_counter()
         add_ignore(services, admin, IgnoreCreate(vulnerability_id="CVE-2026-0001", reason="queued"), None)
         answered = time.perf_counter() - started
         _drain(services)
         counted = time.perf_counter() - started
-        right = sum(1 for project in services.projects.list(admin) if project["ignored_count"] == 2)
+        right = sum(1 for project in services.projects.list(admin) if project.ignored_count == 2)
         services.close()
     print(f"baseline (inline recount): the API call took {baseline:.1f} s")
     print(f"queued: answered in {answered * 1000:.0f} ms ({baseline / answered:.0f}x sooner), "

@@ -40,8 +40,8 @@ def _aws(tmp_path) -> Iterator[Adapters]:
         with patch.dict(os.environ, environment):
             services = AwsServices(RuntimeSettings(work_dir=tmp_path / "work"))
             for port in ("access_repository", "integrations_repository", "projects_repository",
-                         "imports_repository", "findings_repository", "secrets_vault", "import_queue",
-                         "retest_queue", "events", "objects"):
+                         "imports_repository", "findings_repository", "registry_index", "sync_repository",
+                         "secrets_vault", "import_queue", "retest_queue", "sync_queue", "events", "objects"):
                 getattr(services, port)  # built now, while the environment names the resources
         sqs = cloud.session.client("sqs")
         listener = sqs.create_queue(QueueName="event-listener")["QueueUrl"]

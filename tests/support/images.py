@@ -109,8 +109,8 @@ class ImagePusher:
     def close(self) -> None:
         self.http.close()
 
-    def _auth(self, repository: str) -> dict[str, str]:
-        token = self.tokens.issue("admin", [{"type": "repository", "name": repository, "actions": ["pull", "push"]}])
+    def _auth(self, repository: str, actions: tuple[str, ...] = ("pull", "push")) -> dict[str, str]:
+        token = self.tokens.issue("admin", [{"type": "repository", "name": repository, "actions": list(actions)}])
         return {"Authorization": f"Bearer {token}"}
 
     def push_blob(self, repository: str, data: bytes) -> str:
@@ -128,6 +128,16 @@ class ImagePusher:
         )
         done.raise_for_status()
         return digest
+
+    def delete_manifest(self, repository: str, tag: str) -> None:
+        """Delete the manifest a tag points at (docker-registry deletes by digest: every tag
+        of that manifest goes)."""
+        headers = {**self._auth(repository, ("pull", "push", "delete")), "Accept": f"{OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json"}
+        found = self.http.head(f"{self.registry_url}/v2/{repository}/manifests/{tag}", headers=headers)
+        found.raise_for_status()
+        deleted = self.http.delete(f"{self.registry_url}/v2/{repository}/manifests/{found.headers['Docker-Content-Digest']}",
+                                   headers=headers)
+        deleted.raise_for_status()
 
     def push_manifest(self, repository: str, reference: str, document: dict, media_type: str) -> Pushed:
         body = json.dumps(document, indent=2).encode()
@@ -148,8 +158,10 @@ class ImagePusher:
         compression: str = "gzip",
         platform: tuple[str, str] = ("linux", "amd64"),
         media_type: str = OCI_MANIFEST,
+        created: str | None = None,
     ) -> Pushed:
-        """Push an image made of ``layers`` (trees, or ready tar bytes) and tag it."""
+        """Push an image made of ``layers`` (trees, or ready tar bytes) and tag it;
+        ``created``: the config's creation time (also makes the image's digest its own)."""
         layer_descriptors = []
         diff_ids = []
         for layer in layers:
@@ -169,6 +181,7 @@ class ImagePusher:
                 "os": platform[0],
                 "config": {},
                 "rootfs": {"type": "layers", "diff_ids": diff_ids},
+                **({"created": created} if created else {}),
             },
             sort_keys=True,
         ).encode()

@@ -29,7 +29,8 @@ class ScriptedTester:
             raise step
         return TestOutcome(str(step), scanned=True, findings=0, new_findings=[], notified=False)
 
-    def test_image(self, integration: dict, repository: str, tag: str) -> ImageTestResult:
+    def test_image(self, integration: Integration, repository: str, tag: str,
+                   imported_by: str = "manual") -> ImageTestResult:
         self.calls.append(("test_image", repository, tag))
         return ImageTestResult([self._next(f"project-{repository}-{tag}")], {})
 

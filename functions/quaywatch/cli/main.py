@@ -370,8 +370,10 @@ def _register_admin_commands() -> None:
     from quaywatch.cli.admin import admin
     from quaywatch.cli.client import COMMANDS
     from quaywatch.cli.serve import demo, serve
+    from quaywatch.cli.sync import sync
 
     cli.add_command(admin)
+    cli.add_command(sync)
     cli.add_command(serve)
     cli.add_command(demo)
     for command in COMMANDS:

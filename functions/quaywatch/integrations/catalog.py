@@ -37,6 +37,7 @@ class RepositoryView:
 class ImagesPage:
     repositories: list[RepositoryView]
     next_cursor: str | None
+    synced_at: str | None = None  # from the registry index as of this time (None: browsed live)
 
 
 def is_artifact_tag(tag: str) -> bool:

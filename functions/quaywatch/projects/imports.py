@@ -17,9 +17,10 @@ from typing import Any
 
 from quaywatch.api_errors import NotFound
 from quaywatch.errors import UsageError
-from quaywatch.ports import ImportsRepository, WorkQueue
+from quaywatch.observability import logger
+from quaywatch.ports import AlreadyExists, ImportsRepository, WorkQueue
 from quaywatch.projects.identity import image_name
-from quaywatch.projects.records import ImageOutcome, ImportJob
+from quaywatch.projects.records import TRIGGERS, ImageOutcome, ImportedBy, ImportJob
 from quaywatch.tenancy.access import Principal
 
 MAX_ERROR_LENGTH = 1000
@@ -37,10 +38,15 @@ class ImportMessage:
     integration_id: str
     repository: str
     tag: str
+    source: str = "api"  # api | webhook | sync: what a project this import creates says made it
 
     @property
     def image(self) -> str:
         return image_name(self.repository, self.tag)
+
+    @property
+    def imported_by(self) -> ImportedBy:
+        return TRIGGERS.get(self.source, "manual")
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)
@@ -49,7 +55,8 @@ class ImportMessage:
     def from_json(cls, body: str) -> ImportMessage:
         try:
             data = json.loads(body)
-            return cls(**{k: str(data[k]) for k in ("import_id", "org_id", "integration_id", "repository", "tag")})
+            fields = {k: str(data[k]) for k in ("import_id", "org_id", "integration_id", "repository", "tag")}
+            return cls(**fields, source=str(data.get("source", "api")))  # messages sent before it had a source
         except (ValueError, KeyError, TypeError) as exc:
             raise MalformedMessage(f"not an import message: {exc}") from None
 
@@ -62,15 +69,20 @@ class ImportStore:
     def start(self, org_id: str, integration_id: str, images: list[tuple[str, str]], source: str = "api",
               import_id: str | None = None, created_by: str | None = None) -> str:
         """Record the job and its images (committed first), then enqueue one message per image.
-        ``created_by``: the user who asked (None for Quay's webhooks)."""
+        ``created_by``: the user who asked (None for Quay's webhooks). ``import_id`` given and
+        taken (a retried sync starting its import again): the messages are sent again, which
+        changes nothing for images already recorded."""
         import_id = import_id or new_import_id()
         unique = list(dict.fromkeys(images))
         names = [image_name(repository, tag) for repository, tag in unique]
         job = ImportJob(import_id=import_id, org_id=org_id, integration_id=integration_id, total=len(unique),
                         source=source, created_at=_now(), created_by=created_by or None,
                         images_preview=names[:HISTORY_PREVIEW])
-        self._repository.create(job, names)
-        self._queue.send_many([ImportMessage(import_id, org_id, integration_id, repository, tag).to_json()
+        try:
+            self._repository.create(job, names)
+        except AlreadyExists:
+            logger.info("import exists; its messages are sent again", extra={"import_id": import_id})
+        self._queue.send_many([ImportMessage(import_id, org_id, integration_id, repository, tag, source).to_json()
                                for repository, tag in unique])
         return import_id
 
@@ -100,6 +112,7 @@ class ImportStore:
         for job in jobs:
             entries.append({
                 "id": job.import_id, "created_at": job.created_at, "created_by": job.created_by, "source": job.source,
+                "trigger": TRIGGERS.get(job.source, "manual"),
                 "integration_id": job.integration_id, "images": list(job.images_preview), **_progress(job)})
         return entries, next_cursor
 

@@ -16,7 +16,7 @@ from quaywatch.outcome import IssueCounts, count_issues
 from quaywatch.ports import ProjectWrite
 from quaywatch.projects.findings_store import FindingsStore
 from quaywatch.projects.identity import project_id
-from quaywatch.projects.records import Project
+from quaywatch.projects.records import ImportedBy, Project
 from quaywatch.projects.store import ProjectStore, counts_fields, iso, schedule_fields
 
 ATTEMPTS = 8  # reads of the project when its settings change while the test is recorded
@@ -41,6 +41,7 @@ class TestRecord:
     counts_valid_until: date | None = None  # the day after which an ignore behind the counts lapses
     new_keys: set[str] = field(default_factory=set)  # the findings the previous test did not have
     project_id: str = ""  # "": the identity of the integration, repository, tag and platform
+    imported_by: ImportedBy = "manual"  # on a first test: what created the project
 
     def __post_init__(self) -> None:
         if not self.project_id:
@@ -65,7 +66,7 @@ def project_write(test: TestRecord, existing: Project | None) -> ProjectWrite:
         image = test.inventory.image
         created = Project(id=test.project_id, org_id=test.org_id, integration_id=test.integration_id,
                           repository=image.repository, tag=image.tag or image.digest, platform=image.platform,
-                          created_at=iso(test.tested_at))
+                          imported_by=test.imported_by, created_at=iso(test.tested_at))
         return ProjectWrite(test.project_id, create=created.changed(
             {**test.tested_fields(), **schedule_fields(created.test_frequency, created.active, test.tested_at)}))
     return ProjectWrite(test.project_id,

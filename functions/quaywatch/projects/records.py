@@ -18,6 +18,8 @@ from quaywatch.matching.ignores import RecordedIgnore
 from quaywatch.outcome import IssueCounts, stored_counts
 
 Frequency = Literal["never", "daily", "weekly"]
+ImportedBy = Literal["manual", "webhook", "sync"]
+TRIGGERS: dict[str, ImportedBy] = {"api": "manual", "webhook": "webhook", "sync": "sync"}  # an import's source -> trigger
 
 
 class LinkedDockerfile(BaseModel):
@@ -44,6 +46,7 @@ class Project(BaseModel):
     tag: str
     platform: str
     origin: str = "quay"
+    imported_by: ImportedBy = "manual"  # what created it: a sync removes only its own projects
     created_at: str | None = None
     # what the latest test decided
     digest: str | None = None

@@ -30,7 +30,7 @@ from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.findings_store import FindingsStore
 from quaywatch.projects.identity import project_id
 from quaywatch.projects.recording import TestRecord, TestRecorder
-from quaywatch.projects.records import Project
+from quaywatch.projects.records import ImportedBy, Project
 from quaywatch.projects.rules import NO_RULES, ProjectRules
 from quaywatch.projects.store import ProjectStore
 from quaywatch.registry.errors import InvalidManifestError, NotFoundError
@@ -67,7 +67,8 @@ class ProjectTester:
         self._retry = retry
         self._rules = rules
 
-    def test_image(self, integration: Integration, repository: str, tag: str) -> ImageTestResult:
+    def test_image(self, integration: Integration, repository: str, tag: str,
+                   imported_by: ImportedBy = "manual") -> ImageTestResult:
         """Scan ``repository:tag`` and create or refresh its project: one per platform of a
         multi-platform image. A platform whose manifest is missing (mirrored repositories keep
         children that 404) fails alone; if every platform fails, the first error is raised."""
@@ -88,7 +89,8 @@ class ProjectTester:
                     errors.append(exc)
             if not inventories and errors:
                 raise errors[0]
-        outcomes = [self._record(integration, inventory, scanned=True) for inventory in inventories]
+        outcomes = [self._record(integration, inventory, scanned=True, imported_by=imported_by)
+                    for inventory in inventories]
         return ImageTestResult(outcomes, failures)
 
     def retest(self, project: Project) -> TestOutcome:
@@ -106,7 +108,8 @@ class ProjectTester:
             inventory = scanner.scan(reference)
         return self._record(integration, inventory, scanned=True)
 
-    def _record(self, integration: Integration, inventory: Inventory, scanned: bool) -> TestOutcome:
+    def _record(self, integration: Integration, inventory: Inventory, scanned: bool,
+                imported_by: ImportedBy = "manual") -> TestOutcome:
         with self._advisories.open() as store:
             report = match_inventory(inventory, store)
         image = inventory.image
@@ -133,7 +136,8 @@ class ProjectTester:
             notified = True
         test = TestRecord(org_id=integration.org_id, integration_id=integration.id, inventory=inventory,
                           findings=report.findings, tested_at=now, counts=outcome.counts,
-                          counts_valid_until=outcome.counts_valid_until, new_keys=outcome.new_keys)
+                          counts_valid_until=outcome.counts_valid_until, new_keys=outcome.new_keys,
+                          imported_by=imported_by)
         TestRecorder(self._projects, self._findings).record(test, existing, read=False)
         logger.info("project tested", extra={"project_id": identity, "scanned": scanned,
                                              "findings": len(report.findings), "new": len(outcome.new)})

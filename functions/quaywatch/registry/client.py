@@ -171,6 +171,7 @@ class RegistryClient:
         self._tokens: dict[str, str] = {}
         self._tokens_lock = threading.Lock()
         self._challenge: Challenge | None = None
+        self._throttled = 0  # HTTP 429 answers seen (``throttled``)
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -180,6 +181,16 @@ class RegistryClient:
 
     def close(self) -> None:
         self._http.close()
+
+    @property
+    def throttled(self) -> int:
+        """How many times the registry answered 429 to this client (retries included)."""
+        return self._throttled
+
+    def _note_throttled(self) -> None:
+        with self._tokens_lock:
+            self._throttled += 1
+        metrics.count("quaywatch_registry_rate_limited_total")
 
     # ------------------------------------------------------------------ public API
 
@@ -241,6 +252,15 @@ class RegistryClient:
                 f"manifest {what} hashes to {digest}, not {expected}: refusing tampered content"
             )
         return FetchedManifest(body=body, media_type=media_type, digest=digest)
+
+    def head_manifest(self, repository: str, reference: str) -> str | None:
+        """The digest of a tag's manifest from a HEAD request (``Docker-Content-Digest``): one
+        request that downloads nothing, as a sync checks whether a tag moved. None when the
+        registry does not say (the caller GETs the manifest instead)."""
+        with self._call("HEAD", f"/v2/{repository}/manifests/{reference}", scope=repository_scope(repository),
+                        headers={"Accept": ACCEPT}, what=f"{repository}:{reference}") as response:
+            digest = response.headers.get("Docker-Content-Digest", "")
+        return digest if digest.startswith("sha256:") and len(digest) == 71 else None
 
     def get_blob(self, repository: str, descriptor: Descriptor, max_size: int = 16 << 20) -> bytes:
         """Download a small blob (an image config) whole, verifying its digest."""
@@ -441,7 +461,7 @@ class RegistryClient:
         if status in (429,) or status >= 500:
             logger.info("registry answered retryable status", extra={"registry": self.registry, "status": status})
             if status == 429:
-                metrics.count("quaywatch_registry_rate_limited_total")
+                self._note_throttled()
             raise RetryableStatus(response)
         if status == 404:
             raise NotFoundError(f"{what} not found on {self.registry}{_error_detail(response)}")
@@ -488,7 +508,7 @@ class RegistryClient:
             if response.status_code in (429,) or response.status_code >= 500:
                 response.read()
                 if response.status_code == 429:
-                    metrics.count("quaywatch_registry_rate_limited_total")
+                    self._note_throttled()
                 raise RetryableStatus(response)
             if response.status_code in (401, 403):
                 who = self._credentials.username if self._credentials else "anonymous access"

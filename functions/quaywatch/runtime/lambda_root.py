@@ -15,6 +15,7 @@ from quaywatch.adapters.aws.dynamodb import (
     DynamoProjectsRepository,
 )
 from quaywatch.adapters.aws.events import EventBridgeSnsPublisher
+from quaywatch.adapters.aws.registry_index import DynamoRegistryIndex
 from quaywatch.adapters.aws.s3 import S3ObjectStore
 from quaywatch.adapters.aws.secrets import SecretsManagerVault
 from quaywatch.adapters.aws.sqs import SqsWorkQueue
@@ -48,6 +49,14 @@ class AwsServices(Services):
                                         clients.table(required("QUAYWATCH_PROJECTS_TABLE")))
 
     @cached_property
+    def registry_index(self) -> DynamoRegistryIndex:
+        return DynamoRegistryIndex(clients.table(required("QUAYWATCH_REGISTRY_TABLE")))
+
+    @cached_property
+    def sync_repository(self) -> DynamoRegistryIndex:
+        return self.registry_index  # one table holds the index, the policies and the runs
+
+    @cached_property
     def secrets_vault(self) -> SecretsManagerVault:
         import os
 
@@ -61,6 +70,10 @@ class AwsServices(Services):
     @cached_property
     def retest_queue(self) -> SqsWorkQueue:
         return SqsWorkQueue(clients.client("sqs"), required("QUAYWATCH_RETEST_QUEUE_URL"))
+
+    @cached_property
+    def sync_queue(self) -> SqsWorkQueue:
+        return SqsWorkQueue(clients.client("sqs"), required("QUAYWATCH_SYNC_QUEUE_URL"))
 
     @cached_property
     def events(self) -> EventBridgeSnsPublisher:

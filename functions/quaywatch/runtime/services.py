@@ -19,7 +19,9 @@ from quaywatch.ports import (
     IntegrationsRepository,
     ObjectStore,
     ProjectsRepository,
+    RegistryIndexRepository,
     SecretsVault,
+    SyncRepository,
     WorkQueue,
 )
 from quaywatch.runtime.settings import RuntimeSettings
@@ -46,9 +48,12 @@ class Services:
     projects_repository: ProjectsRepository
     imports_repository: ImportsRepository
     findings_repository: FindingsRepository
+    registry_index: RegistryIndexRepository
+    sync_repository: SyncRepository
     secrets_vault: SecretsVault
     import_queue: WorkQueue
     retest_queue: WorkQueue
+    sync_queue: WorkQueue
     events: EventPublisher
     objects: ObjectStore
 

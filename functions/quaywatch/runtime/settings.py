@@ -34,6 +34,7 @@ class RuntimeSettings:
     fast_registry_retry: bool = False  # loopback registries in tests: short waits
     advisory_key: str = "advisories/advisories.db"
     public_url: str | None = None  # the API's base URL for the webhook URLs we hand out
+    sync_max_images: int = 10_000  # images a registry sync imports in one run (beyond: ``capped``)
 
     @classmethod
     def from_environment(cls) -> RuntimeSettings:
@@ -44,4 +45,5 @@ class RuntimeSettings:
             fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
             advisory_key=os.environ.get("QUAYWATCH_ADVISORY_KEY", "advisories/advisories.db"),
             public_url=os.environ.get("QUAYWATCH_PUBLIC_URL") or None,
+            sync_max_images=int(os.environ.get("QUAYWATCH_SYNC_MAX_IMAGES", "10000")),
         )

@@ -68,7 +68,7 @@ def process_import_message(services: Services, body: str, receive_count: int) ->
         return
     try:
         with metrics.timed("quaywatch_import_image_seconds"):
-            outcome = services.tester.test_image(integration, message.repository, message.tag)
+            outcome = services.tester.test_image(integration, message.repository, message.tag, message.imported_by)
     except Exception as exc:
         if not is_transient(exc):
             imports.complete(message, "failed", error=describe(exc))

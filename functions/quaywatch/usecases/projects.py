@@ -67,7 +67,10 @@ def update_project(services: Services, caller: Principal, project_id: str, reque
 
 
 def delete_project(services: Services, caller: Principal, project_id: str) -> None:
-    """The project and everything kept for it: latest test, history, package index entries."""
-    services.projects.for_principal(caller, project_id)
+    """The project and everything kept for it: latest test, history, package index entries.
+    A project a registry sync imported is not imported again by the next sync."""
+    project = services.projects.for_principal(caller, project_id)
+    if project.imported_by == "sync":
+        services.registry_index.decline(project.integration_id, project.repository, project.tag)
     services.projects.delete(project_id)
     services.findings.delete_project(project_id)

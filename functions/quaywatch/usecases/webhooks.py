@@ -18,6 +18,7 @@ from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.observability import logger
 from quaywatch.projects.imports import new_import_id
 from quaywatch.projects.models import REPOSITORY_PATTERN, TAG_PATTERN
+from quaywatch.registrysync.messages import SyncMessage
 from quaywatch.runtime.services import Services
 
 
@@ -81,6 +82,8 @@ def handle_push(services: Services, integration_id: str, token: str, body: str |
         push = RepoPush.model_validate(payload)
     except ValidationError as exc:
         raise InvalidNotification(str(exc.errors()[0]["msg"])) from None
+    if services.sync_repository.latest_run(integration_id) is not None:  # the index follows pushes at once
+        services.sync_queue.send(SyncMessage("repository", integration_id, repository=push.repository).to_json())
     monitored = services.projects.monitored_tags(integration_id, push.repository)
     tags = [t for t in dict.fromkeys(push.updated_tags) if t in monitored or integration.auto_import]
     if not tags:

@@ -250,8 +250,14 @@ class DynamoImportsRepository:
 
     def create(self, job: ImportJob, images: list[str]) -> None:
         expires = int(time.time()) + IMPORT_RETENTION_SECONDS
+        try:  # the job first, create-only; then its images (an interrupted create is completed by a retry)
+            self._table.put_item(Item={**job.as_stored(), "item": "JOB", "succeeded": 0, "failed": 0,
+                                       "expires_at": expires}, ConditionExpression="attribute_not_exists(import_id)")
+        except ClientError as exc:
+            if _condition_failed(exc):
+                raise AlreadyExists(f"import {job.import_id} exists") from None
+            raise
         with self._table.batch_writer() as batch:
-            batch.put_item(Item={**job.as_stored(), "item": "JOB", "succeeded": 0, "failed": 0, "expires_at": expires})
             for image in images:
                 batch.put_item(Item={"import_id": job.import_id, "item": f"IMAGE#{image}", "image": image,
                                      "status": "pending", "at": job.created_at, "expires_at": expires})

@@ -61,8 +61,29 @@ IMPORT_HISTORY = """
 CREATE INDEX import_jobs_by_org ON import_jobs (org_id, created_at, import_id)
 """
 
+REGISTRY_SYNC = """
+CREATE TABLE registry_repositories (
+    integration_id TEXT NOT NULL, name TEXT NOT NULL, name_lower TEXT NOT NULL, tag_count INTEGER NOT NULL,
+    synced_at TEXT NOT NULL, PRIMARY KEY (integration_id, name));
+CREATE TABLE registry_tags (
+    integration_id TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, created TEXT,
+    PRIMARY KEY (integration_id, repository, tag));
+CREATE TABLE registry_declined (
+    integration_id TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, declined_at TEXT NOT NULL,
+    PRIMARY KEY (integration_id, repository, tag));
+CREATE TABLE sync_policies (integration_id TEXT PRIMARY KEY, next_sync_at TEXT, data TEXT NOT NULL);
+CREATE INDEX sync_policies_due ON sync_policies (next_sync_at) WHERE next_sync_at IS NOT NULL;
+CREATE TABLE sync_runs (
+    integration_id TEXT NOT NULL, id TEXT NOT NULL, started_at TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+    throttled INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL, PRIMARY KEY (integration_id, id));
+CREATE TABLE sync_run_repositories (
+    integration_id TEXT NOT NULL, run_id TEXT NOT NULL, repository TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (integration_id, run_id, repository))
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("initial schema", INITIAL),
     ("webhook replay claims and rate counters", WEBHOOK_GUARDS),
     ("import history by organisation", IMPORT_HISTORY),
+    ("registry index, sync policies and runs", REGISTRY_SYNC),
 ]

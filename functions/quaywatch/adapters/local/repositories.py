@@ -169,6 +169,8 @@ class SqliteImportsRepository:
 
     def create(self, job: ImportJob, images: list[str]) -> None:
         with self._db.write() as tx:
+            if tx.execute("SELECT 1 FROM import_jobs WHERE import_id = ?", (job.import_id,)).fetchone():
+                raise AlreadyExists(f"import {job.import_id} exists")
             tx.execute("INSERT INTO import_jobs (import_id, org_id, total, created_at, data) VALUES (?, ?, ?, ?, ?)",
                        (job.import_id, job.org_id, job.total, job.created_at, _dumps(job.as_stored())))
             tx.executemany("INSERT INTO import_images (import_id, image, status, at) VALUES (?, ?, 'pending', ?)",

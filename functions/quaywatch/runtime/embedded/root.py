@@ -15,6 +15,7 @@ from quaywatch.adapters.local.legacy_snapshot import (
 )
 from quaywatch.adapters.local.objects import FileObjectStore
 from quaywatch.adapters.local.queue import SqliteWorkQueue
+from quaywatch.adapters.local.registry_index import SqliteRegistryIndex
 from quaywatch.adapters.local.repositories import (
     SqliteAccessRepository,
     SqliteFindingsRepository,
@@ -37,7 +38,7 @@ class LocalServices(Services):
 
     def __init__(self, data_dir: Path, settings: RuntimeSettings, queues: dict[str, int] | None = None,
                  database_file: str = DATABASE_FILE) -> None:
-        queues = queues or {"ImportQueue": 5, "RetestQueue": 5}
+        queues = queues or {"ImportQueue": 5, "RetestQueue": 5, "SyncQueue": 5}
         self.settings = settings
         self.db = Database(data_dir / database_file)
         self.access_repository = SqliteAccessRepository(self.db)
@@ -45,10 +46,13 @@ class LocalServices(Services):
         self.projects_repository = SqliteProjectsRepository(self.db)
         self.imports_repository = SqliteImportsRepository(self.db)
         self.findings_repository = SqliteFindingsRepository(self.db)
+        self.registry_index = SqliteRegistryIndex(self.db)
+        self.sync_repository = self.registry_index  # one database holds the index, the policies and the runs
         self.secrets_vault = FernetVault(self.db, load_or_create_key(data_dir / KEY_FILE))
         self.queues = {name: SqliteWorkQueue(self.db, name, max_receives) for name, max_receives in queues.items()}
         self.import_queue = self.queues["ImportQueue"]
         self.retest_queue = self.queues["RetestQueue"]
+        self.sync_queue = self.queues["SyncQueue"]
         self.events = SqliteEventPublisher(self.db)
         self.objects = FileObjectStore(data_dir / "objects")
 

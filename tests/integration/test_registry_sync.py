@@ -1,0 +1,157 @@
+"""Registry sync end to end (issue 19): ``serve`` in this process against its own real
+registry (docker-registry behind the Quay-like token server and front). A policy picks the
+two newest versioned tags of each service; a dry run lists exactly those, a sync imports
+exactly those, the images route answers from the index without a registry request, and after
+tags are pushed and deleted the next dry run lists exactly the differences, and the sync
+leaves exactly the wanted projects (never one imported by hand; never one a user deleted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from quaywatch.runtime.embedded.server import EmbeddedServer
+
+from tests.support import fixtures
+from tests.support.registry_process import free_port
+from tests.support.shared_data import ADVISORIES
+from tests.support.stack import ROBOT, running_stack
+
+pytestmark = [pytest.mark.registry, pytest.mark.slow]
+
+SERVICES = [f"acme/svc-{n}" for n in range(6)]
+VERSIONS = {"1.0": "2026-01-01T00:00:00Z", "1.1": "2026-02-01T00:00:00Z", "2.0": "2026-03-01T00:00:00Z",
+            "latest": "2026-03-01T00:00:00Z", "dev-4f2a": "2026-03-02T00:00:00Z"}
+POLICY = {"enabled": False, "frequency_hours": 24, "remove_missing": True,
+          "rules": [{"repository": r"acme/svc-\d+", "tag": r"\d+\.\d+", "newest": 2}]}
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUAYWATCH_REGISTRY_RETRY", "fast")
+    with running_stack(tmp_path / "registry") as stack:
+        layer = fixtures.alpine_310_base()
+        for repository in SERVICES:
+            for tag, created in VERSIONS.items():
+                stack.pusher.push_image(repository, tag, [layer], created=created)
+        stack.pusher.push_image("acme/tools", "1.0", [layer], created="2026-01-01T00:00:00Z")  # not a service
+        server = EmbeddedServer(tmp_path / "server", port=free_port(), advisories=[ADVISORIES / "alpine-secdb"])
+        started = server.start()
+        api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=30)
+        try:
+            created = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
+                                                      "username": ROBOT.username, "token": ROBOT.secret})
+            assert created.status_code == 201, created.text
+            yield stack, server, api, created.json()["id"]
+        finally:
+            api.close()
+            server.stop()
+
+
+def _sync(api: httpx.Client, integration_id: str, dry_run: bool) -> dict:
+    started = api.post(f"/integrations/{integration_id}/sync", json={"dry_run": dry_run})
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        last = api.get(f"/integrations/{integration_id}/sync").json()
+        if last["id"] == started.json()["id"] and last["status"] != "running":
+            assert last["status"] == "completed", last
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"the sync did not finish: {last}")
+
+
+def _cli(server: EmbeddedServer, api: httpx.Client, *args: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QUAYWATCH_", "AWS_"))}
+    environment["QUAYWATCH_TOKEN"] = api.headers["Authorization"].removeprefix("Bearer ")
+    return subprocess.run([sys.executable, "-m", "quaywatch.cli.main", *args, "--server", server.url],
+                          capture_output=True, text=True, env=environment, timeout=180)
+
+
+def _wait_for_import(api: httpx.Client, import_id: str) -> dict:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        status = api.get(f"/imports/{import_id}").json()
+        if status["status"] == "completed":
+            return status
+        time.sleep(0.3)
+    raise AssertionError(f"the import did not finish: {status}")
+
+
+def _projects(api: httpx.Client) -> dict[tuple[str, str], dict]:
+    groups = api.get("/projects").json()["repositories"]
+    return {(p["repository"], p["tag"]): p for group in groups for p in group["projects"]}
+
+
+def test_a_registry_followed_by_its_policy(served) -> None:
+    stack, server, api, integration_id = served
+    assert api.get(f"/integrations/{integration_id}/images").json()["synced_at"] is None  # browsed live
+
+    bad = api.put(f"/integrations/{integration_id}/sync-policy", json={**POLICY, "rules": [{"tag": "(?=v)1"}]})
+    assert bad.status_code == 400 and "rules[0].tag" in bad.json()["error"]["message"], bad.text
+    too_often = api.put(f"/integrations/{integration_id}/sync-policy", json={**POLICY, "frequency_hours": 1})
+    assert too_often.status_code == 422 and "frequency_hours" in too_often.text  # the schema says >= 2
+    stored = api.put(f"/integrations/{integration_id}/sync-policy", json=POLICY)
+    assert stored.status_code == 200 and api.get(f"/integrations/{integration_id}/sync-policy").json() == POLICY
+
+    # The first dry run: exactly the two newest versions of each service, and nothing done.
+    dry = _sync(api, integration_id, dry_run=True)
+    wanted = {(repository, tag) for repository in SERVICES for tag in ("1.1", "2.0")}
+    assert {(e["repository"], e["tag"]) for e in dry["to_import"]} == wanted
+    assert all(e["digest"].startswith("sha256:") for e in dry["to_import"])
+    assert (dry["repositories"], dry["tags"], dry["to_remove"], dry["import_id"]) == (7, 31, [], None)
+    assert _projects(api) == {}
+
+    # The CLI: the policy, and a dry run printed as a plan (exit 0).
+    shown = _cli(server, api, "sync", "policy", "show", integration_id, "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout) == POLICY, shown.stderr
+    planned = _cli(server, api, "sync", "run", integration_id, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert "12 to import, 0 to remove" in planned.stdout and "acme/svc-4" in planned.stdout
+    rule = _cli(server, api, "sync", "policy", "set", integration_id, "--rule", "tag=(?=x)")
+    assert rule.returncode == 1 and "rules[0].tag" in rule.stderr
+
+    # The images page answers from the index: no registry request.
+    before = len(stack.front.stats.requests)
+    page = api.get(f"/integrations/{integration_id}/images", params={"search": "SVC-3"}).json()
+    assert len(stack.front.stats.requests) == before
+    assert page["synced_at"] == api.get(f"/integrations/{integration_id}/sync").json()["finished_at"]
+    (repository,) = page["repositories"]
+    assert repository["name"] == "acme/svc-3" and sorted(t["name"] for t in repository["tags"]) == sorted(VERSIONS)
+
+    # The sync imports exactly those; a tag imported by hand stays whatever the policy says.
+    synced = _sync(api, integration_id, dry_run=False)
+    assert len(synced["to_import"]) == 12 and synced["import_id"]
+    assert _wait_for_import(api, synced["import_id"])["succeeded"] == 12
+    history = api.get("/imports").json()["imports"]
+    assert [i["trigger"] for i in history if i["id"] == synced["import_id"]] == ["sync"]
+    manual = api.post("/imports", json={"integration_id": integration_id,
+                                        "images": [{"repository": "acme/svc-0", "tag": "latest"}]})
+    assert manual.status_code == 202, manual.text
+    _wait_for_import(api, manual.json()["id"])
+    assert set(_projects(api)) == wanted | {("acme/svc-0", "latest")}
+
+    # The registry changes: a newer version of svc-0, svc-1's 1.1 deleted.
+    stack.pusher.push_image("acme/svc-0", "3.0", [fixtures.alpine_310_base()], created="2026-04-01T00:00:00Z")
+    stack.pusher.delete_manifest("acme/svc-1", "1.1")
+    changed = _sync(api, integration_id, dry_run=True)
+    assert [(e["repository"], e["tag"]) for e in changed["to_import"]] == [("acme/svc-0", "3.0"), ("acme/svc-1", "1.0")]
+    assert [(e["repository"], e["tag"]) for e in changed["to_remove"]] == [("acme/svc-0", "1.1"), ("acme/svc-1", "1.1")]
+    assert set(_projects(api)) == wanted | {("acme/svc-0", "latest")}  # a dry run changes nothing
+
+    applied = _sync(api, integration_id, dry_run=False)
+    assert applied["removed"] == 2
+    _wait_for_import(api, applied["import_id"])
+    now_wanted = (wanted - {("acme/svc-0", "1.1"), ("acme/svc-1", "1.1")}) | {("acme/svc-0", "3.0"), ("acme/svc-1", "1.0")}
+    assert set(_projects(api)) == now_wanted | {("acme/svc-0", "latest")}
+
+    # A project the sync made, deleted by a user, is not imported again.
+    deleted = _projects(api)[("acme/svc-5", "2.0")]["id"]
+    assert api.delete(f"/projects/{deleted}").status_code == 200
+    again = _sync(api, integration_id, dry_run=True)
+    assert again["to_import"] == [] and again["to_remove"] == []
