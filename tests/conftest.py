@@ -32,11 +32,14 @@ def stack(registry_stack: RegistryStack) -> Iterator[RegistryStack]:
 
 @pytest.fixture(autouse=True)
 def fresh_registry_caches() -> Iterator[None]:
-    """The process-wide token and config caches (registry/client.py, scanning/scanner.py)
-    emptied before each test: tests that count registry requests see only their own."""
+    """The process-wide token and config caches and rate limiters (registry/client.py,
+    scanning/scanner.py, registry/ratelimit.py) emptied before each test: tests that count
+    registry requests see only their own, and one test's 429s never slow the next."""
     from quaywatch.registry.client import forget_shared_tokens
+    from quaywatch.registry.ratelimit import forget_limiters
     from quaywatch.scanning.scanner import forget_configs
 
     forget_shared_tokens()
     forget_configs()
+    forget_limiters()
     yield

@@ -155,3 +155,37 @@ def test_a_registry_followed_by_its_policy(served) -> None:
     assert api.delete(f"/projects/{deleted}").status_code == 200
     again = _sync(api, integration_id, dry_run=True)
     assert again["to_import"] == [] and again["to_remove"] == []
+
+
+def test_a_sync_stays_under_limits_like_quay_io(tmp_path, monkeypatch) -> None:
+    """A registry limited like quay.io (429 without Retry-After past each zone's rate and
+    burst): the sync's workers share one budget per endpoint class, so at most 5 % of their
+    requests are refused, and the index is still exact."""
+    monkeypatch.setenv("QUAYWATCH_REGISTRY_RETRY", "fast")
+    monkeypatch.setenv("QUAYWATCH_REGISTRY_LIMITS", "quay")  # quay.io's limits for this loopback registry
+    repositories = [f"acme/limited-{n:03d}" for n in range(60)]
+    with running_stack(tmp_path / "registry") as stack:
+        layer = fixtures.alpine_310_base()
+        for repository in repositories:
+            for tag in ("1.0", "2.0"):
+                stack.pusher.push_image(repository, tag, [layer], created=f"2026-0{1 if tag == '1.0' else 2}-01T00:00:00Z")
+        stack.front.limit_like_quay()
+        server = EmbeddedServer(tmp_path / "server", port=free_port())
+        started = server.start()
+        api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=60)
+        try:
+            created = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
+                                                      "username": ROBOT.username, "token": ROBOT.secret})
+            assert created.status_code == 201, created.text
+            integration_id = created.json()["id"]
+            api.put(f"/integrations/{integration_id}/sync-policy", json={"rules": [{"tag": r"\d+\.\d+", "newest": 1}]})
+            before = len(stack.front.stats.requests)
+            result = _sync(api, integration_id, dry_run=True)
+            requests = len(stack.front.stats.requests) - before
+            assert (result["repositories"], result["tags"]) == (60, 120)
+            assert {(e["repository"], e["tag"]) for e in result["to_import"]} == {(r, "2.0") for r in repositories}
+            assert stack.front.stats.limited <= 0.05 * requests, (stack.front.stats.limited, requests)
+            assert result["throttled"] == stack.front.stats.limited  # the run counts what the registry refused
+        finally:
+            api.close()
+            server.stop()

@@ -50,6 +50,7 @@ class Fault:
 @dataclass
 class FrontStats:
     requests: list[tuple[str, str]] = field(default_factory=list)
+    limited: int = 0  # answered 429 by the rate limits (``limit_like_quay``)
     blob_host_auth_headers: list[str | None] = field(default_factory=list)
 
     def count(self, pattern: str) -> int:
@@ -70,6 +71,8 @@ class QuayFront:
         self.faults: list[Fault] = []
         self.fault_ratio = 0.0
         self.stats = FrontStats()
+        self.rate_limits: dict[str, tuple[float, int]] | None = None  # zone -> (requests/s, burst)
+        self._excess: dict[str, tuple[float, float]] = {}  # zone -> (excess, at)
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=60)
         self._server = _QuietServer(("127.0.0.1", 0), self._handler())
@@ -106,6 +109,7 @@ class QuayFront:
             self.faults = []
             self.fault_ratio = 0.0
             self.stats = FrontStats()
+            self.rate_limits = None
 
     def inject(self, pattern: str, status: int, times: int) -> None:
         with self._lock:
@@ -120,6 +124,46 @@ class QuayFront:
             self._random = random.Random(seed)
             self.stall_seconds = stall_seconds
             self.injected: dict[str, int] = {"429": 0, "503": 0, "reset": 0, "stall": 0}
+
+    def upstream_catalog(self) -> list[str]:
+        """Every repository of the registry behind (its own pages followed)."""
+        names: list[str] = []
+        last = None
+        while True:
+            query = {"n": 1000, **({"last": last} if last else {})}
+            page = self._http.get(f"{self.upstream}/v2/_catalog?{urlencode(query)}",
+                                  headers={"Authorization": f"Bearer {self._upstream_token(None)}"}).json()
+            found = page.get("repositories") or []
+            names += found
+            if len(found) < 1000:
+                return names
+            last = found[-1]
+
+    def limit_like_quay(self) -> None:
+        """From now on, answer like quay.io's nginx ``limit_req`` (quay/quay
+        conf/nginx/server-base.conf.jnj, per client address; all of ours are 127.0.0.1): a 429
+        without Retry-After beyond the zone's rate and burst."""
+        with self._lock:
+            self.rate_limits = {"catalog": (5, 1), "tags": (5, 2), "content": (50, 10), "other": (60, 20)}
+            self._excess = {}
+
+    def _limited(self, path: str) -> bool:
+        """nginx's leaky bucket: ``excess`` drains at the zone's rate; a request that would
+        take it past the burst is refused and leaves it as it was."""
+        if self.rate_limits is None:
+            return False
+        zone = ("catalog" if path.startswith(("/v2/_catalog", "/api/")) else "tags" if "/tags/list" in path
+                else "content" if "/manifests/" in path or "/blobs/" in path else "other")
+        rate, burst = self.rate_limits[zone]
+        with self._lock:
+            excess, at = self._excess.get(zone, (0.0, 0.0))
+            now = time.monotonic()
+            excess = max(0.0, excess - (now - at) * rate) + 1
+            if excess > burst + 1:
+                self.stats.limited += 1
+                return True
+            self._excess[zone] = (excess, now)
+        return False
 
     def _take_fault(self, path: str) -> int | str | None:
         with self._lock:
@@ -179,6 +223,9 @@ class QuayFront:
                     return
                 if status is not None:
                     self._json(status, {"errors": [{"code": "INJECTED", "message": f"injected {status}"}]})
+                    return
+                if front._limited(path):  # as quay.io: no Retry-After
+                    self._json(429, {"errors": [{"code": "TOOMANYREQUESTS", "message": "slow down"}]})
                     return
                 auth = self.headers.get("Authorization")
                 if path.startswith("/api/v1/repository/") and path.endswith("/tag/"):
@@ -258,14 +305,8 @@ class QuayFront:
                 if subject is None:
                     self._json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad token"}]})
                     return
-                upstream = front._http.get(
-                    f"{front.upstream}/v2/_catalog?n=1000",
-                    headers={"Authorization": f"Bearer {front._upstream_token(None)}"},
-                )
-                repositories = [
-                    r for r in upstream.json().get("repositories", [])
-                    if subject == "$front" or front.tokens.may(subject, r, "pull")
-                ]
+                repositories = [r for r in front.upstream_catalog()
+                                if subject == "$front" or front.tokens.may(subject, r, "pull")]
                 query = parse_qs(urlsplit(self.path).query)
                 size = min(100, int(query.get("n", ["100"])[0]))
                 start = 0

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.url_policy import url_guard
 from quaywatch.outbound import AddressPolicy, pinned_client, read_bounded
+from quaywatch.registry.ratelimit import EndpointClass, limiter_for
 
 PAGE_SIZE = 100
 MAX_PAGE_BYTES = 8 << 20
@@ -28,6 +30,7 @@ class QuayApi:
     def __init__(self, base_url: str, oauth_token: str, allow_private: bool, verify: Any = True) -> None:
         self._base = base_url.rstrip("/")
         self._deadline = time.monotonic() + BUDGET_SECONDS
+        self._limiter = limiter_for(urlsplit(self._base).netloc)  # /api/ shares quay.io's catalog zone
         self._guard = url_guard(allow_private)
         self._http = pinned_client(AddressPolicy(allow_private), verify, budget=BUDGET_SECONDS, timeout=20.0,
                                    follow_redirects=False,
@@ -44,9 +47,14 @@ class QuayApi:
                 raise QuayApiError(f"the Quay API took over {BUDGET_SECONDS:g} s listing the tags of {repository}")
             url = f"{self._base}/api/v1/repository/{repository}/tag/"
             self._guard(url)
+            self._limiter.acquire(EndpointClass.CATALOG, self._deadline, f"the Quay API's tags of {repository}")
             try:
                 with self._http.stream("GET", url, params={"onlyActiveTags": "true", "limit": PAGE_SIZE,
                                                            "page": page}) as response:
+                    if response.status_code == 429:
+                        self._limiter.throttled(EndpointClass.CATALOG)
+                    elif response.status_code < 400:
+                        self._limiter.succeeded(EndpointClass.CATALOG)
                     if response.status_code in (401, 403):
                         raise QuayApiError("the Quay OAuth token was refused (it needs repo:read)")
                     if response.status_code != 200:

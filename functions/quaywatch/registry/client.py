@@ -43,6 +43,7 @@ from quaywatch.registry.errors import (
     TLSError,
 )
 from quaywatch.registry.manifests import ACCEPT, Descriptor
+from quaywatch.registry.ratelimit import EndpointClass, endpoint_class, limiter_for
 from quaywatch.registry.retry import RETRYABLE_EXCEPTIONS, RetryableStatus, RetryPolicy
 
 CATALOG_SCOPE = ""  # Quay wants the catalog token asked with no scope at all.
@@ -172,6 +173,7 @@ class RegistryClient:
         self._tokens_lock = threading.Lock()
         self._challenge: Challenge | None = None
         self._throttled = 0  # HTTP 429 answers seen (``throttled``)
+        self._limiter = limiter_for(registry)  # shared by every client of this host in the process
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -186,6 +188,13 @@ class RegistryClient:
     def throttled(self) -> int:
         """How many times the registry answered 429 to this client (retries included)."""
         return self._throttled
+
+    def _note_answer(self, klass: EndpointClass, status: int) -> None:
+        """Tell the host's limiter how its budget went: 429 slows the class, success speeds it."""
+        if status == 429:
+            self._limiter.throttled(klass)
+        elif status < 400:
+            self._limiter.succeeded(klass)
 
     def _note_throttled(self) -> None:
         with self._tokens_lock:
@@ -421,9 +430,13 @@ class RegistryClient:
         elif self._challenge and self._challenge.scheme == "basic" and self._credentials:
             request_headers["Authorization"] = self._credentials.basic_header()
         self._check_url(url)
+        klass = endpoint_class(url)
+        self._limiter.acquire(klass, self._deadline.at, f"{method} {urlsplit(url).path}")
         try:
             request = self._http.build_request(method, url, headers=request_headers)
-            return self._http.send(request, stream=True)
+            response = self._http.send(request, stream=True)
+            self._note_answer(klass, response.status_code)
+            return response
         except httpx.ConnectError as exc:
             if _is_tls_failure(exc):
                 raise TLSError(
@@ -504,7 +517,9 @@ class RegistryClient:
         url = realm + ("&" if "?" in realm else "?") + urlencode(params) if params else realm
         headers = {"Authorization": self._credentials.basic_header()} if self._credentials else {}
         self._check_url(url)
+        self._limiter.acquire(EndpointClass.TOKEN, self._deadline.at, "the token endpoint")
         with self._http.stream("GET", url, headers=headers) as response:
+            self._note_answer(EndpointClass.TOKEN, response.status_code)
             if response.status_code in (429,) or response.status_code >= 500:
                 response.read()
                 if response.status_code == 429:
