@@ -94,6 +94,12 @@ class ProjectsRepository(Protocol):
                     integration_id: str | None = None) -> list[Project]:
         """Sorted by repository, tag, platform; ``repository`` matches exactly."""
 
+    def page_by_org(self, org_id: str, limit: int, cursor: str | None = None, repository: str | None = None,
+                    integration_id: str | None = None) -> tuple[list[Project], str | None]:
+        """``limit`` of the organisation's projects in ``list_by_org``'s order, from the
+        cursor (opaque, from the previous page); the cursor of the next page, None at the end.
+        ValueError for a cursor this adapter did not make."""
+
     def due(self, frequency: str, until: str) -> list[str]:
         """Ids of the projects of that frequency whose ``next_test_at`` <= ``until``."""
 

@@ -246,9 +246,20 @@ def import_log(import_id: str, server: str, data_dir: Path | None, as_json: bool
 @_options
 def projects(repository: str | None, origin: str | None, integration_id: str | None, server: str,
              data_dir: Path | None, as_json: bool) -> None:
-    """Projects grouped by repository."""
-    document = _api(server, data_dir).call("GET", "/projects", params={
-        "repository": repository or "", "origin": origin or "", "integration_id": integration_id or ""})
+    """Projects grouped by repository (every page of them)."""
+    api = _api(server, data_dir)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    cursor = ""
+    while True:
+        page = api.call("GET", "/projects", params={"repository": repository or "", "origin": origin or "",
+                                                     "integration_id": integration_id or "", "limit": "1000",
+                                                     "cursor": cursor})
+        for group in page["repositories"]:  # a repository may go on in the next page
+            groups.setdefault(group["name"], []).extend(group["projects"])
+        cursor = page.get("next_cursor") or ""
+        if not cursor:
+            break
+    document = {"repositories": [{"name": name, "projects": found} for name, found in groups.items()]}
     rows = []
     for group in document["repositories"]:
         for p in group["projects"]:

@@ -138,16 +138,28 @@ function exploitText(f) {
 }
 
 // ------------------------------------------------------------------ pages
-async function renderProjects() {
+// The projects shown so far: the API pages them (a repository may go on in the next page).
+let projectPages = { origin: null, groups: [], next: null };
+
+async function renderProjects(more = false) {
   const ticket = routing;
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const origin = params.get("origin") || "";
   const search = params.get("search") || "";
+  const query = new URLSearchParams({ ...(origin ? { origin } : {}),
+    ...(more && projectPages.next ? { cursor: projectPages.next } : {}) });
   const [data, feeds] = await Promise.all([
-    api("GET", `/projects${origin ? `?origin=${encodeURIComponent(origin)}` : ""}`),
+    api("GET", `/projects${query.toString() ? `?${query}` : ""}`),
     api("GET", "/advisories/status").catch(() => null)]);  // freshness is a hint: the list shows without it
   if (stale(ticket)) return;
-  const groups = data.repositories.filter(g => !search || g.name.toLowerCase().includes(search.toLowerCase()));
+  if (!more || projectPages.origin !== origin) projectPages = { origin, groups: [], next: null };
+  for (const group of data.repositories) {
+    const last = projectPages.groups[projectPages.groups.length - 1];
+    if (last && last.name === group.name) last.projects.push(...group.projects);
+    else projectPages.groups.push({ name: group.name, projects: [...group.projects] });
+  }
+  projectPages.next = data.next_cursor || null;
+  const groups = projectPages.groups.filter(g => !search || g.name.toLowerCase().includes(search.toLowerCase()));
   const rows = groups.map(group => `
     <tr><th colspan="6" scope="rowgroup" class="repo">${esc(group.name)}</th></tr>
     ${group.projects.map(p => `
@@ -177,7 +189,10 @@ async function renderProjects() {
       <thead><tr><th scope="col">Image</th><th scope="col">Origin</th><th scope="col">Platform</th><th scope="col">Issues</th>
         <th scope="col">Tests</th><th scope="col">Last tested</th></tr></thead>
       <tbody>${rows || `<tr><td colspan="6" class="muted">${search ? "No repository matches." : "No projects yet: add images."}</td></tr>`}</tbody>
-    </table></div>`;
+    </table></div>
+    ${projectPages.next ? '<p><button id="more-projects" type="button">Show more projects</button></p>' : ""}`;
+  const moreButton = document.getElementById("more-projects");
+  if (moreButton) moreButton.onclick = () => renderProjects(true);
   const filter = document.getElementById("origin-filter");
   filter.value = origin;
   // The values are taken when the user acts: a re-render in between must not lose what was typed.
@@ -408,7 +423,8 @@ async function renderIntegrations(message) {
       <thead><tr><th>Registry</th><th>Robot</th><th>Status</th><th>Repositories</th><th></th></tr></thead>
       <tbody>${data.integrations.map(i => `<tr class="integration"><td>${esc(i.url)}</td><td>${esc(i.username)}</td>
         <td>${esc(i.status)}</td><td>${esc(i.repository_count)}</td>
-        <td><button class="secondary retest" data-id="${esc(i.id)}">Test</button></td></tr>`).join("")
+        <td><button class="secondary retest" data-id="${esc(i.id)}">Test</button>
+          <a href="#/sync/${esc(i.id)}">Sync</a></td></tr>`).join("")
         || '<tr><td colspan="5" class="muted">No registry connected yet.</td></tr>'}</tbody></table></div>`;
   document.getElementById("connect-form").onsubmit = async event => {
     event.preventDefault();
@@ -453,6 +469,7 @@ async function renderImages() {
       <div><label for="search">Search repositories</label><input id="search" type="text" placeholder="name"></div>
       <button id="add-selected" disabled>Add selected repositories</button>
     </div>
+    <p id="index-state" class="muted"></p>
     <div class="card" id="repositories"><span class="muted">Loading…</span></div>
     <div id="images-error" class="error"></div>`;
   const selected = new Map();
@@ -464,6 +481,11 @@ async function renderImages() {
     const query = new URLSearchParams({ ...(search ? { search } : {}), ...(append && cursor ? { cursor } : {}) });
     const page = await api("GET", `/integrations/${integration}/images?${query}`);
     cursor = page.next_cursor;
+    document.getElementById("index-state").innerHTML = (page.synced_at
+      ? `Listed from the registry index of ${esc(localTime(page.synced_at))}`
+      : "Listed live from the registry (no sync has run yet)")
+      + ' · <button id="refresh-index" class="secondary" type="button">Refresh</button>';
+    document.getElementById("refresh-index").onclick = () => refreshIndex(integration, () => load(false));
     const html = page.repositories.map(r => `
       <div class="repository" data-name="${esc(r.name)}">
         <label><input type="checkbox" class="repo-check" data-repo="${esc(r.name)}"> <span class="repo">${esc(r.name)}</span>
@@ -497,6 +519,116 @@ async function renderImages() {
     } catch (error) { document.getElementById("images-error").textContent = error.message; }
   };
   await load(false);
+}
+
+// ------------------------------------------------------------------ registry sync
+// Rules are edited one a line as the CLI takes them: repository=RE2 tag=RE2 newest=N max_age_days=D.
+function ruleLine(rule) {
+  return ["repository", "tag", "newest", "max_age_days"].filter(k => rule[k] !== undefined && rule[k] !== null)
+    .map(k => `${k}=${rule[k]}`).join(" ");
+}
+
+function parseRules(text) {
+  return text.split("\n").map(line => line.trim()).filter(Boolean).map(line => {
+    const rule = {};
+    for (const word of line.split(/\s+/)) {
+      const at = word.indexOf("=");
+      const key = word.slice(0, at), value = word.slice(at + 1);
+      if (at < 1 || !["repository", "tag", "newest", "max_age_days"].includes(key)) {
+        throw new Error(`"${word}": a rule is repository=, tag=, newest=, max_age_days=`);
+      }
+      rule[key] = key === "newest" || key === "max_age_days" ? Number(value) : value;
+    }
+    return rule;
+  });
+}
+
+async function renderSync(integration, message) {
+  if (!state.admin) { location.hash = "#/projects"; return; }
+  const ticket = routing;
+  const [policy, last] = await Promise.all([api("GET", `/integrations/${integration}/sync-policy`),
+    api("GET", `/integrations/${integration}/sync`).catch(() => null)]);
+  if (stale(ticket)) return;
+  const plan = last ? [...last.to_import.map(e => ["import", e.repository, e.tag]),
+                       ...last.to_remove.map(e => ["remove", e.repository, e.tag])] : [];
+  main().innerHTML = `
+    <h1>Registry sync</h1>
+    <p class="muted">quaywatch follows the registry by itself: each sync lists it, imports the tags the rules want and
+      (if asked) removes the projects a sync made whose tag is gone or no longer wanted.</p>
+    <div class="w-560 card">
+      <h2>Policy</h2>
+      <form id="policy-form">
+        <label><input type="checkbox" id="policy-enabled" ${policy.enabled ? "checked" : ""}> Sync on schedule</label>
+        <label for="policy-frequency">Every (hours, at least 2)</label>
+        <input id="policy-frequency" type="text" inputmode="numeric" value="${esc(policy.frequency_hours)}">
+        <label><input type="checkbox" id="policy-remove" ${policy.remove_missing ? "checked" : ""}> Remove projects whose tag is gone or no longer wanted</label>
+        <label for="policy-rules">Rules, one a line: repository=RE2 tag=RE2 newest=N max_age_days=D</label>
+        <textarea id="policy-rules" rows="4" class="wide-460 mono">${esc(policy.rules.map(ruleLine).join("\n"))}</textarea>
+        <div class="mt-12"><button type="submit">Save policy</button>
+          <button type="button" class="secondary" id="sync-dry">Dry run</button>
+          <button type="button" class="secondary" id="sync-now">Sync now</button></div>
+        <div id="sync-error" class="error"></div>
+        <div class="notice">${esc(message || "")}</div>
+      </form>
+    </div>
+    <div class="card"><h2>Last sync</h2>${last ? `
+      <p>${esc(last.dry_run ? "Dry run" : "Sync")} ${esc(last.status)} · started ${esc(localTime(last.started_at))}
+        · ${esc(last.repositories_done)} of ${esc(last.repositories)} repositories · ${esc(last.tags)} tags
+        ${last.throttled ? ` · ${esc(last.throttled)} rate-limited answers` : ""}
+        ${last.error ? `<span class="error">${esc(last.error)}</span>` : ""}</p>
+      <table><thead><tr><th>Action</th><th>Repository</th><th>Tag</th></tr></thead><tbody>
+        ${plan.slice(0, 200).map(([action, repository, tag]) => `<tr><td>${esc(action)}</td><td>${esc(repository)}</td><td>${esc(tag)}</td></tr>`).join("")
+          || '<tr><td colspan="3" class="muted">Nothing to import or remove.</td></tr>'}</tbody></table>
+      ${plan.length > 200 ? `<p class="muted">and ${plan.length - 200} more (quaywatch sync show)</p>` : ""}` : '<p class="muted">No sync has run yet.</p>'}</div>`;
+  const error = text => { document.getElementById("sync-error").textContent = text; };
+  document.getElementById("policy-form").onsubmit = async event => {
+    event.preventDefault();
+    try {
+      await api("PUT", `/integrations/${integration}/sync-policy`, {
+        enabled: document.getElementById("policy-enabled").checked,
+        frequency_hours: Number(document.getElementById("policy-frequency").value),
+        remove_missing: document.getElementById("policy-remove").checked,
+        rules: parseRules(document.getElementById("policy-rules").value) });
+      await renderSync(integration, "Policy saved");
+    } catch (failure) { error(failure.message); }
+  };
+  const run = dryRun => async () => {
+    try {
+      const started = await api("POST", `/integrations/${integration}/sync`, { dry_run: dryRun });
+      for (;;) {
+        const now = await api("GET", `/integrations/${integration}/sync`);
+        if (now.id === started.id && now.status !== "running") break;
+        await new Promise(resolve => setTimeout(resolve, 1000));
+      }
+      await renderSync(integration, dryRun ? "Dry run finished" : "Sync finished");
+    } catch (failure) { error(failure.message); }
+  };
+  document.getElementById("sync-dry").onclick = run(true);
+  document.getElementById("sync-now").onclick = run(false);
+}
+
+// A dry-run sync brings the integration's index up to date (it imports and removes nothing).
+async function refreshIndex(integration, then) {
+  const button = document.getElementById("refresh-index");
+  button.disabled = true;
+  button.textContent = "Refreshing…";
+  try {
+    const started = await api("POST", `/integrations/${integration}/sync`, { dry_run: true });
+    for (;;) {
+      const last = await api("GET", `/integrations/${integration}/sync`);
+      if (last.id === started.id && last.status !== "running") {
+        if (last.status === "failed") throw new Error(last.error || "the sync failed");
+        break;
+      }
+      button.textContent = `Refreshing… ${last.repositories_done || 0} of ${last.repositories || "?"}`;
+      await new Promise(resolve => setTimeout(resolve, 1000));
+    }
+    await then();
+  } catch (error) {
+    document.getElementById("images-error").textContent = error.message;
+    button.disabled = false;
+    button.textContent = "Refresh";
+  }
 }
 
 // ------------------------------------------------------------------ advisories
@@ -664,6 +796,7 @@ async function route() {
     if (page === "project" && id) await renderProject(id);
     else if (page === "images") await renderImages();
     else if (page === "integrations") await renderIntegrations();
+    else if (page === "sync" && id) await renderSync(id);
     else if (page === "imports") await renderImports(id);
     else if (page === "advisories") await renderAdvisories();
     else if (page === "organisation") await renderOrganisation();

@@ -24,8 +24,11 @@ app = create_app()
 @app.get("/projects", middlewares=MEMBER)
 def list_projects(origin: Annotated[str | None, Query(pattern="^quay$")] = None,
                   repository: Annotated[str | None, Query(max_length=255)] = None,
-                  integration_id: Annotated[str | None, Query(max_length=64)] = None):
-    return {"repositories": use.list_projects(services(), caller(app), repository, integration_id)}
+                  integration_id: Annotated[str | None, Query(max_length=64)] = None,
+                  limit: Annotated[int, Query(ge=1, le=use.MAX_PAGE)] = use.DEFAULT_PAGE,
+                  cursor: Annotated[str | None, Query(max_length=1000)] = None):
+    groups, next_cursor = use.list_projects(services(), caller(app), repository, integration_id, limit, cursor)
+    return {"repositories": groups, "next_cursor": next_cursor}
 
 
 @app.get("/severity-levels", middlewares=MEMBER)

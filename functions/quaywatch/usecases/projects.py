@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quaywatch.baseimages.layers import mark_from_base
+from quaywatch.errors import UsageError
 from quaywatch.matching.levels import ISSUE_LEVELS, LEVELS, RATED_LEVELS
 from quaywatch.projects.models import ProjectUpdate
 from quaywatch.projects.records import Project
@@ -19,12 +20,23 @@ def severity_levels() -> dict[str, list[str]]:
     return {"levels": list(LEVELS), "rated": list(RATED_LEVELS), "issues": list(ISSUE_LEVELS)}
 
 
-def list_projects(services: Services, caller: Principal, repository: str | None,
-                  integration_id: str | None) -> list[dict[str, Any]]:
+DEFAULT_PAGE = 200
+MAX_PAGE = 1000
+
+
+def list_projects(services: Services, caller: Principal, repository: str | None, integration_id: str | None,
+                  limit: int = DEFAULT_PAGE, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the organisation's projects (by repository, tag, platform), grouped by
+    repository (a repository may go on in the next page); the next page's cursor."""
+    try:
+        page, next_cursor = services.projects_repository.page_by_org(caller.org_id, limit, cursor, repository,
+                                                                     integration_id)
+    except ValueError:
+        raise UsageError("invalid cursor; start again without it") from None
     groups: dict[str, list[dict[str, Any]]] = {}
-    for item in services.projects.list(caller, repository, integration_id):
+    for item in page:
         groups.setdefault(item.repository, []).append(public_view(_current(services, item)))
-    return [{"name": name, "projects": projects} for name, projects in sorted(groups.items())]
+    return [{"name": name, "projects": projects} for name, projects in groups.items()], next_cursor
 
 
 def _current(services: Services, item: Project) -> Project:

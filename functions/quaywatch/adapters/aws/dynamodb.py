@@ -165,6 +165,33 @@ class DynamoProjectsRepository:
         items = query_all(self._table, **arguments)
         return [_project(item) for item in items if not repository or item["repository"] == repository]
 
+    def page_by_org(self, org_id: str, limit: int, cursor: str | None = None, repository: str | None = None,
+                    integration_id: str | None = None) -> tuple[list[Project], str | None]:
+        """One Query of the by_org index at a time (filters read on until the page is full)."""
+        condition = Key("org_id").eq(org_id)
+        if repository:
+            condition &= Key("sort_key").begins_with(f"{repository}#")
+        arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": condition}
+        if integration_id:
+            arguments["FilterExpression"] = Attr("integration_id").eq(integration_id)
+        if cursor:
+            sort_key, project_id = decode_cursor(cursor, 2)
+            arguments["ExclusiveStartKey"] = {"org_id": org_id, "sort_key": sort_key, "id": project_id}
+        found: list[Project] = []
+        while True:
+            response = self._table.query(**arguments, Limit=limit - len(found) if not (integration_id or repository)
+                                         else max(limit, 100))
+            for item in response.get("Items", []):
+                project = _project(item)
+                if project is None or (repository and project.repository != repository):
+                    continue
+                found.append(project)
+                if len(found) == limit:
+                    return found, encode_cursor(item["sort_key"], item["id"])
+            if "LastEvaluatedKey" not in response:
+                return found, None
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def project_ids_by_org(self, org_id: str) -> list[str]:
         items = query_all(self._table, IndexName="by_org", KeyConditionExpression=Key("org_id").eq(org_id),
                           ProjectionExpression="id")

@@ -126,6 +126,26 @@ class SqliteProjectsRepository:
         rows = self._db.read(sql + " ORDER BY repository, tag, platform", tuple(parameters))
         return [Project.from_stored(json.loads(row["data"])) for row in rows]
 
+    def page_by_org(self, org_id: str, limit: int, cursor: str | None = None, repository: str | None = None,
+                    integration_id: str | None = None) -> tuple[list[Project], str | None]:
+        sql = "SELECT id, repository, tag, platform, data FROM projects WHERE org_id = ?"
+        parameters: list[Any] = [org_id]
+        if repository:
+            sql += " AND repository = ?"
+            parameters.append(repository)
+        if integration_id:
+            sql += " AND integration_id = ?"
+            parameters.append(integration_id)
+        if cursor:
+            sql += " AND (repository, tag, platform, id) > (?, ?, ?, ?)"
+            parameters += decode_cursor(cursor, 4)
+        rows = self._db.read(sql + " ORDER BY repository, tag, platform, id LIMIT ?", (*parameters, limit + 1))
+        found = [Project.from_stored(json.loads(row["data"])) for row in rows[:limit]]
+        if len(rows) <= limit:
+            return found, None
+        last = found[-1]
+        return found, encode_cursor(last.repository, last.tag, last.platform, last.id)
+
     def project_ids_by_org(self, org_id: str) -> list[str]:
         return [row["id"] for row in self._db.read("SELECT id FROM projects WHERE org_id = ? ORDER BY id", (org_id,))]
 
