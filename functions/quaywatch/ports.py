@@ -113,9 +113,15 @@ class ProjectsRepository(Protocol):
 class ImportsRepository(Protocol):
     """Import jobs with exactly-once progress counters."""
 
-    def create(self, job: ImportJob, images: list[str]) -> None:
-        """The job with every image ``pending``, its counters at zero; AlreadyExists (and
-        nothing written) when the import id is taken."""
+    def create(self, job: ImportJob, images: list[str], repositories: list[str] | None = None) -> None:
+        """The job with every image ``pending``, its counters at zero, and ``repositories``
+        (whole ones, their tags to be added by ``expand``) counted in ``expanding``;
+        AlreadyExists (and nothing written) when the import id is taken."""
+
+    def expand(self, import_id: str, repository: str, images: list[str]) -> bool:
+        """Once per repository of the job: add ``images`` (``repository:tag``) pending and to
+        ``total``, and take the repository off ``expanding``. False (nothing counted) when
+        it was done already; images already there are left as they are."""
 
     def complete(self, import_id: str, image: str, outcome: ImageOutcome) -> bool:
         """Atomically: if the image is still pending, write its ``outcome`` and add one to the

@@ -207,3 +207,26 @@ def test_two_tests_within_one_second_keep_two_history_entries(adapters) -> None:
     for moment in (first, first + timedelta(milliseconds=400)):
         store.save("p1", Inventory(image=image), [], set(), moment)
     assert len(adapters.findings_repository.history("p1")) == 2
+
+
+def test_a_whole_repository_is_expanded_once(adapters) -> None:
+    """An import naming a whole repository counts it in ``expanding`` until a worker adds its
+    tags; a redelivered expansion adds nothing and counts nothing twice."""
+    repository = adapters.imports_repository
+    repository.create(ImportJob(import_id="imp", org_id="org-1", integration_id="int-1", total=1,
+                                created_at="2026-01-01T00:00:00+00:00"), ["acme/api:1"], ["acme/web", "acme/db"])
+    job = repository.get_job("imp")
+    assert (job.total, job.expanding, job.completed) == (1, 2, False)
+    assert repository.expand("imp", "acme/web", ["acme/web:1", "acme/web:2", "acme/web:1"]) is True
+    assert repository.expand("imp", "acme/web", ["acme/web:1", "acme/web:2"]) is False
+    assert repository.expand("imp", "acme/nope", ["acme/nope:1"]) is False  # not a repository of this job
+    job = repository.get_job("imp")
+    assert (job.total, job.expanding) == (3, 1)
+    assert [e.image for e in repository.images("imp")] == ["acme/api:1", "acme/web:1", "acme/web:2"]
+    for image in ("acme/api:1", "acme/web:1", "acme/web:2"):
+        repository.complete("imp", image, ImageOutcome(status="succeeded", at="t"))
+    assert repository.get_job("imp").completed is False  # acme/db is still to be listed
+    assert repository.expand("imp", "acme/db", ["acme/db"]) is True  # could not be listed: one entry, failed
+    repository.complete("imp", "acme/db", ImageOutcome(status="failed", at="t", error="not found"))
+    job = repository.get_job("imp")
+    assert (job.total, job.succeeded, job.failed, job.expanding, job.completed) == (4, 3, 1, 0, True)

@@ -75,17 +75,18 @@ def test_import_repository_and_single_tags_then_projects(cloud, integration):
         {"repository": "acme/web"}, {"repository": "acme/py", "tag": "1"}, {"repository": "acme/gone", "tag": "x"}]})
     assert started.status == 202, started
     import_id = started.body["id"]
-    assert cloud.queue_depth("ImportQueue") == 4
+    assert cloud.queue_depth("ImportQueue") == 3  # the whole repository is one message: its worker lists the tags
     status = cloud.api("GET", f"/imports/{import_id}").body
-    assert (status["status"], status["total"], status["succeeded"], status["failed"]) == ("running", 4, 0, 0)
+    assert (status["status"], status["total"], status["succeeded"], status["failed"]) == ("running", 2, 0, 0)
 
     drained = cloud.drain("ImportQueue", "ImportWorkerFunction")
-    assert drained.delivered == 4 and drained.failed == 0
+    assert drained.delivered == 5 and drained.failed == 0  # 3, then the repository's 2 tags
     history = cloud.api("GET", "/imports", token="member").body
     (entry,) = history["imports"]
     assert (entry["id"], entry["total"], entry["succeeded"], entry["failed"], entry["status"]) == (
         import_id, 4, 3, 1, "completed")
-    assert entry["created_by"] and len(entry["images"]) == 4 and history["next_cursor"] is None
+    assert entry["created_by"] and entry["images"] == ["acme/py:1", "acme/gone:x", "acme/web"]
+    assert history["next_cursor"] is None
     assert cloud.api("GET", "/imports", token="other").body["imports"] == []
     assert cloud.api("GET", "/imports", query={"cursor": "garbage"}).status == 400
     status = cloud.api("GET", f"/imports/{import_id}").body

@@ -156,6 +156,15 @@ def test_a_registry_followed_by_its_policy(served) -> None:
     again = _sync(api, integration_id, dry_run=True)
     assert again["to_import"] == [] and again["to_remove"] == []
 
+    # A whole repository imported by hand: the request answers at once, a worker lists its
+    # tags from the index (no tags/list request), and the import ends with them.
+    before = stack.front.stats.count(r"/tags/list")
+    whole = api.post("/imports", json={"integration_id": integration_id, "images": [{"repository": "acme/tools"}]})
+    assert whole.status_code == 202, whole.text
+    done = _wait_for_import(api, whole.json()["id"])
+    assert (done["total"], done["succeeded"]) == (1, 1) and stack.front.stats.count(r"/tags/list") == before
+    assert ("acme/tools", "1.0") in _projects(api)
+
 
 def test_a_sync_stays_under_limits_like_quay_io(tmp_path, monkeypatch) -> None:
     """A registry limited like quay.io (429 without Retry-After past each zone's rate and

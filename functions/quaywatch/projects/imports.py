@@ -37,12 +37,12 @@ class ImportMessage:
     org_id: str
     integration_id: str
     repository: str
-    tag: str
+    tag: str | None  # None: every tag of the repository (a worker lists them and adds one message each)
     source: str = "api"  # api | webhook | sync: what a project this import creates says made it
 
     @property
     def image(self) -> str:
-        return image_name(self.repository, self.tag)
+        return image_name(self.repository, self.tag) if self.tag is not None else self.repository
 
     @property
     def imported_by(self) -> ImportedBy:
@@ -55,8 +55,10 @@ class ImportMessage:
     def from_json(cls, body: str) -> ImportMessage:
         try:
             data = json.loads(body)
-            fields = {k: str(data[k]) for k in ("import_id", "org_id", "integration_id", "repository", "tag")}
-            return cls(**fields, source=str(data.get("source", "api")))  # messages sent before it had a source
+            fields = {k: str(data[k]) for k in ("import_id", "org_id", "integration_id", "repository")}
+            tag = data["tag"]
+            return cls(**fields, tag=None if tag is None else str(tag),
+                       source=str(data.get("source", "api")))  # messages sent before it had a source
         except (ValueError, KeyError, TypeError) as exc:
             raise MalformedMessage(f"not an import message: {exc}") from None
 
@@ -67,24 +69,34 @@ class ImportStore:
         self._queue = queue
 
     def start(self, org_id: str, integration_id: str, images: list[tuple[str, str]], source: str = "api",
-              import_id: str | None = None, created_by: str | None = None) -> str:
+              import_id: str | None = None, created_by: str | None = None,
+              repositories: list[str] | None = None) -> str:
         """Record the job and its images (committed first), then enqueue one message per image.
         ``created_by``: the user who asked (None for Quay's webhooks). ``import_id`` given and
         taken (a retried sync starting its import again): the messages are sent again, which
         changes nothing for images already recorded."""
         import_id = import_id or new_import_id()
-        unique = list(dict.fromkeys(images))
+        whole = list(dict.fromkeys(repositories or []))
+        unique = [(r, t) for r, t in dict.fromkeys(images) if r not in whole]  # a whole repository has them all
         names = [image_name(repository, tag) for repository, tag in unique]
         job = ImportJob(import_id=import_id, org_id=org_id, integration_id=integration_id, total=len(unique),
                         source=source, created_at=_now(), created_by=created_by or None,
-                        images_preview=names[:HISTORY_PREVIEW])
+                        images_preview=(names + whole)[:HISTORY_PREVIEW])
         try:
-            self._repository.create(job, names)
+            self._repository.create(job, names, whole)
         except AlreadyExists:
             logger.info("import exists; its messages are sent again", extra={"import_id": import_id})
         self._queue.send_many([ImportMessage(import_id, org_id, integration_id, repository, tag, source).to_json()
-                               for repository, tag in unique])
+                               for repository, tag in [*unique, *((r, None) for r in whole)]])
         return import_id
+
+    def expand(self, message: ImportMessage, tags: list[str]) -> None:
+        """A whole repository's tags become images of its import (once), each sent as a
+        message (again on a redelivery: an image recorded already is skipped by its worker)."""
+        images = [image_name(message.repository, tag) for tag in tags]
+        self._repository.expand(message.import_id, message.repository, images)
+        self._queue.send_many([ImportMessage(message.import_id, message.org_id, message.integration_id,
+                                             message.repository, tag, message.source).to_json() for tag in tags])
 
     def is_pending(self, message: ImportMessage) -> bool:
         return self._repository.image_status(message.import_id, message.image) == "pending"

@@ -118,6 +118,7 @@ class ImportJob(BaseModel):
     total: int
     succeeded: int = 0
     failed: int = 0
+    expanding: int = 0  # whole repositories whose tags a worker has yet to add
     source: str = "api"  # api | webhook | sync
     created_at: str
     created_by: str | None = None  # the user who asked (None for Quay's webhooks)
@@ -125,11 +126,11 @@ class ImportJob(BaseModel):
 
     @property
     def completed(self) -> bool:
-        return self.succeeded + self.failed >= self.total
+        return self.expanding == 0 and self.succeeded + self.failed >= self.total
 
     def as_stored(self) -> dict[str, Any]:
         """The job's own fields (the adapters keep the counters beside them)."""
-        return self.model_dump(mode="json", exclude_none=True, exclude={"succeeded", "failed"})
+        return self.model_dump(mode="json", exclude_none=True, exclude={"succeeded", "failed", "expanding"})
 
 
 class ImageOutcome(BaseModel):

@@ -19,7 +19,9 @@ without ``Retry-After`` needs), each success gives back a twentieth of the ceili
   that class starts at quay.io's rate and adapts;
 - ``off``: never wait (tests of other things, registries that cannot limit).
 
-``QUAYWATCH_REGISTRY_LIMITS`` chooses for every host (``quay``, ``adaptive`` or ``off``).
+``QUAYWATCH_REGISTRY_LIMITS`` chooses for every host (``quay``, ``adaptive`` or ``off``);
+``QUAYWATCH_REGISTRY_LIMITS_SCALE`` multiplies quay.io's rates (benchmarks against a simulated
+registry whose limits are scaled the same way, so a 10,000-repository sync fits in minutes).
 """
 
 from __future__ import annotations
@@ -118,15 +120,20 @@ class Bucket:
             self.tokens = min(self.tokens, 0.0)
 
 
+def quay_limits(scale: float = 1.0) -> dict[EndpointClass, Limit]:
+    return {klass: Limit(limit.rate * scale, limit.burst) for klass, limit in QUAY_LIMITS.items()}
+
+
 class HostLimiter:
     """The buckets of one registry host, per endpoint class."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, scale: float = 1.0) -> None:
         self.mode = mode
+        self.limits = quay_limits(scale)
         self._buckets: dict[EndpointClass, Bucket] = {}
         self._lock = threading.Lock()
         if mode == "quay":
-            self._buckets = {klass: Bucket(limit) for klass, limit in QUAY_LIMITS.items()}
+            self._buckets = {klass: Bucket(limit) for klass, limit in self.limits.items()}
 
     def bucket(self, klass: EndpointClass) -> Bucket | None:
         return self._buckets.get(klass)
@@ -147,7 +154,7 @@ class HostLimiter:
         with self._lock:
             bucket = self._buckets.get(klass)
             if bucket is None:  # adaptive: the first 429 of a class starts its bucket, at quay.io's rate
-                limit = QUAY_LIMITS[klass]
+                limit = self.limits[klass]
                 bucket = self._buckets[klass] = Bucket(limit, ceiling=limit.rate * 4)
         bucket.throttled()
 
@@ -161,7 +168,8 @@ def limiter_for(host: str) -> HostLimiter:
     with _LIMITERS_LOCK:
         limiter = _LIMITERS.get(host)
         if limiter is None:
-            limiter = _LIMITERS[host] = HostLimiter(_mode_for(host))
+            limiter = _LIMITERS[host] = HostLimiter(_mode_for(host),
+                                                    float(os.environ.get("QUAYWATCH_REGISTRY_LIMITS_SCALE", "1")))
         return limiter
 
 

@@ -275,11 +275,12 @@ class DynamoImportsRepository:
         self._table = table
         self._client = client
 
-    def create(self, job: ImportJob, images: list[str]) -> None:
+    def create(self, job: ImportJob, images: list[str], repositories: list[str] | None = None) -> None:
         expires = int(time.time()) + IMPORT_RETENTION_SECONDS
         try:  # the job first, create-only; then its images (an interrupted create is completed by a retry)
             self._table.put_item(Item={**job.as_stored(), "item": "JOB", "succeeded": 0, "failed": 0,
-                                       "expires_at": expires}, ConditionExpression="attribute_not_exists(import_id)")
+                                       "expanding": len(repositories or []), "expires_at": expires},
+                                 ConditionExpression="attribute_not_exists(import_id)")
         except ClientError as exc:
             if _condition_failed(exc):
                 raise AlreadyExists(f"import {job.import_id} exists") from None
@@ -288,6 +289,48 @@ class DynamoImportsRepository:
             for image in images:
                 batch.put_item(Item={"import_id": job.import_id, "item": f"IMAGE#{image}", "image": image,
                                      "status": "pending", "at": job.created_at, "expires_at": expires})
+            for repository in repositories or []:
+                batch.put_item(Item={"import_id": job.import_id, "item": f"EXPAND#{repository}", "status": "pending",
+                                     "expires_at": expires})
+
+    def expand(self, import_id: str, repository: str, images: list[str]) -> bool:
+        """The images first, each only if absent (a retry after a crash finds some written and
+        leaves them); then, in one transaction, the repository marked done and the job's total
+        and ``expanding`` moved. The repository's images are all new to the job (whole
+        repositories leave out their explicitly chosen tags), so the total grows by all of them."""
+        marker = self._table.get_item(Key={"import_id": import_id, "item": f"EXPAND#{repository}"},
+                                      ConsistentRead=True).get("Item")
+        if marker is None or marker.get("status") != "pending":
+            return False  # not a repository of this import, or expanded already
+        expires = int(time.time()) + IMPORT_RETENTION_SECONDS
+        at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        unique = sorted(set(images))
+        for image in unique:
+            try:
+                self._table.put_item(Item={"import_id": import_id, "item": f"IMAGE#{image}", "image": image,
+                                           "status": "pending", "at": at, "expires_at": expires},
+                                     ConditionExpression="attribute_not_exists(import_id)")
+            except ClientError as exc:
+                if not _condition_failed(exc):
+                    raise
+        try:
+            self._client.transact_write_items(TransactItems=[
+                {"Update": {"TableName": self._table.name,
+                            "Key": {"import_id": {"S": import_id}, "item": {"S": f"EXPAND#{repository}"}},
+                            "UpdateExpression": "SET #s = :done", "ConditionExpression": "#s = :pending",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": {":done": {"S": "done"}, ":pending": {"S": "pending"}}}},
+                {"Update": {"TableName": self._table.name,
+                            "Key": {"import_id": {"S": import_id}, "item": {"S": "JOB"}},
+                            "UpdateExpression": "ADD #t :added, expanding :minus",
+                            "ExpressionAttributeNames": {"#t": "total"},
+                            "ExpressionAttributeValues": {":added": {"N": str(len(unique))}, ":minus": {"N": "-1"}}}},
+            ])
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
 
     def complete(self, import_id: str, image: str, outcome: ImageOutcome) -> bool:
         values: dict[str, Any] = {":pending": {"S": "pending"}, ":status": {"S": outcome.status},

@@ -81,9 +81,17 @@ CREATE TABLE sync_run_repositories (
     PRIMARY KEY (integration_id, run_id, repository))
 """
 
+IMPORT_EXPANSIONS = """
+ALTER TABLE import_jobs ADD COLUMN expanding INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE import_expansions (
+    import_id TEXT NOT NULL REFERENCES import_jobs (import_id) ON DELETE CASCADE, repository TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (import_id, repository))
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("initial schema", INITIAL),
     ("webhook replay claims and rate counters", WEBHOOK_GUARDS),
     ("import history by organisation", IMPORT_HISTORY),
     ("registry index, sync policies and runs", REGISTRY_SYNC),
+    ("whole repositories of an import, expanded by the workers", IMPORT_EXPANSIONS),
 ]

@@ -187,14 +187,29 @@ class SqliteImportsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(self, job: ImportJob, images: list[str]) -> None:
+    def create(self, job: ImportJob, images: list[str], repositories: list[str] | None = None) -> None:
         with self._db.write() as tx:
             if tx.execute("SELECT 1 FROM import_jobs WHERE import_id = ?", (job.import_id,)).fetchone():
                 raise AlreadyExists(f"import {job.import_id} exists")
-            tx.execute("INSERT INTO import_jobs (import_id, org_id, total, created_at, data) VALUES (?, ?, ?, ?, ?)",
-                       (job.import_id, job.org_id, job.total, job.created_at, _dumps(job.as_stored())))
+            tx.execute("INSERT INTO import_jobs (import_id, org_id, total, created_at, data, expanding) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (job.import_id, job.org_id, job.total, job.created_at,
+                                                     _dumps(job.as_stored()), len(repositories or [])))
             tx.executemany("INSERT INTO import_images (import_id, image, status, at) VALUES (?, ?, 'pending', ?)",
                            [(job.import_id, image, job.created_at) for image in images])
+            tx.executemany("INSERT INTO import_expansions (import_id, repository) VALUES (?, ?)",
+                           [(job.import_id, repository) for repository in repositories or []])
+
+    def expand(self, import_id: str, repository: str, images: list[str]) -> bool:
+        with self._db.write() as tx:
+            if not tx.execute("UPDATE import_expansions SET done = 1 WHERE import_id = ? AND repository = ? "
+                              "AND done = 0", (import_id, repository)).rowcount:
+                return False
+            at = datetime.now(UTC).isoformat(timespec="milliseconds")
+            added = sum(tx.execute("INSERT OR IGNORE INTO import_images (import_id, image, status, at) "
+                                   "VALUES (?, ?, 'pending', ?)", (import_id, image, at)).rowcount for image in images)
+            tx.execute("UPDATE import_jobs SET total = total + ?, expanding = expanding - 1 WHERE import_id = ?",
+                       (added, import_id))
+            return True
 
     def complete(self, import_id: str, image: str, outcome: ImageOutcome) -> bool:
         counter = "succeeded" if outcome.status == "succeeded" else "failed"
@@ -261,7 +276,7 @@ class SqliteImportsRepository:
 
 def _job(row: Any) -> ImportJob:
     return ImportJob.model_validate({**json.loads(row["data"]), "total": row["total"], "succeeded": row["succeeded"],
-                                     "failed": row["failed"]})
+                                     "failed": row["failed"], "expanding": row["expanding"]})
 
 
 def _write_project(tx: Any, write: ProjectWrite) -> bool:
