@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from quaywatch.adapters.local.retention import prune_expired
 from quaywatch.ports import StoredTest
 from quaywatch.projects.records import ImportJob
+from quaywatch.registrysync.records import SyncRun
 from quaywatch.runtime.embedded.root import LocalServices
 from quaywatch.runtime.settings import RuntimeSettings
 
@@ -21,6 +22,11 @@ def test_expired_logs_history_claims_and_dead_letters_go(tmp_path) -> None:
     for tested, age in (("t-old", 181), ("t-new", 10)):
         moment = (now - timedelta(days=age)).isoformat(timespec="seconds")
         services.findings_repository.save_test("p", StoredTest(moment, "sha256:1", b"i", b"f", [], []), {"n": tested})
+    for run_id, age, status in (("s-old", 91, "completed"), ("s-new", 10, "completed"), ("s-running", 91, "running")):
+        started = (now - timedelta(days=age)).isoformat(timespec="seconds")
+        services.sync_repository.create_run(SyncRun(id=run_id, integration_id="i", org_id="o", started_at=started,
+                                                     status=status))
+        services.sync_repository.add_repositories("i", run_id, ["a/b"])
     services.retest_queue.send("poison")
     for _ in range(6):
         services.retest_queue.receive(1, visibility_timeout=0)
@@ -28,6 +34,9 @@ def test_expired_logs_history_claims_and_dead_letters_go(tmp_path) -> None:
 
     removed = prune_expired(services.db, now)
     assert removed["imports"] == 1 and removed["history"] == 1 and removed["dead_letters"] == 0
+    assert removed["sync_runs"] == 1 and services.sync_repository.get_run("i", "s-old") is None
+    assert services.sync_repository.get_run("i", "s-new") and services.sync_repository.get_run("i", "s-running")
+    assert services.db.read("SELECT COUNT(*) AS n FROM sync_run_repositories")[0]["n"] == 2
     assert services.imports_repository.get_job("old") is None and services.imports_repository.images("old") == []
     assert services.imports_repository.get_job("recent") is not None
     assert [h["n"] for h in services.findings_repository.history("p")] == ["t-new"]

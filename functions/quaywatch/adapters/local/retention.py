@@ -1,10 +1,11 @@
 """What DynamoDB's TTL and SQS's retention do for the deployed stack, done at ``serve``'s
-start: import logs go after 90 days, test history and notification claims after 180, dead
-letters after 14 days (SQS's longest retention)."""
+start: import logs and registry-sync runs go after 90 days, test history and notification
+claims after 180, dead letters after 14 days (SQS's longest retention)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from quaywatch.adapters.local.database import Database
 
@@ -25,4 +26,16 @@ def prune_expired(db: Database, now: datetime | None = None) -> dict[str, int]:
             "history": tx.execute("DELETE FROM test_history WHERE tested_at < ?", (history_before,)).rowcount,
             "notifications": tx.execute("DELETE FROM notifications WHERE claimed_at < ?", (history_before,)).rowcount,
             "dead_letters": tx.execute("DELETE FROM dead_letters WHERE dead_at < ?", (dead_before,)).rowcount,
+            "sync_runs": _prune_sync_runs(tx, imports_before),
         }
+
+
+def _prune_sync_runs(tx: Any, before: str) -> int:
+    """Runs started before ``before`` and their per-repository entries (never a running one)."""
+    old = tx.execute("SELECT integration_id, id FROM sync_runs WHERE started_at < ? "
+                     "AND json_extract(data, '$.status') != 'running'", (before,)).fetchall()
+    for row in old:
+        tx.execute("DELETE FROM sync_run_repositories WHERE integration_id = ? AND run_id = ?",
+                   (row["integration_id"], row["id"]))
+        tx.execute("DELETE FROM sync_runs WHERE integration_id = ? AND id = ?", (row["integration_id"], row["id"]))
+    return len(old)

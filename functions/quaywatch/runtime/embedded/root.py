@@ -23,7 +23,7 @@ from quaywatch.adapters.local.repositories import (
     SqliteIntegrationsRepository,
     SqliteProjectsRepository,
 )
-from quaywatch.adapters.local.retention import BASE_SCAN_DAYS, prune_expired
+from quaywatch.adapters.local.retention import BASE_SCAN_DAYS, IMPORT_LOG_DAYS, prune_expired
 from quaywatch.adapters.local.vault import FernetVault, load_or_create_key
 from quaywatch.observability import logger
 from quaywatch.runtime.services import Services
@@ -61,6 +61,8 @@ class LocalServices(Services):
         removed = prune_expired(self.db)
         cutoff = (datetime.now(UTC) - timedelta(days=BASE_SCAN_DAYS)).timestamp()
         removed["base_scans"] = self.objects.prune("base-images/", cutoff)  # scanned again when next needed
+        plans_cutoff = (datetime.now(UTC) - timedelta(days=IMPORT_LOG_DAYS)).timestamp()
+        removed["sync_plans"] = self.objects.prune("sync-plans/", plans_cutoff)  # as long as their runs
         logger.info("expired records removed", extra=removed)
         return removed
 
