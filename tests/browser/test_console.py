@@ -193,6 +193,23 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         page.click("#base-form button")
         expect(page.locator("#organisation-message")).to_have_text("Base image sources saved")
 
+        # Registry sync: a policy saved from its page, a dry run, and the image picker then
+        # lists from the index.
+        page.click("nav >> text=Integrations")
+        page.click(f"a[href=\"#/sync/{integration_id}\"]")
+        expect(page.locator("h1")).to_have_text("Registry sync")
+        page.fill("#policy-rules", "repository=acme/ui-web tag=2\\.0")
+        page.click("#policy-form button[type=submit]")
+        expect(page.locator("#policy-form .notice")).to_have_text("Policy saved")
+        stored = httpx.get(f"{served.url}/integrations/{integration_id}/sync-policy",
+                           headers={"Authorization": f"Bearer {token}"}).json()
+        assert stored["rules"] == [{"repository": "acme/ui-web", "tag": "2\\.0"}]
+        page.click("#sync-dry")
+        expect(page.locator("#policy-form .notice")).to_have_text("Dry run finished", timeout=60_000)
+        expect(page.locator(".card >> text=Dry run completed")).to_be_visible()
+        page.click("nav >> text=Add images")
+        expect(page.locator("#index-state")).to_contain_text("Listed from the registry index of")
+
         # Project settings: link a Dockerfile, see the base and a better tag; deactivate; delete.
         page.goto(served.url + "/#/projects?search=ui-web")
         page.click("text=acme/ui-web:2.0")

@@ -198,3 +198,65 @@ def test_a_sync_stays_under_limits_like_quay_io(tmp_path, monkeypatch) -> None:
         finally:
             api.close()
             server.stop()
+
+
+def test_a_few_hundred_repositories_limited_like_quay_io(tmp_path, monkeypatch) -> None:
+    """The issue's acceptance, on 300 repositories limited like quay.io (the registry's zones
+    and quaywatch's limiter both at 5x quay.io's rates, so each sync takes seconds, not a
+    minute): the first dry run lists exactly the policy's tags, the sync imports exactly
+    those, a search answers from the index, and after pushes and deletions the next dry run
+    lists exactly the differences and the sync leaves exactly the wanted projects; at most
+    5 % of the requests are refused."""
+    monkeypatch.setenv("QUAYWATCH_REGISTRY_RETRY", "fast")
+    monkeypatch.setenv("QUAYWATCH_REGISTRY_LIMITS", "quay")
+    monkeypatch.setenv("QUAYWATCH_REGISTRY_LIMITS_SCALE", "5")
+    fleet = [f"acme/fleet-{n:03d}" for n in range(300)]
+    with running_stack(tmp_path / "registry") as stack:
+        layer = fixtures.alpine_310_base()
+        for repository in fleet:
+            for tag, month in (("1.0", 1), ("1.1", 2)):
+                stack.pusher.push_image(repository, tag, [layer], created=f"2026-0{month}-01T00:00:00Z")
+        stack.front.limit_like_quay(scale=5)
+        server = EmbeddedServer(tmp_path / "server", port=free_port(), advisories=[ADVISORIES / "alpine-secdb"])
+        started = server.start()
+        api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=60)
+        try:
+            created = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
+                                                      "username": ROBOT.username, "token": ROBOT.secret})
+            integration_id = created.json()["id"]
+            policy = {"remove_missing": True, "rules": [{"repository": r"acme/fleet-0[0-3]\d", "tag": r"\d+\.\d+",
+                                                         "newest": 1}]}
+            assert api.put(f"/integrations/{integration_id}/sync-policy", json=policy).status_code == 200
+            wanted = {(f"acme/fleet-{n:03d}", "1.1") for n in range(40)}
+
+            dry = _sync(api, integration_id, dry_run=True)
+            assert (dry["repositories"], dry["tags"]) == (300, 600)
+            assert {(e["repository"], e["tag"]) for e in dry["to_import"]} == wanted
+            before = len(stack.front.stats.requests)
+            found = api.get(f"/integrations/{integration_id}/images", params={"search": "fleet-29"}).json()
+            assert [r["name"] for r in found["repositories"]] == [f"acme/fleet-29{n}" for n in range(10)]
+            assert len(stack.front.stats.requests) == before  # from the index
+
+            synced = _sync(api, integration_id, dry_run=False)
+            assert _wait_for_import(api, synced["import_id"])["succeeded"] == 40
+            assert set(_projects(api)) == wanted
+
+            for repository in ("acme/fleet-001", "acme/fleet-002"):  # newer versions
+                stack.pusher.push_image(repository, "2.0", [layer], created="2026-03-01T00:00:00Z")
+            stack.pusher.delete_manifest("acme/fleet-003", "1.1")  # the wanted tag gone: 1.0 is the newest now
+            stack.pusher.delete_manifest("acme/fleet-250", "1.0")  # outside the policy: changes nothing
+            changed = _sync(api, integration_id, dry_run=True)
+            assert sorted((e["repository"], e["tag"]) for e in changed["to_import"]) == [
+                ("acme/fleet-001", "2.0"), ("acme/fleet-002", "2.0"), ("acme/fleet-003", "1.0")]
+            assert sorted((e["repository"], e["tag"]) for e in changed["to_remove"]) == [
+                ("acme/fleet-001", "1.1"), ("acme/fleet-002", "1.1"), ("acme/fleet-003", "1.1")]
+            applied = _sync(api, integration_id, dry_run=False)
+            _wait_for_import(api, applied["import_id"])
+            now_wanted = (wanted - {("acme/fleet-001", "1.1"), ("acme/fleet-002", "1.1"), ("acme/fleet-003", "1.1")}) | {
+                ("acme/fleet-001", "2.0"), ("acme/fleet-002", "2.0"), ("acme/fleet-003", "1.0")}
+            assert set(_projects(api)) == now_wanted
+            requests = len(stack.front.stats.requests)
+            assert stack.front.stats.limited <= 0.05 * requests, (stack.front.stats.limited, requests)
+        finally:
+            api.close()
+            server.stop()

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from tests.support.simulated_registry import QUAY_ZONES
 from tests.support.tokens import TokenServer
 
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
@@ -139,12 +140,12 @@ class QuayFront:
                 return names
             last = found[-1]
 
-    def limit_like_quay(self) -> None:
+    def limit_like_quay(self, scale: float = 1.0) -> None:
         """From now on, answer like quay.io's nginx ``limit_req`` (quay/quay
         conf/nginx/server-base.conf.jnj, per client address; all of ours are 127.0.0.1): a 429
-        without Retry-After beyond the zone's rate and burst."""
+        without Retry-After beyond the zone's rate (times ``scale``) and burst."""
         with self._lock:
-            self.rate_limits = {"catalog": (5, 1), "tags": (5, 2), "content": (50, 10), "other": (60, 20)}
+            self.rate_limits = {zone: (rate * scale, burst) for zone, (rate, burst) in QUAY_ZONES.items()}
             self._excess = {}
 
     def _limited(self, path: str) -> bool:
