@@ -12,6 +12,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +23,7 @@ from quaywatch.runtime.embedded.server import EmbeddedServer
 from tests.support import fixtures
 from tests.support.registry_process import free_port
 from tests.support.shared_data import ADVISORIES
-from tests.support.stack import ROBOT, running_stack
+from tests.support.stack import ROBOT, RegistryStack, running_stack
 
 pytestmark = [pytest.mark.registry, pytest.mark.slow]
 
@@ -40,17 +43,25 @@ def served(tmp_path, monkeypatch):
             for tag, created in VERSIONS.items():
                 stack.pusher.push_image(repository, tag, [layer], created=created)
         stack.pusher.push_image("acme/tools", "1.0", [layer], created="2026-01-01T00:00:00Z")  # not a service
-        server = EmbeddedServer(tmp_path / "server", port=free_port(), advisories=[ADVISORIES / "alpine-secdb"])
-        started = server.start()
-        api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=30)
-        try:
-            created = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
-                                                      "username": ROBOT.username, "token": ROBOT.secret})
-            assert created.status_code == 201, created.text
-            yield stack, server, api, created.json()["id"]
-        finally:
-            api.close()
-            server.stop()
+        with serving(stack, tmp_path) as (server, api, integration_id):
+            yield stack, server, api, integration_id
+
+
+@contextmanager
+def serving(stack: RegistryStack, tmp_path: Path) -> Iterator[tuple[EmbeddedServer, httpx.Client, str]]:
+    """``serve`` in this process with the stack's registry connected: the server, an admin
+    client of its API and the integration's id."""
+    server = EmbeddedServer(tmp_path / "server", port=free_port(), advisories=[ADVISORIES / "alpine-secdb"])
+    started = server.start()
+    api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=60)
+    try:
+        created = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
+                                                  "username": ROBOT.username, "token": ROBOT.secret})
+        assert created.status_code == 201, created.text
+        yield server, api, created.json()["id"]
+    finally:
+        api.close()
+        server.stop()
 
 
 def _sync(api: httpx.Client, integration_id: str, dry_run: bool) -> dict:
@@ -179,14 +190,7 @@ def test_a_sync_stays_under_limits_like_quay_io(tmp_path, monkeypatch) -> None:
             for tag in ("1.0", "2.0"):
                 stack.pusher.push_image(repository, tag, [layer], created=f"2026-0{1 if tag == '1.0' else 2}-01T00:00:00Z")
         stack.front.limit_like_quay()
-        server = EmbeddedServer(tmp_path / "server", port=free_port())
-        started = server.start()
-        api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=60)
-        try:
-            created = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
-                                                      "username": ROBOT.username, "token": ROBOT.secret})
-            assert created.status_code == 201, created.text
-            integration_id = created.json()["id"]
+        with serving(stack, tmp_path) as (_, api, integration_id):
             api.put(f"/integrations/{integration_id}/sync-policy", json={"rules": [{"tag": r"\d+\.\d+", "newest": 1}]})
             before = len(stack.front.stats.requests)
             result = _sync(api, integration_id, dry_run=True)
@@ -195,9 +199,6 @@ def test_a_sync_stays_under_limits_like_quay_io(tmp_path, monkeypatch) -> None:
             assert {(e["repository"], e["tag"]) for e in result["to_import"]} == {(r, "2.0") for r in repositories}
             assert stack.front.stats.limited <= 0.05 * requests, (stack.front.stats.limited, requests)
             assert result["throttled"] == stack.front.stats.limited  # the run counts what the registry refused
-        finally:
-            api.close()
-            server.stop()
 
 
 def test_a_few_hundred_repositories_limited_like_quay_io(tmp_path, monkeypatch) -> None:
@@ -217,13 +218,7 @@ def test_a_few_hundred_repositories_limited_like_quay_io(tmp_path, monkeypatch) 
             for tag, month in (("1.0", 1), ("1.1", 2)):
                 stack.pusher.push_image(repository, tag, [layer], created=f"2026-0{month}-01T00:00:00Z")
         stack.front.limit_like_quay(scale=5)
-        server = EmbeddedServer(tmp_path / "server", port=free_port(), advisories=[ADVISORIES / "alpine-secdb"])
-        started = server.start()
-        api = httpx.Client(base_url=started.url, headers={"Authorization": f"Bearer {started.admin_token}"}, timeout=60)
-        try:
-            created = api.post("/integrations", json={"kind": "quay", "url": f"http://{stack.host}",
-                                                      "username": ROBOT.username, "token": ROBOT.secret})
-            integration_id = created.json()["id"]
+        with serving(stack, tmp_path) as (_, api, integration_id):
             policy = {"remove_missing": True, "rules": [{"repository": r"acme/fleet-0[0-3]\d", "tag": r"\d+\.\d+",
                                                          "newest": 1}]}
             assert api.put(f"/integrations/{integration_id}/sync-policy", json=policy).status_code == 200
@@ -257,6 +252,3 @@ def test_a_few_hundred_repositories_limited_like_quay_io(tmp_path, monkeypatch) 
             assert set(_projects(api)) == now_wanted
             requests = len(stack.front.stats.requests)
             assert stack.front.stats.limited <= 0.05 * requests, (stack.front.stats.limited, requests)
-        finally:
-            api.close()
-            server.stop()

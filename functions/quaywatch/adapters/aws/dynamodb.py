@@ -156,24 +156,13 @@ class DynamoProjectsRepository:
 
     def list_by_org(self, org_id: str, repository: str | None = None,
                     integration_id: str | None = None) -> list[Project]:
-        condition = Key("org_id").eq(org_id)
-        if repository:
-            condition &= Key("sort_key").begins_with(f"{repository}#")
-        arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": condition}
-        if integration_id:
-            arguments["FilterExpression"] = Attr("integration_id").eq(integration_id)
-        items = query_all(self._table, **arguments)
+        items = query_all(self._table, **_by_org(org_id, repository, integration_id))
         return [_project(item) for item in items if not repository or item["repository"] == repository]
 
     def page_by_org(self, org_id: str, limit: int, cursor: str | None = None, repository: str | None = None,
                     integration_id: str | None = None) -> tuple[list[Project], str | None]:
         """One Query of the by_org index at a time (filters read on until the page is full)."""
-        condition = Key("org_id").eq(org_id)
-        if repository:
-            condition &= Key("sort_key").begins_with(f"{repository}#")
-        arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": condition}
-        if integration_id:
-            arguments["FilterExpression"] = Attr("integration_id").eq(integration_id)
+        arguments = _by_org(org_id, repository, integration_id)
         if cursor:
             sort_key, project_id = decode_cursor(cursor, 2)
             arguments["ExclusiveStartKey"] = {"org_id": org_id, "sort_key": sort_key, "id": project_id}
@@ -209,6 +198,18 @@ class DynamoProjectsRepository:
 
 
 _INDEX_KEYS = ("sort_key", "integration_repository", "due_frequency")
+
+
+def _by_org(org_id: str, repository: str | None, integration_id: str | None) -> dict[str, Any]:
+    """The Query of the by_org index for an organisation's projects (``begins_with`` the
+    repository also matches longer names: callers keep only the exact one)."""
+    condition = Key("org_id").eq(org_id)
+    if repository:
+        condition &= Key("sort_key").begins_with(f"{repository}#")
+    arguments: dict[str, Any] = {"IndexName": "by_org", "KeyConditionExpression": condition}
+    if integration_id:
+        arguments["FilterExpression"] = Attr("integration_id").eq(integration_id)
+    return arguments
 
 
 def _project(item: dict[str, Any] | None) -> Project | None:

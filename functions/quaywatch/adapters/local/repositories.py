@@ -115,27 +115,13 @@ class SqliteProjectsRepository:
 
     def list_by_org(self, org_id: str, repository: str | None = None,
                     integration_id: str | None = None) -> list[Project]:
-        sql = "SELECT data FROM projects WHERE org_id = ?"
-        parameters: list[str] = [org_id]
-        if repository:
-            sql += " AND repository = ?"
-            parameters.append(repository)
-        if integration_id:
-            sql += " AND integration_id = ?"
-            parameters.append(integration_id)
+        sql, parameters = _org_projects(org_id, repository, integration_id)
         rows = self._db.read(sql + " ORDER BY repository, tag, platform", tuple(parameters))
         return [Project.from_stored(json.loads(row["data"])) for row in rows]
 
     def page_by_org(self, org_id: str, limit: int, cursor: str | None = None, repository: str | None = None,
                     integration_id: str | None = None) -> tuple[list[Project], str | None]:
-        sql = "SELECT id, repository, tag, platform, data FROM projects WHERE org_id = ?"
-        parameters: list[Any] = [org_id]
-        if repository:
-            sql += " AND repository = ?"
-            parameters.append(repository)
-        if integration_id:
-            sql += " AND integration_id = ?"
-            parameters.append(integration_id)
+        sql, parameters = _org_projects(org_id, repository, integration_id)
         if cursor:
             sql += " AND (repository, tag, platform, id) > (?, ?, ?, ?)"
             parameters += decode_cursor(cursor, 4)
@@ -158,6 +144,19 @@ class SqliteProjectsRepository:
         rows = self._db.read("SELECT tag, id FROM projects WHERE integration_id = ? AND repository = ? ORDER BY tag, id",
                              (integration_id, repository))
         return [(row["tag"], row["id"]) for row in rows]
+
+
+def _org_projects(org_id: str, repository: str | None, integration_id: str | None) -> tuple[str, list[Any]]:
+    """The query of an organisation's projects, narrowed to a repository or an integration."""
+    sql = "SELECT data FROM projects WHERE org_id = ?"
+    parameters: list[Any] = [org_id]
+    if repository:
+        sql += " AND repository = ?"
+        parameters.append(repository)
+    if integration_id:
+        sql += " AND integration_id = ?"
+        parameters.append(integration_id)
+    return sql, parameters
 
 
 def _insert_project(tx: Any, record: Project, replace: bool) -> bool:
