@@ -78,8 +78,13 @@ def test_a_thousand_images_with_faults_duplicates_and_two_kills(stack, tmp_path)
         assert (done["total"], done["succeeded"], done["failed"]) == (IMAGES, IMAGES, 0)
         log = served.api("GET", f"/imports/{import_id}/log", token).json()["entries"]
         assert len(log) == IMAGES and all(e["status"] == "succeeded" for e in log)
-        groups = served.api("GET", "/projects", token).json()["repositories"]
-        projects = next(g["projects"] for g in groups if g["name"] == "acme/fleet")
+        projects, cursor = [], ""
+        while True:  # the projects come in pages, as a client follows them
+            page = served.api("GET", f"/projects?repository=acme/fleet&limit=300&cursor={cursor}", token).json()
+            projects += [p for g in page["repositories"] for p in g["projects"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
         assert len(projects) == IMAGES and len({p["id"] for p in projects}) == IMAGES
         assert {p["id"] for p in projects} == {e["project_id"] for e in log}
         _wait(lambda: _queue(data_dir) == (0, 0), timeout=60)  # nothing in flight, nothing dead
