@@ -165,13 +165,16 @@ def _list_catalog(services: Services, integration: Integration, run: SyncRun | N
     listed = set(names)
     for gone in sorted(set(index.repository_names(integration.id)) - listed):
         index.delete_repository(integration.id, gone)  # deleted from the registry
+    # The catalog's 429s are set before any repository message exists: from then on only the
+    # repositories' atomic additions change the count.
+    services.sync_repository.update_run(integration.id, run.id, {"throttled": run.throttled + throttled},
+                                        expect_status="running")
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
         services.sync_repository.add_repositories(integration.id, run.id, chunk)
         services.sync_queue.send_many([SyncMessage("repository", integration.id, run.id, name).to_json()
                                        for name in chunk])
-    services.sync_repository.update_run(integration.id, run.id, {"repositories": len(names), "listed": True,
-                                                                 "throttled": run.throttled + throttled},
+    services.sync_repository.update_run(integration.id, run.id, {"repositories": len(names), "listed": True},
                                         expect_status="running")
     logger.info("catalog listed", extra={"repositories": len(names)})
     _plan_when_complete(services, integration.id, run.id)
