@@ -30,10 +30,16 @@ def rpm_cases() -> list[tuple[str, str, int]]:
     return [(a, b, SIGN[op]) for a, op, b in (line.split() for line in _lines(VERSION_VECTORS / "rpm.txt"))]
 
 
+def apk_lines() -> list[list[str]]:
+    """apk-tools' test/unit/version.data as of commit 90b974f (apk-tools 3): ``a OP b`` lines
+    (``<``, ``=``, ``>``, ``~`` prefix matches, ``<~``, ``>~``, ``!`` negating) and validity
+    lines (``version`` valid, ``!version`` invalid)."""
+    return [line.split() for line in _lines(OWN_VECTORS / "apk.txt")]
+
+
 def apk_cases() -> list[tuple[str, str, int]]:
-    """apk-tools' test/version.data as of commit fd8f39f1d54c (its last four lines, 6.0_pre1 <
-    6.0 and kin, are newer than the first copy here and caught the leading-zero handling)."""
-    return [(a, b, SIGN[op]) for a, op, b in (line.split()[:3] for line in _lines(OWN_VECTORS / "apk.txt"))]
+    """The ordering lines: ``a < b``, ``a = b``, ``a > b``."""
+    return [(a, b, SIGN[op]) for a, op, b in (words for words in apk_lines() if len(words) == 3 and words[1] in SIGN)]
 
 
 def maven_cases() -> list[tuple[str, str, int]]:
@@ -59,7 +65,7 @@ def test_vector_files_are_complete() -> None:
     """Guard against silently testing nothing: the upstream files hold this many cases."""
     assert len(dpkg_cases()) == 44
     assert len(rpm_cases()) == 113
-    assert len(apk_cases()) >= 690
+    assert len(apk_cases()) == 738 and len(apk_lines()) == 785
     assert len(maven_cases()) >= 600
     assert len(pep440_cases()) == 92 * 91 // 2 + 4
 
@@ -76,15 +82,23 @@ def test_rpm_upstream_vectors(left: str, right: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize(("left", "right", "expected"), [
-    ("1.002", "1.02", -1), ("1.02", "1.1", -1), ("1.0", "1.00", 1), ("6.0_rc1", "6.0", -1), ("2.0_p1", "2.0", 1)])
+    ("1.002", "1.02", -1), ("1.02", "1.1", -1), ("1.0", "1.00", -1), ("6.0_rc1", "6.0", -1), ("2.0_p1", "2.0", 1)])
 def test_apk_leading_zeros_in_a_digit_group(left: str, right: str, expected: int) -> None:
     assert compare_apk(left, right) == expected and compare_apk(right, left) == -expected
 
 
-def test_apk_numbers_of_18_digits_are_invalid() -> None:
-    from quaywatch.versions.apk import is_valid_apk
+@pytest.mark.parametrize("words", [w for w in apk_lines() if len(w) != 3 or w[1] not in SIGN], ids=" ".join)
+def test_apk_upstream_matches_and_validity(words: list[str]) -> None:
+    """apk-tools' other lines: prefix matches (``~``, ``<~``, ``>~``, negated with ``!``) and
+    which versions are valid (a bare version) or invalid (``!version``)."""
+    from quaywatch.versions.apk import apk_match, is_valid_apk
 
-    assert is_valid_apk("1." + "9" * 17) and not is_valid_apk("1." + "9" * 18)
+    if len(words) == 3:
+        left, operator, right = words
+        assert apk_match(left, operator, right)
+    else:
+        (version,) = words
+        assert is_valid_apk(version.removeprefix("!")) is not version.startswith("!")
 
 
 @pytest.mark.parametrize(("left", "right", "expected"), apk_cases())
@@ -115,7 +129,7 @@ def test_maven_upstream_vectors(left: str, right: str, expected: int) -> None:
         ("1.1_hg1", "1.1_p1", -1),
         ("1.1a", "1.1b", -1),
         ("1.1-r9", "1.1-r10", -1),
-        ("1.2.3_git20240101~a1b2c3-r0", "1.2.3_git20240101~ffff00-r0", 0),  # a hash does not order
+        ("1.2.3_git20240101~a1b2c3-r0", "1.2.3_git20240101~ffff00-r0", -1),  # apk-tools 3: hashes as strings
         ("1.2.3_git20240101~a1b2c3-r0", "1.2.3_git20240102~a1b2c3-r0", -1),
     ],
 )

@@ -1,149 +1,156 @@
-"""Alpine apk versions, ordered as apk-tools' ``src/version.c`` does.
+"""Alpine apk versions, ordered as apk-tools 3 (``src/version.c``) orders them.
 
 univers 32.0.1 gets apk wrong (its issue #172: ``1.2.0-r0 <= 1.10.0-r0`` is False; leading
-zeros and ``~hash`` raise), so this walks the same token grammar as apk-tools:
-``digits{.digits}[letter]{_suffix[digits]}[~hash][-rN]``. Suffixes order
-``_alpha < _beta < _pre < _rc < (none) < _cvs < _svn < _git < _hg < _p``; a component after
-a dot that starts with zeros is compared as a fraction (leading zeros count); a number of 18
-digits or more is invalid. Tests replay apk-tools' ``test/version.data``.
+zeros and ``~hash`` raise), so this walks apk-tools' own token grammar:
+``digits{.digits}[letter]{_suffix[digits]}[~hash][-rN]``. Each token may only follow the kinds
+before it (a letter right after a digit group, a suffix before a hash, a revision last);
+anything else makes the rest of the version invalid. Tokens compare by kind: numbers as
+numbers, except that a digit group after a dot starting with ``0`` compares as a string with
+the other (``8.2.0015 < 8.2.002``), as the Gentoo rules do; letters by character; suffixes in
+the order ``_alpha < _beta < _pre < _rc < (none) < _cvs < _svn < _git < _hg < _p``; commit
+hashes as strings. When one version ends where the other goes on, the longer is the greater
+unless it goes on with a pre-release suffix. Tests replay every line of apk-tools' current
+``test/unit/version.data`` (orderings, ``~`` prefix matches, validity).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cmp_to_key
 
 from quaywatch.versions.base import InvalidVersionError, VersionScheme
 
-# Token kinds, in apk-tools' order: when two versions agree up to a point and then continue
-# with different kinds of token, the one continuing with the *later* kind is the smaller
-# (so an invalid continuation, -1, counts as bigger, as in apk-tools).
-INVALID = -1
-DIGIT_OR_ZERO, DIGIT, LETTER, SUFFIX, SUFFIX_NO, COMMIT_HASH, REVISION_NO, END = range(8)
-_PRE = ("alpha", "beta", "pre", "rc")
-_POST = ("cvs", "svn", "git", "hg", "p")
+# Token kinds, in apk-tools' order: when two versions agree up to a point and then go on with
+# different kinds, the one going on with the *later* kind is the smaller (END and INVALID last).
+INITIAL_DIGIT, DIGIT, LETTER, SUFFIX, SUFFIX_NO, COMMIT_HASH, REVISION_NO, END, INVALID = range(9)
+_SUFFIXES = {"alpha": 1, "beta": 2, "pre": 3, "rc": 4, "cvs": 6, "svn": 7, "git": 8, "hg": 9, "p": 10}
+_NO_SUFFIX = 5  # _alpha .. _rc sort before the plain version, _cvs .. _p after it
 _HEX = frozenset("0123456789abcdef")
-MAX_DIGITS = 18
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_DIGITS = frozenset("0123456789")
+
+LESS, EQUAL, GREATER = 1, 2, 4  # apk's result bits; a match operator is a mask of them
+FUZZY = 8
 
 
-def _tokens(text: str) -> Iterator[tuple[int, int]]:
-    """(kind, value) pairs; the last one has kind END or INVALID."""
-    kind, i, n = DIGIT, 0, len(text)
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: int
+    text: str = ""  # what the token read (digits, a letter, a suffix name, a hash)
+    number: int = 0  # digits, or the suffix's rank
+
+
+def _digits(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _DIGITS:
+        i += 1
+    return i
+
+
+def _tokens(text: str) -> Iterator[_Token]:
+    """The version's tokens; the last one has kind END or INVALID."""
+    end = _digits(text, 0)
+    if end == 0:
+        yield _Token(INVALID)
+        return
+    token = _Token(INITIAL_DIGIT, text[:end], int(text[:end]))
+    i = end
+    yield token
     while True:
-        if i >= n:
-            yield END, 0
+        if i >= len(text):
+            yield _Token(END)
             return
-        value = 0
-        if kind == DIGIT_OR_ZERO and text[i] == "0":
-            # A component after "." that starts with zeros: a token worth -(zeros beyond the
-            # first), then the last zero and what follows read as a plain number, as
-            # apk-tools' get_token does: 1.002 < 1.02 < 1.1, and 6.0_pre1 < 6.0.
-            start = i
-            while i + 1 < n and text[i + 1] == "0":
-                i += 1
-            yield DIGIT, start - i
-            kind = DIGIT
-            continue
-        if kind in (DIGIT_OR_ZERO, DIGIT, SUFFIX_NO, REVISION_NO):
-            start = i
-            while i < n and text[i].isdigit():
-                i += 1
-            if i - start >= MAX_DIGITS:  # apk-tools keeps numbers in an int64: longer ones are invalid
-                yield INVALID, 0
+        char, kind = text[i], token.kind
+        if char in _LOWER and kind <= DIGIT:
+            token, i = _Token(LETTER, char), i + 1
+        elif (char == "." and kind <= DIGIT) or (char in _DIGITS and kind == SUFFIX):
+            start = i + 1 if char == "." else i
+            end = _digits(text, start)
+            if end == start:
+                yield _Token(INVALID)
                 return
-            value = int(text[start:i]) if i > start else 0  # apk reads no digits as 0
-        elif kind == LETTER:
-            value = ord(text[i])
-            i += 1
-        elif kind == SUFFIX:
-            value, width = _suffix(text, i)
-            if width == 0:
-                yield INVALID, 0
+            token, i = _Token(DIGIT if char == "." else SUFFIX_NO, text[start:end], int(text[start:end])), end
+        elif char == "_" and kind <= SUFFIX_NO:
+            end = i + 1
+            while end < len(text) and text[end] in _LOWER:
+                end += 1
+            name = text[i + 1 : end]
+            if name not in _SUFFIXES:
+                yield _Token(INVALID)
                 return
-            i += width
-        elif kind == COMMIT_HASH:
-            start = i
-            while i < n and text[i] in _HEX:
-                i += 1
-            if i == start:
-                yield INVALID, 0
+            token, i = _Token(SUFFIX, name, _SUFFIXES[name]), end
+        elif char == "~" and kind < COMMIT_HASH:
+            end = i + 1
+            while end < len(text) and text[end] in _HEX:
+                end += 1
+            if end == i + 1:
+                yield _Token(INVALID)
                 return
-            value = 0  # a commit hash identifies, it does not order
-        yield kind, value
-        if i >= n:
-            yield END, 0
+            token, i = _Token(COMMIT_HASH, text[i + 1 : end]), end
+        elif char == "-" and kind < REVISION_NO and text.startswith("-r", i):
+            end = _digits(text, i + 2)
+            if end == i + 2:
+                yield _Token(INVALID)
+                return
+            token, i = _Token(REVISION_NO, text[i + 2 : end], int(text[i + 2 : end])), end
+        else:
+            yield _Token(INVALID)
             return
-        new_kind = _next_kind(kind, text, i)
-        if new_kind == INVALID:
-            yield INVALID, 0
-            return
-        i += _separator_width(text, i, new_kind)
-        kind = new_kind
+        yield token
 
 
-def _suffix(text: str, i: int) -> tuple[int, int]:
-    for index, name in enumerate(_PRE):
-        if text.startswith(name, i):
-            return index - len(_PRE), len(name)
-    for index, name in enumerate(_POST):
-        if text.startswith(name, i):
-            return index, len(name)
-    return 0, 0
+def _token_order(a: _Token, b: _Token) -> int:
+    """-1, 0 or 1 for two tokens of the same kind."""
+    if a.kind == DIGIT and (a.text.startswith("0") or b.text.startswith("0")):
+        left, right = a.text, b.text  # a leading zero: compared as strings
+    elif a.kind in (INITIAL_DIGIT, DIGIT, SUFFIX_NO, REVISION_NO, SUFFIX):
+        left, right = a.number, b.number
+    else:  # letters and commit hashes
+        left, right = a.text, b.text
+    return (left > right) - (left < right)
 
 
-def _next_kind(kind: int, text: str, i: int) -> int:
-    char = text[i]
-    if kind in (DIGIT, DIGIT_OR_ZERO) and char.islower():
-        new = LETTER
-    elif kind == LETTER and char.isdigit():
-        new = DIGIT
-    elif kind == SUFFIX and char.isdigit():
-        new = SUFFIX_NO
-    elif char == ".":
-        new = DIGIT_OR_ZERO
-    elif char == "_":
-        new = SUFFIX
-    elif char == "~":
-        new = COMMIT_HASH
-    elif char == "-" and text.startswith("-r", i):
-        new = REVISION_NO
-    else:
-        return INVALID
-    allowed_backwards = {(DIGIT_OR_ZERO, DIGIT), (SUFFIX, SUFFIX_NO), (DIGIT, LETTER)}
-    if new < kind and (new, kind) not in allowed_backwards:
-        return INVALID
-    return new
-
-
-def _separator_width(text: str, i: int, kind: int) -> int:
-    if kind in (LETTER, SUFFIX_NO) or (kind == DIGIT and text[i].isdigit()):
-        return 0  # no separator character: the token starts right here
-    return 2 if kind == REVISION_NO else 1
+def _compare(left: str, right: str, fuzzy: bool = False) -> int:
+    """LESS, EQUAL or GREATER, as apk-tools' ``apk_version_compare_fuzzy``: with ``fuzzy``,
+    ``left`` equals a ``right`` that is a prefix of it, token by token."""
+    a_tokens, b_tokens = _tokens(left), _tokens(right)
+    while True:
+        a, b = next(a_tokens), next(b_tokens)
+        if a.kind != b.kind or a.kind >= END:
+            break
+        order = _token_order(a, b)
+        if order:
+            return LESS if order < 0 else GREATER
+    if a.kind == b.kind or (b.kind == END and fuzzy):
+        return EQUAL
+    # Equal so far: the one that goes on is greater, unless it goes on with a pre-release suffix.
+    if a.kind == SUFFIX and a.number < _NO_SUFFIX:
+        return LESS
+    if b.kind == SUFFIX and b.number < _NO_SUFFIX:
+        return GREATER
+    return LESS if a.kind > b.kind else GREATER
 
 
 def compare_apk(left: str, right: str) -> int:
-    """apk's three-way comparison (works on invalid versions the way apk-tools does)."""
-    a_tokens, b_tokens = _tokens(left), _tokens(right)
-    while True:
-        a_kind, a_value = next(a_tokens)
-        b_kind, b_value = next(b_tokens)
-        if a_kind != b_kind or a_value != b_value or a_kind in (END, INVALID):
-            break
-    if a_value != b_value and a_kind == b_kind:
-        return -1 if a_value < b_value else 1
-    if a_kind == b_kind:
-        return 0
-    # Equal so far; the one that goes on is bigger, unless it goes on with a pre-release suffix.
-    if a_kind == SUFFIX and a_value < 0:
-        return -1
-    if b_kind == SUFFIX and b_value < 0:
-        return 1
-    return -1 if a_kind > b_kind else 1
+    """apk's three-way comparison as -1, 0, 1 (works on invalid versions the way apk-tools does)."""
+    return {LESS: -1, EQUAL: 0, GREATER: 1}[_compare(left, right)]
+
+
+def apk_match(left: str, operator: str, right: str) -> bool:
+    """Whether ``left OPERATOR right`` holds, for apk's operators (``<``, ``<=``, ``=``, ``>=``,
+    ``>``, ``~`` for "``right`` is a prefix", ``<~``, ``>~``; ``!`` before one negates it)."""
+    negated = operator.startswith("!")
+    mask = 0
+    for char in operator.removeprefix("!"):
+        mask |= {"<": LESS, ">": GREATER, "=": EQUAL, "~": FUZZY | EQUAL}.get(char, 0)
+        if char not in "<>=~":
+            raise ValueError(f"not an apk version operator: {operator!r}")
+    return bool(_compare(left, right, fuzzy=bool(mask & FUZZY)) & mask) != negated
 
 
 def is_valid_apk(version: str) -> bool:
-    *_, (last, _) = _tokens(version)  # the final token says END or INVALID
-    return last == END
+    *_, last = _tokens(version)  # the final token says END or INVALID
+    return last.kind == END
 
 
 _ORDER = cmp_to_key(compare_apk)
