@@ -67,7 +67,7 @@ def serving(stack: RegistryStack, tmp_path: Path) -> Iterator[tuple[EmbeddedServ
 def _sync(api: httpx.Client, integration_id: str, dry_run: bool) -> dict:
     started = api.post(f"/integrations/{integration_id}/sync", json={"dry_run": dry_run})
     assert started.status_code == 202, started.text
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 900  # at quay.io's own rates a few hundred repositories take minutes
     while time.monotonic() < deadline:
         last = api.get(f"/integrations/{integration_id}/sync").json()
         if last["id"] == started.json()["id"] and last["status"] != "running":

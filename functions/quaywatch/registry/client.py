@@ -386,6 +386,11 @@ class RegistryClient:
         self, method: str, url: str, scope: str, headers: dict[str, str]
     ) -> httpx.Response:
         token = self._cached_token(scope)
+        if token is None and scope and self._challenge is not None and self._challenge.scheme == "bearer":
+            # The realm is known from an earlier challenge: ask for this scope's token first
+            # instead of a refused request per repository (which counts against the registry's
+            # rate limit like any other: on quay.io, half a sync's tags/list budget).
+            token = self._fetch_token(self._challenge, scope)
         response = self._send(method, url, headers, token)
         if response.status_code != 401:
             return response
