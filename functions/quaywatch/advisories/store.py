@@ -231,34 +231,40 @@ class SqliteAdvisoryStore:
     # --- reads -------------------------------------------------------------------------
 
     def lookup(self, keys: Iterable[PackageKey]) -> dict[PackageKey, list[StoredAffected]]:
+        """The stored entries of each key, in (source, advisory, partition) order: one query per
+        ecosystem and release and chunk of package names (a 500-package image: a handful of
+        queries on the ``affected_by_package`` index, not 500)."""
         found: dict[PackageKey, list[StoredAffected]] = {}
-        query = (
-            "SELECT source, advisory_id, digest, data FROM affected "
-            "WHERE ecosystem = ? AND release = ? AND package = ? ORDER BY source, advisory_id, partition"
-        )
+        by_release: dict[tuple[str, str], list[str]] = {}
+        for ecosystem, release, package in set(keys):
+            by_release.setdefault((ecosystem, release), []).append(package)
         with self._lock:
-            for key in set(keys):
-                rows = self._db.execute(query, key).fetchall()
-                if rows:
-                    found[key] = [
-                        StoredAffected(source, advisory_id, list(_parse_entries(digest, data)))
-                        for source, advisory_id, digest, data in rows
-                    ]
+            for (ecosystem, release), packages in by_release.items():
+                for chunk in _chunks(packages):
+                    rows = self._db.execute(
+                        "SELECT package, source, advisory_id, digest, data FROM affected WHERE ecosystem = ? "
+                        f"AND release = ? AND package IN ({_marks(chunk)}) "
+                        "ORDER BY package, source, advisory_id, partition", [ecosystem, release, *chunk]).fetchall()
+                    for package, source, advisory_id, digest, data in rows:
+                        found.setdefault(PackageKey(ecosystem, release, package), []).append(
+                            StoredAffected(source, advisory_id, list(_parse_entries(digest, data))))
         return found
 
     def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]:
+        """By (source, id): one ``source = ? AND id IN (...)`` query per source and chunk, which
+        SQLite answers from the primary key (a row-value ``IN (VALUES ...)`` made it scan the
+        whole table: 96 ms of a 500-package match against 200,000 advisories)."""
         result: dict[tuple[str, str], AdvisoryMeta] = {}
-        wanted = sorted(set(refs))
+        by_source: dict[str, list[str]] = {}
+        for source, advisory_id in set(refs):
+            by_source.setdefault(source, []).append(advisory_id)
         with self._lock:
-            for start in range(0, len(wanted), 400):  # row-value IN lists, bounded by SQLite's limits
-                chunk = wanted[start : start + 400]
-                placeholders = ",".join("(?, ?)" for _ in chunk)
-                query = (
-                    "SELECT source, id, digest, aliases, summary, published, modified, severities "
-                    f"FROM advisories WHERE (source, id) IN (VALUES {placeholders})"
-                )
-                for row in self._db.execute(query, [value for ref in chunk for value in ref]):
-                    result[(row[0], row[1])] = _parse_meta(*row)
+            for source, ids in by_source.items():
+                for chunk in _chunks(ids):
+                    query = ("SELECT source, id, digest, aliases, summary, published, modified, severities "
+                             f"FROM advisories WHERE source = ? AND id IN ({_marks(chunk)})")
+                    for row in self._db.execute(query, [source, *chunk]):
+                        result[(row[0], row[1])] = _parse_meta(*row)
         return result
 
     def ratings(self, vulnerabilities: Iterable[str]) -> dict[str, list[Rating]]:
