@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 
 class FixStatus(StrEnum):
@@ -33,6 +33,9 @@ class Event(BaseModel):
 class Range(BaseModel):
     type: Literal["ECOSYSTEM", "SEMVER"] = "ECOSYSTEM"
     events: list[Event] = Field(default_factory=list)
+    # The events ordered and their versions parsed, per version scheme (matching.ranges):
+    # stored entries are parsed once and kept (advisories.store), so a warm match reuses this.
+    _ordered: dict[str, object] = PrivateAttr(default_factory=dict)
 
 
 class Severity(BaseModel):

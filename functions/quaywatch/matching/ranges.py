@@ -51,30 +51,45 @@ def evaluate(version: str, entry: AffectedPackage, scheme: VersionScheme) -> Ver
     return Verdict(True, status)
 
 
+_ZERO = object()  # "introduced: 0": below every version
+
+
+def _ordered(version_range: Range, scheme: VersionScheme) -> tuple[list[tuple[str, str, object]], list[object]]:
+    """The range's events sorted, each with its parsed version, and its limits: computed once
+    per range and scheme (a stored range is parsed once and kept)."""
+    cached = version_range._ordered.get(scheme.name)
+    if cached is None:
+        events = sorted(
+            (e for e in version_range.events if e.kind != "limit"),
+            key=lambda e: (0, None) if e.kind == "introduced" and e.version == "0" else (1, scheme.key(e.version)),
+            # "0" sorts below every version; the tuple keeps keys of one scheme comparable
+        )
+        keyed = [(e.kind, e.version, _ZERO if e.kind == "introduced" and e.version == "0" else scheme.key(e.version))
+                 for e in events]
+        limits = [scheme.key(e.version) for e in version_range.events if e.kind == "limit" and e.version != "*"]
+        cached = version_range._ordered[scheme.name] = (keyed, limits)
+    return cached  # type: ignore[return-value]
+
+
 def _in_range(installed: object, version_range: Range, scheme: VersionScheme) -> tuple[bool, str | None]:
     """(affected, the fix that closes the range containing it)."""
-    events = sorted(
-        (e for e in version_range.events if e.kind != "limit"),
-        key=lambda e: (0, None) if e.kind == "introduced" and e.version == "0" else (1, scheme.key(e.version)),
-        # "0" sorts below every version; the tuple keeps keys of one scheme comparable
-    )
-    limits = [scheme.key(e.version) for e in version_range.events if e.kind == "limit" and e.version != "*"]
+    events, limits = _ordered(version_range, scheme)
     affected = False
     fixed_by: str | None = None
-    for event in events:
-        if event.kind == "introduced":
-            if event.version == "0" or installed >= scheme.key(event.version):
+    for kind, version, key in events:
+        if kind == "introduced":
+            if key is _ZERO or installed >= key:
                 affected, fixed_by = True, None
             else:
                 break
-        elif event.kind == "fixed":
-            if installed >= scheme.key(event.version):
+        elif kind == "fixed":
+            if installed >= key:
                 affected = False
             else:
-                fixed_by = fixed_by or event.version
+                fixed_by = fixed_by or version
                 break
-        elif event.kind == "last_affected":
-            if installed > scheme.key(event.version):
+        elif kind == "last_affected":
+            if installed > key:
                 affected = False
             else:
                 break
