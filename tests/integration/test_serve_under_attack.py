@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from quaywatch.adapters.local.database import POOL_SIZE
 
 from tests.conftest import ROBOT
 from tests.support import fixtures
@@ -73,7 +74,11 @@ def test_two_thousand_wrong_token_connections_leave_the_descriptors_flat(tmp_pat
         time.sleep(0.5)  # the last connections' threads end
         after = descriptors(pid)
         assert statuses.count("HTTP/1.1 401 Unauthorized") == 2000 and statuses[-200:] == ["HTTP/1.1 200 OK"] * 200
-        assert after - before <= 4, (before, after)  # flat: the old code added two per connection
+        # Flat: the old code added two per connection (4,400 here). What may still open is the
+        # database pool growing toward its 16 connections (a database file, its WAL and shared
+        # memory each) as serve's queue pollers (import, re-test, sync) and schedulers borrow
+        # at the same moment as requests: a bound, not a function of the connections made.
+        assert after - before <= 3 * POOL_SIZE, (before, after)
         assert httpx.get(f"{served.url}/", timeout=10).status_code == 200
         print(f"open files: {before} before, {after} after 2,200 connections")  # for the closing note (-s)
     finally:
