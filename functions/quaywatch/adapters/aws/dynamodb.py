@@ -228,21 +228,29 @@ def project_item(record: Project) -> dict[str, Any]:
 
 def project_update(project_id: str, changes: Mapping[str, Any], expect: Mapping[str, Any]) -> dict[str, Any] | None:
     """The UpdateItem arguments for ``ProjectsRepository.update`` (None: nothing to change)."""
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    sets, removes = [], []
     stored = _to_dynamo(stored_fields(changes))
     if "next_test_at" in stored:
         stored["due_frequency"] = stored.get("test_frequency") if stored["next_test_at"] else None
-    for index, (name, value) in enumerate(stored.items()):
+    arguments = conditional_update(stored, _to_dynamo(stored_fields(expect)), "id")
+    return {"Key": {"id": project_id}, **arguments} if arguments is not None else None
+
+
+def conditional_update(changes: Mapping[str, Any], expect: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    """UpdateItem arguments (all but the Key): SET each field of ``changes`` that has a value,
+    REMOVE each that is None, on condition that the item exists (its ``key`` attribute) and
+    each field of ``expect`` holds its value (None: absent). None when nothing changes."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets, removes = [], []
+    for index, (name, value) in enumerate(changes.items()):
         names[f"#c{index}"] = name
         if value is None:
             removes.append(f"#c{index}")
         else:
             values[f":c{index}"] = value
             sets.append(f"#c{index} = :c{index}")
-    conditions = ["attribute_exists(id)"]
-    for index, (name, value) in enumerate(_to_dynamo(stored_fields(expect)).items()):
+    conditions = [f"attribute_exists({key})"]
+    for index, (name, value) in enumerate(expect.items()):
         names[f"#e{index}"] = name
         if value is None:
             conditions.append(f"attribute_not_exists(#e{index})")
@@ -253,8 +261,8 @@ def project_update(project_id: str, changes: Mapping[str, Any], expect: Mapping[
         "SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part)
     if not expression:
         return None
-    arguments: dict[str, Any] = {"Key": {"id": project_id}, "UpdateExpression": expression,
-                                 "ConditionExpression": " AND ".join(conditions), "ExpressionAttributeNames": names}
+    arguments: dict[str, Any] = {"UpdateExpression": expression, "ConditionExpression": " AND ".join(conditions),
+                                 "ExpressionAttributeNames": names}
     if values:
         arguments["ExpressionAttributeValues"] = values
     return arguments

@@ -20,7 +20,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from quaywatch.adapters.aws.dynamodb import _condition_failed, _plain, query_all
+from quaywatch.adapters.aws.dynamodb import _condition_failed, _plain, conditional_update, query_all
 from quaywatch.adapters.cursors import decode_cursor, encode_cursor
 from quaywatch.registrysync.records import IndexedRepository, IndexedTag, SyncPolicy, SyncRun
 
@@ -204,22 +204,12 @@ class DynamoRegistryIndex:
         if current is None:
             return False
         checked = SyncRun.model_validate({**current.model_dump(), **changes})  # validated before it is written
-        values = {name: getattr(checked, name) for name in changes}
-        names = {f"#c{i}": name for i, name in enumerate(values)}
-        sets = [f"#c{i} = :c{i}" for i, name in enumerate(values) if values[name] is not None]
-        removes = [f"#c{i}" for i, name in enumerate(values) if values[name] is None]
-        expression_values = {f":c{i}": value for i, value in enumerate(values.values()) if value is not None}
-        conditions = ["attribute_exists(pk)"]
-        if expect_status is not None:
-            names["#status"] = "status"
-            expression_values[":expected"] = expect_status
-            conditions.append("#status = :expected")
-        expression = " ".join(part for part in ("SET " + ", ".join(sets) if sets else "",
-                                                "REMOVE " + ", ".join(removes) if removes else "") if part)
+        arguments = conditional_update({name: getattr(checked, name) for name in changes},
+                                       {"status": expect_status} if expect_status is not None else {}, "pk")
+        if arguments is None:
+            return True
         try:
-            self._table.update_item(Key={"pk": _integration(integration_id), "sk": f"RUN#{run_id}"},
-                                    UpdateExpression=expression, ConditionExpression=" AND ".join(conditions),
-                                    ExpressionAttributeNames=names, ExpressionAttributeValues=expression_values)
+            self._table.update_item(Key={"pk": _integration(integration_id), "sk": f"RUN#{run_id}"}, **arguments)
         except ClientError as exc:
             if _condition_failed(exc):
                 return False
