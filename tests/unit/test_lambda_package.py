@@ -51,40 +51,38 @@ def build_lambda_package(target: Path) -> Path:
     return target
 
 
-@pytest.mark.slow
-def test_every_handler_imports_from_the_package_alone(tmp_path) -> None:
-    package = build_lambda_package(tmp_path / "package")
+@pytest.fixture(scope="module")
+def lambda_package(tmp_path_factory) -> Path:
+    """Built once for the tests below (pip installs the requirements: seconds)."""
+    return build_lambda_package(tmp_path_factory.mktemp("lambda") / "package")
+
+
+def import_handlers(package: Path, then: str, environment: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Import every handler of template.yaml from ``package`` alone, then run ``then``: ``-I``
+    (no environment variables of Python's, no user site) and ``-S`` (no site-packages), so
+    only the standard library and the package can be imported."""
     handlers = sorted({f["Properties"]["Handler"].rsplit(".", 1)[0] for f in Template.load().functions().values()})
-    probe = (
-        "import sys\n"
-        f"sys.path.insert(0, {str(package)!r})\n"
-        f"for name in {handlers!r}:\n"
-        "    __import__(name)\n"
-        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
-    )
-    # -I: no environment, no user site; -S: no site-packages. Only the stdlib and the package.
-    result = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, timeout=120)
+    probe = (f"import sys\nsys.path.insert(0, {str(package)!r})\n"
+             f"for name in {handlers!r}:\n    __import__(name)\n{then}")
+    return subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, timeout=120,
+                          env=environment)
+
+
+@pytest.mark.slow
+def test_every_handler_imports_from_the_package_alone(lambda_package) -> None:
+    result = import_handlers(lambda_package, "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n")
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
     assert "quaywatch" in loaded and not loaded & NOT_AT_START, loaded & NOT_AT_START
 
 
 @pytest.mark.slow
-def test_on_lambda_the_tracer_loads_from_the_package_alone(tmp_path) -> None:
+def test_on_lambda_the_tracer_loads_from_the_package_alone(lambda_package) -> None:
     """With ``AWS_LAMBDA_FUNCTION_NAME`` set, as on Lambda, every handler builds its tracer:
     the X-Ray SDK and the botocore it patches come from the package, nothing else."""
-    package = build_lambda_package(tmp_path / "package")
-    handlers = sorted({f["Properties"]["Handler"].rsplit(".", 1)[0] for f in Template.load().functions().values()})
-    probe = (
-        "import sys\n"
-        f"sys.path.insert(0, {str(package)!r})\n"
-        f"for name in {handlers!r}:\n"
-        "    __import__(name)\n"
+    package = str(lambda_package)
+    result = import_handlers(lambda_package, (
         "import aws_xray_sdk, botocore, boto3\n"
-        f"assert all(m.__file__.startswith({str(package)!r}) for m in (aws_xray_sdk, botocore, boto3))\n"
-        "print('ok')\n"
-    )
-    environment = {"AWS_LAMBDA_FUNCTION_NAME": "probe", "AWS_REGION": "eu-west-1", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, timeout=120,
-                            env=environment)
+        f"assert all(m.__file__.startswith({package!r}) for m in (aws_xray_sdk, botocore, boto3))\n"
+        "print('ok')\n"), {"AWS_LAMBDA_FUNCTION_NAME": "probe", "AWS_REGION": "eu-west-1", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
