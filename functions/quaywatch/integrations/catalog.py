@@ -85,10 +85,5 @@ def list_images_page(integrations: IntegrationService, caller: Principal, integr
                   cursor: str | None) -> ImagesPage:
     """One page of an integration's repositories for a member (``usecases.integrations``)."""
     integration = integrations.record(caller, integration_id)
-    quay_api = integrations.quay_api_for(integration)
-    try:
-        with integrations.client_for(integration, retry=RetryPolicy.for_api()) as client:
-            return list_images(client, search, cursor, quay_api=quay_api)
-    finally:
-        if quay_api is not None:
-            quay_api.close()
+    with integrations.registry_access(integration, retry=RetryPolicy.for_api()) as (client, quay_api):
+        return list_images(client, search, cursor, quay_api=quay_api)

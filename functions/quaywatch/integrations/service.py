@@ -6,7 +6,8 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,12 +142,19 @@ class IntegrationService:
         secret = self._secrets.read(item.secret_arn)
         return registry_client(item.url, item.username, secret, self._allow_private, retry=retry)
 
-    def quay_api_for(self, item: Integration) -> QuayApi | None:
-        """The Quay REST API when the integration has an OAuth token (digests, push times)."""
+    @contextmanager
+    def registry_access(self, item: Integration,
+                        retry: RetryPolicy | None = None) -> Iterator[tuple[RegistryClient, QuayApi | None]]:
+        """The registry client and, when the integration has an OAuth token, the Quay REST API
+        (digests and push times in one listing), from one read of the secret."""
         secret = self._secrets.read(item.secret_arn)
-        if not secret.oauth_token:
-            return None
-        return QuayApi(item.url, secret.oauth_token, self._allow_private)
+        quay_api = QuayApi(item.url, secret.oauth_token, self._allow_private) if secret.oauth_token else None
+        try:
+            with registry_client(item.url, item.username, secret, self._allow_private, retry=retry) as client:
+                yield client, quay_api
+        finally:
+            if quay_api is not None:
+                quay_api.close()
 
     def _get(self, principal: Principal, integration_id: str) -> Integration:
         item = self.by_id(integration_id)

@@ -186,9 +186,8 @@ def _refresh_repository(services: Services, integration: Integration, repository
     policy = services.sync_repository.get_policy(integration.id) or SyncPolicy()
     known = {tag.tag: tag for tag in index.tags(integration.id, repository)}
     throttled = 0
-    quay_api = services.integrations.quay_api_for(integration)
     try:
-        with _client(services, integration) as client:
+        with services.integrations.registry_access(integration, retry=services.registry_retry) as (client, quay_api):
             try:
                 tags, capped = list_tags(client, repository, known, needs_creation_times(policy), quay_api)
             finally:
@@ -205,9 +204,6 @@ def _refresh_repository(services: Services, integration: Integration, repository
         # The run goes on without it: the index keeps what it knew of the repository, so its
         # projects are neither imported twice nor removed for a failure to list.
         logger.warning("repository not refreshed", extra={"error": describe(exc)})
-    finally:
-        if quay_api is not None:
-            quay_api.close()
     if run is not None:
         services.sync_repository.complete_repository(integration.id, run.id, repository, throttled)
         _plan_when_complete(services, integration.id, run.id)
