@@ -254,3 +254,26 @@ def test_a_few_hundred_repositories_limited_like_quay_io(tmp_path, monkeypatch) 
             assert set(_projects(api)) == now_wanted
             requests = len(stack.front.stats.requests)
             assert stack.front.stats.limited <= 0.05 * requests, (stack.front.stats.limited, requests)
+
+
+def test_with_an_oauth_token_the_quay_api_lists_tags_with_digests_and_times(tmp_path, monkeypatch) -> None:
+    """An integration with a Quay OAuth token: a sync takes each repository's tags, digests
+    and push times from the Quay API (one call per repository), no tags/list and no manifest."""
+    monkeypatch.setenv("QUAYWATCH_REGISTRY_RETRY", "fast")
+    with running_stack(tmp_path / "registry") as stack:
+        for tag in ("1.0", "2.0"):
+            stack.pusher.push_image("acme/api", tag, [fixtures.alpine_310_base()], created="2026-01-01T00:00:00Z")
+        stack.front.oauth_tokens["oauth-app-token-123"] = ROBOT.username
+        with serving(stack, tmp_path) as (_, api, integration_id):
+            assert api.patch(f"/integrations/{integration_id}",
+                             json={"oauth_token": "oauth-app-token-123"}).status_code == 200
+            api.put(f"/integrations/{integration_id}/sync-policy", json={"rules": [{"tag": r"2\.0"}]})
+            before = len(stack.front.stats.requests)
+            result = _sync(api, integration_id, dry_run=True)
+            asked = stack.front.stats.requests[before:]
+            assert [(e["repository"], e["tag"]) for e in result["to_import"]] == [("acme/api", "2.0")]
+            assert not [path for _, path in asked if "/tags/list" in path or "/manifests/" in path]
+            assert any(path.startswith("/api/v1/repository/acme/api/tag/") for _, path in asked)
+            (repository,) = api.get(f"/integrations/{integration_id}/images").json()["repositories"]
+            assert {t["name"]: t["created"] for t in repository["tags"]} == {  # the front's last_modified
+                "1.0": "2024-11-28T08:00:00+00:00", "2.0": "2024-11-28T08:00:00+00:00"}

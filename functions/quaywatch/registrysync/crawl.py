@@ -10,6 +10,7 @@ Quay OAuth token the Quay API gives digests and push times in one listing instea
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from quaywatch.integrations.catalog import is_artifact_tag
@@ -86,10 +87,12 @@ def _from_quay_api(quay_api: QuayApi, repository: str) -> tuple[list[IndexedTag]
 
 
 def _rfc2822(value: str | None) -> str | None:
-    """Quay's API times (``Thu, 01 Feb 2024 10:00:00 -0000``) as ISO 8601."""
+    """Quay's API times (``Thu, 01 Feb 2024 10:00:00 -0000``) as ISO 8601 in UTC (``-0000``
+    is UTC with no local offset known: Python reads it as a naive time)."""
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value).isoformat(timespec="seconds")
+        moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat(timespec="seconds")
