@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.loader import read_feed
-from quaywatch.advisories.store import SqliteAdvisoryStore
+from quaywatch.advisories.store import SCHEMA_VERSION, SqliteAdvisoryStore
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
 from quaywatch.matching.matcher import match_inventory
 
@@ -196,7 +196,7 @@ def test_a_version_1_store_is_upgraded_with_its_alias_index(tmp_path: Path) -> N
         report = import_feed(upgraded, ENRICHMENT / "nvd")
     assert ("Maven", "", "org.apache.logging.log4j:log4j-core") in report.changed
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
 
 
 def test_status_reports_the_rating_and_exploit_feeds(store) -> None:

@@ -74,3 +74,13 @@ def package_key(package: Package, distro: tuple[str, str] | None) -> tuple[Packa
     if package.type == "golang":
         return PackageKey("Go", "", package.full_name), package.version.removeprefix("v")
     return None
+
+
+def extra_keys(package: Package, distro: tuple[str, str] | None) -> list[tuple[PackageKey, str]]:
+    """Further keys a distribution's feeds may state an OS package under (Red Hat: its source
+    rpm), less specific than ``package_key``'s."""
+    distribution = distros.by_ecosystem(distro[0]) if distro else None
+    if distribution is None or distribution.package_type != package.type:
+        return []
+    return [(PackageKey(distribution.ecosystem, distro[1], name), version)
+            for name, version in distribution.extra_lookups(package)]

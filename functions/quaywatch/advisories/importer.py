@@ -35,6 +35,8 @@ def import_feed(store: SqliteAdvisoryStore, path: Path) -> ImportReport:
             session.apply_ratings(document.ratings)
             if document.known_exploited or document.kev_catalog:
                 session.apply_known_exploited(document.known_exploited, complete=document.kev_catalog)
+            if document.repository_cpes:
+                session.apply_repository_cpes(document.repository_cpes)
             if document.epss_snapshot:
                 session.apply_predictions(document.predictions)
     report.records = session.result.records

@@ -4,8 +4,10 @@ A path may be one OSV record (JSON or YAML; GitHub advisories are OSV too), a di
 them (walked recursively, as the PyPA repository's ``vulns/``), an OSV ``all.zip`` dump, an
 Alpine secdb document (YAML or JSON), a Debian security tracker JSON, NVD CVE API 2.0 data
 (feed files ``nvdcve-2.0-*.json[.gz|.zip]``, API pages, or one ``cve`` object per file), CVE
-JSON 5 records (the CVE List's release zips too), CISA's KEV catalog (JSON) or an EPSS score
-file (CSV). ``.gz`` files are read through gzip. Formats are recognised by content, not
+JSON 5 records (the CVE List's release zips too), CISA's KEV catalog (JSON), an EPSS score
+file (CSV), Red Hat's CSAF VEX documents (one file, a ``YYYY/cve-*.json`` directory or the
+``csaf_vex_*.tar.zst`` archive; a ``deletions.csv`` beside them withdraws what it lists) and
+Red Hat's repository-to-CPE mapping. ``.gz`` files are read through gzip. Formats are recognised by content, not
 name. NVD files are streamed (a year file is hundreds of megabytes), in documents of
 ``_BATCH`` records. Every malformed document or record becomes a ``BadRecord`` with its
 location; it never stops the rest.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import tarfile
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +28,7 @@ from typing import IO, Any
 
 import ijson
 import yaml
+import zstandard
 
 from quaywatch.advisories.formats.alpine_secdb import looks_like_secdb, parse_secdb
 from quaywatch.advisories.formats.cve5 import looks_like_cve5, parse_cve5
@@ -46,6 +50,13 @@ from quaywatch.advisories.formats.nvd import (
     parse_nvd_item,
 )
 from quaywatch.advisories.formats.osv import looks_like_osv, parse_osv
+from quaywatch.advisories.formats.redhat_csaf import (
+    looks_like_csaf,
+    looks_like_repository_cpes,
+    parse_csaf,
+    parse_repository_cpes,
+    withdrawn_documents,
+)
 from quaywatch.advisories.models import (
     Advisory,
     BadRecord,
@@ -56,10 +67,12 @@ from quaywatch.advisories.models import (
 from quaywatch.errors import UsageError
 
 _SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".json.gz", ".csv.gz")
+_TAR_SUFFIXES = (".tar", ".tar.zst", ".tar.gz")
 _MEMBER_LIMIT = 64 << 20  # a document read whole; NVD files are streamed and have no limit
 _STREAM_ABOVE = 8 << 20  # members smaller than this are read whole, NVD ones too (one open, not two)
 _INNER_ZIP_LIMIT = 4 << 30  # the CVE List's cves.zip is some hundreds of MB
 _BATCH = 2000
+_ZSTD_WINDOW = 128 << 20  # a frame asking for a larger window (memory) is refused
 _YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # every scalar a string: 1.10 stays "1.10"
 
 
@@ -73,6 +86,7 @@ class Document:
     ratings: list[Rating] = field(default_factory=list)
     known_exploited: list[KnownExploited] = field(default_factory=list)
     predictions: list[ExploitPrediction] = field(default_factory=list)
+    repository_cpes: dict[str, list[str]] = field(default_factory=dict)  # Red Hat's repository-to-CPE mapping
     kev_catalog: bool = False  # a complete KEV catalog: it replaces the previous one
     epss_snapshot: bool = False  # a complete EPSS file: it replaces the previous scores
 
@@ -96,11 +110,14 @@ def read_feed(path: Path) -> Iterator[Document]:
         raise UsageError(f"advisory feed {path} does not exist")
     if path.is_dir():
         for child in sorted(path.rglob("*")):
-            if child.is_file() and (child.name.endswith(_SUFFIXES) or child.suffix == ".zip"):
+            if child.is_file() and (child.name.endswith((*_SUFFIXES, *_TAR_SUFFIXES)) or child.suffix == ".zip"):
                 yield from read_feed(child)
         return
     if path.suffix == ".zip":
         yield from _read_zip(path)
+        return
+    if path.name.endswith(_TAR_SUFFIXES):
+        yield from _read_tar(path)
         return
     location = str(path)
     try:
@@ -180,6 +197,28 @@ def _read_zip(path: Path, nested: bool = False) -> Iterator[Document]:
             yield parse_document(location, data)
 
 
+def _read_tar(path: Path) -> Iterator[Document]:
+    """A tar archive, plain or compressed (Red Hat's ``csaf_vex_YYYY-MM-DD.tar.zst``: some
+    300,000 documents), read as a stream: one member at a time, nothing unpacked to disk."""
+    try:
+        with open(path, "rb") as raw:
+            stream: IO[bytes] = raw
+            if path.name.endswith(".zst"):
+                stream = zstandard.ZstdDecompressor(max_window_size=_ZSTD_WINDOW).stream_reader(raw)
+            with tarfile.open(fileobj=stream, mode="r|gz" if path.name.endswith(".gz") else "r|") as archive:
+                for member in archive:
+                    if not member.isfile() or not member.name.endswith(_SUFFIXES):
+                        continue
+                    location = f"{path}!{member.name}"
+                    if member.size > _MEMBER_LIMIT:
+                        yield Document(location, bad=[BadRecord(location=location, reason="member larger than 64 MiB")])
+                        continue
+                    extracted = archive.extractfile(member)
+                    yield parse_document(location, extracted.read() if extracted else b"")
+    except (tarfile.TarError, zstandard.ZstdError, OSError, EOFError) as exc:
+        yield Document(str(path), bad=[BadRecord(location=str(path), reason=f"not a readable archive: {exc}")])
+
+
 def _read_inner_zip(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[Document]:
     location = f"{path}!{info.filename}"
     if info.file_size > _INNER_ZIP_LIMIT:
@@ -241,10 +280,15 @@ def parse_document(location: str, data: bytes, shown_as: str | None = None) -> D
                     document.advisories.append(parse_osv(item))
                 except InvalidRecordError as exc:
                     notes.append(f"[{index}]: {exc}")
+        elif looks_like_csaf(content):
+            document.advisories = parse_csaf(content, notes)
+        elif looks_like_repository_cpes(content):
+            document.repository_cpes = parse_repository_cpes(content, notes)
         elif looks_like_debian_tracker(content):
             document.advisories = parse_debian_tracker(content, notes)
         else:
-            notes.append("not a recognised advisory format (OSV, Alpine secdb, Debian tracker, NVD, CVE JSON 5, KEV)")
+            notes.append("not a recognised advisory format (OSV, Alpine secdb, Debian tracker, NVD, CVE JSON 5, KEV, "
+                         "CSAF VEX)")
     except InvalidRecordError as exc:
         notes.append(str(exc))
     document.bad = [BadRecord(location=document.location, reason=note) for note in notes]
@@ -254,6 +298,13 @@ def parse_document(location: str, data: bytes, shown_as: str | None = None) -> D
 def _csv_document(document: Document, data: bytes) -> Document:
     notes: list[str] = []
     text = data.decode("utf-8", errors="replace")
+    name = document.location.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+    if name == "deletions.csv":  # Red Hat's VEX directory: the documents it removed
+        document.advisories = withdrawn_documents(text, notes)
+        document.bad = [BadRecord(location=document.location, reason=note) for note in notes]
+        return document
+    if name == "changes.csv":
+        return document  # Red Hat's VEX directory: what the sync downloads, not a record itself
     try:
         if not looks_like_epss(text):
             raise InvalidRecordError("not a recognised CSV feed (EPSS: cve,epss,percentile)")

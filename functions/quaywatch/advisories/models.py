@@ -14,12 +14,26 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 
 class FixStatus(StrEnum):
-    FIXED = "fixed"
+    """Whether a fix exists. A finding carries one of the first five; the feeds also state
+    ``not_affected`` (no finding) and ``under_investigation`` (no finding unless asked for)."""
+
+    FIXED = "fixed"  # a fix is released: the finding's fixed_version
     AFFECTED = "affected"  # affected, no fix released yet
+    FIX_DEFERRED = "fix_deferred"  # the vendor may fix it later (Red Hat "Deferred", Debian postponed / no-dsa)
     WILL_NOT_FIX = "will_not_fix"
-    FIX_DEFERRED = "fix_deferred"
-    END_OF_LIFE = "end_of_life"
+    OUT_OF_SUPPORT = "out_of_support"  # the release or package is past its support (Debian end-of-life)
     NOT_AFFECTED = "not_affected"
+    UNDER_INVESTIGATION = "under_investigation"
+
+    @classmethod
+    def _missing_(cls, value: object) -> FixStatus | None:
+        # Stored findings and advisory rows written before the status was named after Red Hat's
+        # "Out of support scope" say "end_of_life".
+        return cls.OUT_OF_SUPPORT if value == "end_of_life" else None
+
+
+UNFIXED = frozenset({FixStatus.AFFECTED, FixStatus.FIX_DEFERRED, FixStatus.WILL_NOT_FIX, FixStatus.OUT_OF_SUPPORT})
+FINDING_STATUSES = (FixStatus.FIXED, *sorted(UNFIXED, key=list(FixStatus).index))
 
 
 EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
@@ -53,6 +67,10 @@ class AffectedPackage(BaseModel):
     versions: list[str] = Field(default_factory=list)
     status: FixStatus | None = Field(None, description="explicit status from a distro feed")
     severity: str | None = Field(None, description="vendor severity for this package")
+    product: str | None = Field(
+        None, description="the product stream the statement is scoped to, ``vendor:product:version`` of its CPE "
+        "(Red Hat VEX: redhat:enterprise_linux:9, redhat:rhel_eus:9.2); unset: the whole release")
+    fix_advisory: str | None = Field(None, description="the vendor advisory that released the fix (RHSA-2024:1234)")
 
 
 class Advisory(BaseModel):

@@ -34,7 +34,8 @@ from quaywatch.advisories.models import (
 )
 from quaywatch.errors import QuaywatchError
 
-SCHEMA_VERSION = 2  # 2: ratings, exploit signals and the alias index (a version-1 file is upgraded in place)
+SCHEMA_VERSION = 3  # 2: ratings, exploit signals and the alias index; 3: Red Hat's repository-to-CPE mapping
+# (older files are upgraded in place: the schema script creates the new tables empty)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,6 +69,7 @@ CREATE TABLE IF NOT EXISTS known_exploited (vulnerability TEXT PRIMARY KEY, data
 CREATE TABLE IF NOT EXISTS predictions (
     vulnerability TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL, date TEXT
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS repository_cpes (repository TEXT PRIMARY KEY, cpes TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes (
     import_id INTEGER NOT NULL, ecosystem TEXT NOT NULL, release TEXT NOT NULL, package TEXT NOT NULL,
     PRIMARY KEY (import_id, ecosystem, release, package)
@@ -133,6 +135,8 @@ class AdvisoryStore(Protocol):
 
     def status(self) -> list[EcosystemStatus]: ...
 
+    def repository_cpes(self, repositories: Iterable[str]) -> dict[str, list[str]]: ...
+
 
 _ENTRIES = TypeAdapter(list[AffectedPackage])
 
@@ -192,6 +196,8 @@ class SqliteAdvisoryStore:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(version[0]) == 1:
             self._upgrade_from_1()
+        elif int(version[0]) == 2:
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
         elif int(version[0]) != SCHEMA_VERSION:
             raise StoreError(f"the advisory store {self.path} has schema {version[0]}; expected {SCHEMA_VERSION}")
 
@@ -295,6 +301,16 @@ class SqliteAdvisoryStore:
                                                         date=row[3])) for row in epss_rows)
         return {v: ExploitSignals(known.get(v), predicted.get(v)) for v in known.keys() | predicted.keys()}
 
+    def repository_cpes(self, repositories: Iterable[str]) -> dict[str, list[str]]:
+        """Red Hat's product CPEs of each content set (rpm repository) that the mapping knows."""
+        result: dict[str, list[str]] = {}
+        for chunk in _chunks(repositories):
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT repository, cpes FROM repository_cpes WHERE repository IN ({_marks(chunk)})", chunk).fetchall()
+            result.update((repository, json.loads(cpes)) for repository, cpes in rows)
+        return result
+
     def status(self) -> list[EcosystemStatus]:
         query = (
             "SELECT a.ecosystem, COUNT(DISTINCT a.source || ' ' || a.advisory_id), MAX(v.modified) "
@@ -311,6 +327,9 @@ class SqliteAdvisoryStore:
                 "SELECT source, COUNT(*) FROM ratings GROUP BY source ORDER BY source")]
             kev = self._db.execute("SELECT COUNT(*) FROM known_exploited").fetchone()[0]
             epss = self._db.execute("SELECT COUNT(*), MAX(date) FROM predictions").fetchone()
+            repositories = self._db.execute("SELECT COUNT(*) FROM repository_cpes").fetchone()[0]
+        if repositories:
+            rows.append(EcosystemStatus("Red Hat repository-to-CPE", repositories, None))
         if kev:
             rows.append(EcosystemStatus("CISA KEV", kev, None))
         if epss[0]:
@@ -398,6 +417,14 @@ class ImportSession:
         rows = [(s.vulnerability, s.score, s.percentile, s.date) for s in scores]
         self.result.records += len(rows)
         cursor.executemany("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?)", rows)
+
+    def apply_repository_cpes(self, mapping: dict[str, list[str]]) -> None:
+        """Replace Red Hat's repository-to-CPE mapping (the file is always complete). A new
+        mapping changes no package key: images show it at their next test."""
+        self._cursor.execute("DELETE FROM repository_cpes")
+        self._cursor.executemany("INSERT INTO repository_cpes VALUES (?, ?)",
+                                 [(repository, json.dumps(cpes)) for repository, cpes in mapping.items()])
+        self.result.records += len(mapping)
 
     def skip(self, count: int = 1) -> None:
         self.result.skipped += count

@@ -3,9 +3,34 @@ priority read it instead of naming distributions themselves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from quaywatch.inventory.models import OperatingSystem, Package
+
+# How a statement naming a source package is keyed where a feed also names binary packages
+# (Red Hat's ``pkg:rpm/redhat/NAME?arch=src``): ``src:NAME``.
+SOURCE_PREFIX = "src:"
+
+
+@dataclass(frozen=True)
+class ProductScope:
+    """The product streams of a distribution an image's packages come from (Red Hat's, see
+    ``distros.rhel.product_scope``). ``direct``: the streams its content sets map to, or the
+    main stream of its release when it carries no content manifest; ``fallback``: the main
+    stream, which decides for an xUS image where its own stream says nothing (an unfixed CVE
+    is stated for the main stream only)."""
+
+    direct: frozenset[str]
+    fallback: frozenset[str] = frozenset()
+
+    def select(self, products: list[str | None]) -> list[bool]:
+        """Which statements (by their product) apply: unscoped ones always; scoped ones from
+        the direct streams, else from the fallback."""
+        direct = [p is None or p in self.direct for p in products]
+        if any(p is not None and p in self.direct for p in products):
+            return direct
+        return [p is None or p in self.fallback for p in products]
 
 
 class Distribution:
@@ -49,6 +74,18 @@ class Distribution:
         if self.keyed_by == "source":
             return package.source_version or package.version
         return package.version
+
+    def product_scope(self, release: str, content_sets: list[str],
+                      repository_cpes: dict[str, list[str]]) -> ProductScope | None:
+        """Which of the feed's product-scoped statements apply to an image (None: the
+        distribution's feeds scope nothing below the release)."""
+        return None
+
+    def extra_lookups(self, package: Package) -> list[tuple[str, str]]:
+        """Further (name, version) pairs a feed of this distribution may state the package
+        under, less specific than ``lookup_name``: a statement under the name decides over one
+        under these."""
+        return []
 
 
 class RpmDistribution(Distribution):

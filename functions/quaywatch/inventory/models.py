@@ -63,6 +63,7 @@ class OperatingSystem:
     pretty_name: str | None = None
     id_like: list[str] = field(default_factory=list)
     apk_release: str | None = None  # the Alpine release the apk repositories point at, when it differs
+    content_sets: list[str] = field(default_factory=list)  # Red Hat images: the rpm repositories they were built from
     distroless: bool = False
 
 

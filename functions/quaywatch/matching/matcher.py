@@ -7,8 +7,13 @@ Rules (see the advisory issue and SPEC section 4):
 - each ecosystem's own version rules; a version that cannot be ordered yields a warning and
   no finding for that package;
 - the same vulnerability from several advisories (aliases, several feeds) is one finding per
-  package; a distro's own feed (Debian tracker, Alpine secdb) decides over OSV for its
-  packages, including "not affected";
+  package; a distro's own feed (Debian tracker, Alpine secdb, Red Hat VEX) decides over OSV
+  for its packages, including "not affected"; within it a statement naming the binary package
+  decides over one naming its source package;
+- statements scoped to a product stream (Red Hat's CPEs) apply where the image's content sets
+  say it comes from (``distros.base.ProductScope``);
+- every finding says whether a fix exists (``status``); "under investigation" statements make
+  no finding unless asked for;
 - severity by precedence (``matching.severity``): the distro's rating, GitHub's advisory,
   other ecosystem databases, then the ratings NVD, the CNA and ADPs give the finding's CVEs;
   KEV and EPSS are read by the same CVE ids.
@@ -20,10 +25,17 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from quaywatch.advisories.ecosystems import DISTRO_ECOSYSTEMS, PackageKey, image_distro, package_key
+from quaywatch.advisories.ecosystems import (
+    DISTRO_ECOSYSTEMS,
+    PackageKey,
+    extra_keys,
+    image_distro,
+    package_key,
+)
 from quaywatch.advisories.models import FixStatus
 from quaywatch.advisories.store import AdvisoryMeta, AdvisoryStore, ExploitSignals, StoredAffected
 from quaywatch.distros import by_ecosystem, feed_authority
+from quaywatch.distros.base import SOURCE_PREFIX, ProductScope
 from quaywatch.inventory.models import Inventory, Package
 from quaywatch.matching.models import ExploitScore, Finding, MatchReport
 from quaywatch.matching.ranges import Verdict, evaluate
@@ -38,37 +50,54 @@ class _Candidate:
     stored: StoredAffected
     verdict: Verdict
     vendor_severity: str | None
+    product: str | None = None  # the product stream the statement is scoped to
+    specific: bool = True  # stated under the package's own name (not its source package's)
+    fix_advisory: str | None = None
+    matched: tuple[str, str] = ("", "")  # the name and version the statement was compared with
 
 
-def match_inventory(inventory: Inventory, store: AdvisoryStore) -> MatchReport:
+def match_inventory(inventory: Inventory, store: AdvisoryStore, under_investigation: bool = False) -> MatchReport:
+    """The findings of an inventory; ``under_investigation`` adds those whose deciding
+    statement is still being investigated (no finding by default)."""
     distro = image_distro(inventory.os)
     report = MatchReport(distro=f"{distro[0]}:{distro[1]}" if distro else None)
-    keyed: list[tuple[Package, PackageKey, str]] = []
+    keyed: list[tuple[Package, list[tuple[PackageKey, str]]]] = []
     for package in inventory.packages:
         resolved = package_key(package, distro)
         if resolved is not None:
-            keyed.append((package, *resolved))
+            keyed.append((package, [resolved, *extra_keys(package, distro)]))
     if inventory.os is not None and distro is None and any(p.type in ("deb", "apk", "rpm") for p in inventory.packages):
         report.warnings.append(
             f"OS packages not matched: no advisory feed is known for {inventory.os.id} {inventory.os.version_id or ''}".strip()
         )
-    stored = store.lookup({key for _, key, _ in keyed})
+    scope = _scope(inventory, distro, store)
+    stored = store.lookup({key for _, keys in keyed for key, _ in keys})
     per_package: list[tuple[Package, PackageKey, str, list[_Candidate]]] = []
     refs: set[tuple[str, str]] = set()
-    for package, key, version in keyed:
-        candidates = _candidates(package, key, version, stored.get(key, []), report)
+    for package, keys in keyed:
+        candidates = [candidate for index, (key, version) in enumerate(keys)
+                      for candidate in _candidates(package, key, version, stored.get(key, []), report, index == 0)]
         if any(c.verdict.affected for c in candidates):
-            per_package.append((package, key, version, candidates))
+            per_package.append((package, *keys[0], candidates))
             refs.update((c.stored.source, c.stored.advisory_id) for c in candidates)
     metas = store.advisories(refs)
     drafts = [draft for package, key, version, candidates in per_package
-              for draft in _findings(package, key, version, candidates, metas)]
+              for draft in _findings(package, key, version, candidates, metas, scope, under_investigation)]
     cves = {cve for finding, _ in drafts for cve in _cves(finding)}
     ratings = store.ratings(cves)
     signals = store.exploit_signals(cves)
     report.findings = [_rated(finding, claims, ratings, signals) for finding, claims in drafts]
     report.findings.sort(key=lambda f: (f.package, f.installed_version, f.id, f.path))
     return report
+
+
+def _scope(inventory: Inventory, distro: tuple[str, str] | None, store: AdvisoryStore) -> ProductScope | None:
+    distribution = by_ecosystem(distro[0]) if distro else None
+    if distribution is None or inventory.os is None:
+        return None
+    content_sets = inventory.os.content_sets
+    return distribution.product_scope(distro[1], content_sets,
+                                      store.repository_cpes(content_sets) if content_sets else {})
 
 
 def _cves(finding: Finding) -> list[str]:
@@ -109,7 +138,8 @@ def _database(advisory_id: str) -> str:
 
 
 def _candidates(
-    package: Package, key: PackageKey, version: str, stored: list[StoredAffected], report: MatchReport
+    package: Package, key: PackageKey, version: str, stored: list[StoredAffected], report: MatchReport,
+    specific: bool = True,
 ) -> list[_Candidate]:
     scheme = scheme_for(key.ecosystem)
     if scheme is None or not stored:
@@ -122,7 +152,8 @@ def _candidates(
             except InvalidVersionError as exc:
                 report.warnings.append(f"{package.name} {version} ({package.path}): {exc}; not matched")
                 return []
-            result.append(_Candidate(item, verdict, entry.severity))
+            result.append(_Candidate(item, verdict, entry.severity, entry.product, specific, entry.fix_advisory,
+                                     (key.name, version)))
     return result
 
 
@@ -136,7 +167,8 @@ def _vulnerability_id(advisory_id: str, meta: AdvisoryMeta | None) -> str:
 
 def _findings(
     package: Package, key: PackageKey, version: str, candidates: list[_Candidate],
-    metas: dict[tuple[str, str], AdvisoryMeta],
+    metas: dict[tuple[str, str], AdvisoryMeta], scope: ProductScope | None = None,
+    under_investigation: bool = False,
 ) -> list[tuple[Finding, list[Claim]]]:
     """Draft findings, one per vulnerability, with the claims of the package feeds on them;
     ``_rated`` adds the CVE-keyed ratings and decides."""
@@ -146,12 +178,19 @@ def _findings(
         groups[_vulnerability_id(candidate.stored.advisory_id, meta)].append(candidate)
     findings = []
     for vulnerability_id, group in groups.items():
+        group = _in_scope(group, scope)
+        if not group:
+            continue
         top = max(feed_authority(c.stored.source) for c in group)
         deciding = [c for c in group if feed_authority(c.stored.source) == top]
+        if any(c.specific for c in deciding):
+            deciding = [c for c in deciding if c.specific]  # the binary package's own statement decides
         affected = [c for c in deciding if c.verdict.affected]
         if not affected:
             continue  # the deciding feed says this package is fixed or never affected
         chosen = min(affected, key=_fix_preference)
+        if chosen.verdict.status is FixStatus.UNDER_INVESTIGATION and not under_investigation:
+            continue
         related = [metas.get((c.stored.source, c.stored.advisory_id)) for c in group]
         aliases = sorted(
             ({a for m in related if m for a in m.aliases} | {c.stored.advisory_id for c in group}) - {vulnerability_id}
@@ -167,13 +206,14 @@ def _findings(
                 package=package.full_name,
                 package_type=package.type,
                 installed_version=package.version,
-                matched_as=key.name,
-                matched_version=version,
+                matched_as=_unprefixed(chosen.matched[0]) or key.name,
+                matched_version=chosen.matched[1] or version,
                 ecosystem=key.ecosystem,
                 release=key.release,
                 purl=package.purl,
                 status=chosen.verdict.status,
                 fixed_version=chosen.verdict.fixed_version,
+                fix_advisory=chosen.fix_advisory if chosen.verdict.status is FixStatus.FIXED else None,
                 severity="unknown",
                 severity_source="none",
                 origin="os" if key.ecosystem in DISTRO_ECOSYSTEMS else "application",
@@ -186,6 +226,22 @@ def _findings(
     return findings
 
 
+def _unprefixed(name: str) -> str:
+    """``src:glibc`` (a statement on the source rpm) is shown as the source package's name."""
+    return name.removeprefix(SOURCE_PREFIX)
+
+
+def _in_scope(group: list[_Candidate], scope: ProductScope | None) -> list[_Candidate]:
+    """The statements that apply to the image's product streams (all, when nothing is scoped)."""
+    if scope is None or all(c.product is None for c in group):
+        return group
+    return [c for c, keep in zip(group, scope.select([c.product for c in group]), strict=True) if keep]
+
+
+_PREFERENCE = {FixStatus.FIXED: 0, FixStatus.UNDER_INVESTIGATION: 2}
+
+
 def _fix_preference(candidate: _Candidate) -> tuple[int, str]:
-    """Prefer a verdict with a fixed version; among those any (they agree in practice)."""
-    return (0 if candidate.verdict.status is FixStatus.FIXED else 1, candidate.verdict.fixed_version or "")
+    """Prefer a verdict with a fixed version (among those any: they agree in practice), then
+    a stated status, and "under investigation" last."""
+    return (_PREFERENCE.get(candidate.verdict.status, 1), candidate.verdict.fixed_version or "")

@@ -37,8 +37,10 @@ class Finding(BaseModel):
     ecosystem: str
     release: str = ""
     purl: str | None = None
-    status: FixStatus
+    status: FixStatus = Field(description="whether a fix exists: fixed (see fixed_version), affected, fix_deferred, "
+                              "will_not_fix or out_of_support")
     fixed_version: str | None = None
+    fix_advisory: str | None = Field(None, description="the vendor advisory that released the fix (RHSA-2024:1234)")
     severity: str
     severity_source: str = Field(description="who rated it: a distribution (debian, ubuntu, redhat...), ghsa, "
                                  "an ecosystem database (pypa...), nvd, cna, adp; none when nobody did")
@@ -57,9 +59,9 @@ class Finding(BaseModel):
                                    "layers (False); unset when no base is known")
 
     def document(self) -> dict[str, Any]:
-        """The JSON form; ``ignored`` and ``from_base`` only where they are known."""
+        """The JSON form; ``ignored``, ``from_base`` and ``fix_advisory`` only where they are known."""
         data = self.model_dump(mode="json")
-        for optional in ("ignored", "from_base"):
+        for optional in ("ignored", "from_base", "fix_advisory"):
             if data.get(optional) is None:
                 data.pop(optional, None)
         return data

@@ -6,6 +6,7 @@ import dataclasses
 
 from quaywatch.distros import alpine, debian, rhel
 from quaywatch.image.merge import MergedFile
+from quaywatch.inventory.analyzers.content_sets import ContentSetsAnalyzer
 from quaywatch.inventory.analyzers.osrelease import RELEASE_FILES
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
 from quaywatch.inventory.purl import package_url
@@ -44,7 +45,18 @@ def detect_os(view: dict[str, MergedFile]) -> OperatingSystem | None:
     if os is not None and os.id == "alpine" and repositories is not None:
         os.apk_release = alpine.apk_release(os, [r for r in repositories.findings.facts.get("releases", "").split(",")
                                                  if r])
+    if os is not None:
+        os.content_sets = _content_sets(view)
     return os
+
+
+def _content_sets(view: dict[str, MergedFile]) -> list[str]:
+    """Every content set the image's content manifests name, in path order, once each."""
+    found: dict[str, None] = {}
+    for path in sorted(view):
+        if view[path].findings.analyzer == ContentSetsAnalyzer.name:
+            found.update(dict.fromkeys(s for s in view[path].findings.facts.get("content_sets", "").split(",") if s))
+    return list(found)
 
 
 def _from_release_file(path: str, facts: dict[str, str]) -> OperatingSystem | None:

@@ -3,8 +3,8 @@
 Shape: ``{source package: {CVE: {description, releases: {codename: {status,
 fixed_version, urgency, nodsa_reason}}}}}``. It adds what OSV's Debian data lacks: urgency
 (the vendor severity), ``<not-affected>`` (status resolved with fixed version ``0``), and
-why an open issue has no fix (``postponed`` -> fix deferred, ``ignored`` -> will not fix,
-urgency ``end-of-life`` -> end of life). ``undetermined`` entries say nothing yet and are
+why an open issue has no fix (``postponed`` and other no-dsa -> fix deferred, ``ignored`` -> will not fix,
+urgency ``end-of-life`` -> out of support). ``undetermined`` entries say nothing yet and are
 skipped rather than reported as findings.
 """
 
@@ -72,11 +72,11 @@ def _affected(name: str, release: str, state: dict) -> AffectedPackage | None:
     if status == "open":
         reason = state.get("nodsa_reason")
         if urgency == "end-of-life":
-            fix_status = FixStatus.END_OF_LIFE
-        elif reason == "postponed":
-            fix_status = FixStatus.FIX_DEFERRED
+            fix_status = FixStatus.OUT_OF_SUPPORT
         elif reason == "ignored":
             fix_status = FixStatus.WILL_NOT_FIX
+        elif reason == "postponed" or "nodsa" in state:
+            fix_status = FixStatus.FIX_DEFERRED  # postponed, or no-dsa: left for a point release
         else:
             fix_status = FixStatus.AFFECTED
         return AffectedPackage(

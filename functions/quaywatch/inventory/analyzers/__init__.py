@@ -2,6 +2,7 @@
 
 from quaywatch.inventory.analyzers.apk import ApkAnalyzer, ApkRepositoriesAnalyzer
 from quaywatch.inventory.analyzers.base import Analyzer
+from quaywatch.inventory.analyzers.content_sets import ContentSetsAnalyzer
 from quaywatch.inventory.analyzers.dpkg import DpkgAnalyzer
 from quaywatch.inventory.analyzers.golang import GoBinaryAnalyzer
 from quaywatch.inventory.analyzers.java import JavaArchiveAnalyzer
@@ -19,6 +20,7 @@ def default_analyzers() -> list[Analyzer]:
         ApkAnalyzer(),
         ApkRepositoriesAnalyzer(),
         RpmDatabaseAnalyzer(),
+        ContentSetsAnalyzer(),
         PythonPackageAnalyzer(),
         NpmPackageAnalyzer(),
         JavaArchiveAnalyzer(),
