@@ -22,6 +22,7 @@ skip_unused_optional_imports()  # before httpx loads
 import click
 import orjson
 
+from quaywatch.advisories.status import SHOWN_STATUSES, UNFIXED, FixStatus
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.image.allocator import tune_for_layer_streaming
 from quaywatch.image.cache import DiskLayerCache, NullLayerCache, default_cache_dir
@@ -88,8 +89,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--platform", "platform_text", default=None, help="os/arch[/variant] of a multi-platform image (default linux/amd64).")
 @click.option("--plain-http", is_flag=True, help="Talk HTTP, not HTTPS (loopback test registries only).")
 @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA certificates of a self-hosted registry.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "cyclonedx", "sarif"]), default="table", show_default=True,
-              help="sarif: findings for CI code scanning (needs advisories).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "cyclonedx", "sarif", "openvex"]),
+              default="table", show_default=True,
+              help="sarif: findings for CI code scanning; openvex: the findings' ignores and fix statuses as an "
+              "OpenVEX document (both need advisories).")
 @click.option("--username", help=f"Registry user (robot org+name); default ${ENV_USERNAME}.")
 @click.option("--token-stdin", is_flag=True, help="Read the registry token from standard input.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Layer cache directory (default ~/.cache/quaywatch/layers).")
@@ -113,6 +116,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="YAML file of findings to ignore: `ignores: [{id, package?, reason, expires?}]`.",
 )
 @click.option(
+    "--vex", "vex_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="OpenVEX document (repeatable): not_affected statements ignore findings (with their justification), "
+    "fixed and affected statements set the status; products by image digest or package purl.",
+)
+@click.option("--ignore-unfixed", is_flag=True, help="Leave out findings with no fix released (keep status fixed only).")
+@click.option(
+    "--ignore-status", "ignore_statuses", default="", metavar="STATUS,...",
+    help="Leave out findings with these statuses: " + ", ".join(s.value for s in SHOWN_STATUSES) + ".",
+)
+@click.option("--show-under-investigation", is_flag=True,
+              help="Also report what a vendor is still investigating (status under_investigation).")
+@click.option(
     "--dockerfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
     help="The Dockerfile the image was built from: findings are split into those of its base image "
     "(the final stage's FROM) and those of the image's own layers.",
@@ -135,6 +150,10 @@ def scan(
     fail_on: str | None,
     sort_order: str,
     ignore_file: Path | None,
+    vex_paths: tuple[Path, ...],
+    ignore_unfixed: bool,
+    ignore_statuses: str,
+    show_under_investigation: bool,
     dockerfile: Path | None,
     show_progress: bool | None,
 ) -> None:
@@ -154,9 +173,13 @@ def scan(
         if store is None and ignore_file is not None:
             raise UsageError("--ignore-file needs advisories: pass --advisories or run `quaywatch advisories import`")
         rules = _ignore_rules(ignore_file)  # a malformed file is refused before the scan, not after
+        statements = _vex_statements(vex_paths)  # so is a VEX document
+        hidden = _hidden_statuses(ignore_unfixed, ignore_statuses)  # and a status that does not exist
         base = _dockerfile_base(dockerfile)  # so is a Dockerfile that does not read
-        if store is None and output_format == "sarif":
-            raise UsageError("--format sarif needs advisories: pass --advisories or run `quaywatch advisories import`")
+        for needs, flag in ((output_format in ("sarif", "openvex"), f"--format {output_format}"),
+                            (bool(vex_paths), "--vex"), (bool(hidden), "--ignore-unfixed / --ignore-status")):
+            if store is None and needs:
+                raise UsageError(f"{flag} needs advisories: pass --advisories or run `quaywatch advisories import`")
         # The bar is gone (transient) before the report is printed.
         with _progress_bar(show_progress) as progress, RegistryClient(
             reference.registry, credentials, plain_http=plain_http, ca_bundle=ca_bundle
@@ -167,13 +190,19 @@ def scan(
         if store is not None:
             from quaywatch.matching.matcher import match_inventory
 
-            report = match_inventory(inventory, store)
+            report = match_inventory(inventory, store, under_investigation=show_under_investigation)
             if base_layers:
                 from quaywatch.baseimages.layers import mark_from_base
 
                 mark_from_base(report.findings, inventory.image, base_layers)
     if rules is not None and report is not None:
         _triage(report, rules)
+    if statements and report is not None:
+        from quaywatch.vex.openvex import apply_vex
+
+        apply_vex(report.findings, statements, inventory.image)
+    if hidden and report is not None:
+        report.findings = [f for f in report.findings if f.status not in hidden]
     if report is None:  # said after the scan: a failing scan keeps its one line of reason
         click.echo("quaywatch: no advisories loaded, so this lists packages only; pass --advisories or run "
                    "`quaywatch advisories import`", err=True)
@@ -200,6 +229,29 @@ def _fail_on(report: MatchReport, fail_on: str) -> None:
     if failing:
         click.echo(f"quaywatch: {len(failing)} finding(s) {what}", err=True)
         sys.exit(1)
+
+
+def _vex_statements(paths: tuple[Path, ...]) -> list:
+    if not paths:
+        return []
+    from quaywatch.vex.openvex import read_openvex
+
+    return [statement for path in paths for statement in read_openvex(path.read_bytes(), str(path))]
+
+
+def _hidden_statuses(ignore_unfixed: bool, named: str) -> set[FixStatus]:
+    """The statuses ``--ignore-unfixed`` and ``--ignore-status`` leave out."""
+    hidden = set(UNFIXED) if ignore_unfixed else set()
+    for word in (w.strip().lower() for w in named.split(",") if w.strip()):
+        try:
+            status = FixStatus(word)
+        except ValueError:
+            raise UsageError(f"--ignore-status: {word!r} is no status; use "
+                             + ", ".join(s.value for s in SHOWN_STATUSES)) from None
+        hidden.add(status)
+    if ignore_unfixed:
+        hidden.add(FixStatus.UNDER_INVESTIGATION)
+    return hidden
 
 
 def _dockerfile_base(path: Path | None) -> ImageName | None:
@@ -309,6 +361,10 @@ def _print_scan(inventory: Inventory, report: MatchReport | None, output_format:
         from quaywatch.reports.sarif import to_sarif
 
         _echo_json(to_sarif(inventory, report.findings if report else []))
+    elif output_format == "openvex":
+        from quaywatch.vex.openvex import to_openvex
+
+        _echo_json(to_openvex(inventory.image, report.findings if report else []))
     else:
         from rich.console import Console
 

@@ -27,7 +27,7 @@ _SOURCE_RPM_RE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<release>[^-]+
 
 class RpmDatabaseAnalyzer(Analyzer):
     name = "rpm"
-    version = 3  # 2: Berkeley DB Packages read; 3: NDB Packages.db read
+    version = 4  # 2: Berkeley DB Packages read; 3: NDB Packages.db read; 4: WAL-mode rpmdb.sqlite read
     interest = Interest(basenames=frozenset(p.rpartition("/")[2] for p in _ALL_PATHS))
     max_file_bytes = 256 << 20
 
@@ -42,6 +42,11 @@ class RpmDatabaseAnalyzer(Analyzer):
             return self._ndb(path, data)
         if not data.startswith(b"SQLite format 3\0"):
             raise AnalyzerError("not an SQLite database")
+        if data[18:20] == b"\x02\x02":
+            # rpm keeps its database in WAL mode (header bytes 18-19 say 2), which SQLite cannot
+            # open from memory; read as a rollback-journal file it is the same database, as
+            # checkpointed when the image was built (the -wal file, if any, is not read).
+            data = data[:18] + b"\x01\x01" + data[20:]
         connection = sqlite3.connect(":memory:")
         try:
             connection.deserialize(data)

@@ -1,0 +1,1 @@
+"""VEX documents: statements of whether a product is affected, read and written."""
