@@ -9,6 +9,7 @@ import json
 import zipfile
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
 import pytest
 import yaml
 
@@ -17,6 +18,8 @@ from tests.integration.test_pipeline_imports import publish_advisories
 from tests.support import fixtures
 from tests.support.cloud import running_cloud
 from tests.support.feed_server import FeedServer
+from tests.support.openvex import SCHEMA as OPENVEX_SCHEMA
+from tests.support.records import severity_total
 from tests.support.shared_data import ADVISORIES
 
 pytestmark = pytest.mark.registry
@@ -222,7 +225,7 @@ def test_ignores_leave_the_counts_and_the_notifications(cloud, feeds, listener, 
     _, project = imported
     path = f"/projects/{project['id']}"
     before = cloud.api("GET", path).body
-    total = sum(before["issue_counts"].values())
+    total = severity_total(before)
     musl = next(f for f in before["findings"] if f["id"] == "CVE-2019-14697")
     added = cloud.api("POST", f"{path}/ignores", {"vulnerability_id": "CVE-2019-14697", "package": "musl",
                                                  "reason": "static binaries only", "expires_at": "2999-01-01"},
@@ -235,7 +238,7 @@ def test_ignores_leave_the_counts_and_the_notifications(cloud, feeds, listener, 
     marked = {f["id"]: f.get("ignored") for f in after["findings"]}
     assert marked["CVE-2019-14697"] == {"reason": "static binaries only", "expires": "2999-01-01"}
     assert marked["CVE-2019-1547"] is None  # expired: it no longer applies
-    assert sum(after["issue_counts"].values()) == total - 1 and after["ignored_count"] == 1
+    assert severity_total(after) == total - 1 and after["ignored_count"] == 1
     assert len(after["findings"]) == len(before["findings"]) and musl["package"] == "musl"  # still visible
 
     assert cloud.api("POST", "/organisation/ignores", {"vulnerability_id": "CVE-2099-0001", "reason": "test"},
@@ -307,7 +310,7 @@ def test_an_expired_ignore_gives_its_finding_back_to_the_counts_at_the_next_read
                                                  "expires_at": "2999-01-01"}, token="member")
     assert added.status == 201
     counted = cloud.api("GET", "/projects").body["repositories"][0]["projects"][0]
-    assert counted["ignored_count"] == 1 and sum(counted["issue_counts"].values()) == total - 1
+    assert counted["ignored_count"] == 1 and severity_total(counted) == total - 1
     table = cloud.session.resource("dynamodb").Table(cloud.physical.refs["ProjectsTable"])
     record = table.get_item(Key={"id": project["id"]})["Item"]
     assert record["counts_valid_until"] == "2999-01-01"
@@ -315,5 +318,60 @@ def test_an_expired_ignore_gives_its_finding_back_to_the_counts_at_the_next_read
     record["counts_valid_until"] = "2020-01-01"
     table.put_item(Item=record)
     listed = cloud.api("GET", "/projects").body["repositories"][0]["projects"][0]
-    assert listed["ignored_count"] == 0 and sum(listed["issue_counts"].values()) == total
+    assert listed["ignored_count"] == 0 and severity_total(listed) == total
     assert "counts_valid_until" not in table.get_item(Key={"id": project["id"]})["Item"]  # recounted once, stored
+
+
+def test_fix_statuses_and_openvex_through_the_api(cloud, imported):
+    """``status=`` filters the findings; ``issue_counts`` says how many are fixable; an OpenVEX
+    document posted to the project ignores what it says is not affected (posted again, it
+    replaces its own rules), statements about other images are skipped with the reason, and
+    the project's VEX comes back out valid against the OpenVEX schema."""
+    _, project = imported
+    path = f"/projects/{project['id']}"
+    detail = cloud.api("GET", path).body
+    assert detail["issue_counts"]["fixable"] == detail["fixable_count"] == sum(
+        1 for f in detail["findings"] if f["status"] == "fixed" and "ignored" not in f)
+    fixed = cloud.api("GET", path, query={"status": "fixed"}).body["findings"]
+    assert fixed and {f["status"] for f in fixed} == {"fixed"}
+    assert cloud.api("GET", path, query={"status": "affected,will_not_fix"}).body["findings"] == [
+        f for f in detail["findings"] if f["status"] in ("affected", "will_not_fix")]
+    wrong = cloud.api("GET", path, query={"status": "wontfix"})
+    assert wrong.status == 400 and "'wontfix' is no fix status" in wrong.body["error"]["message"]
+
+    document = {
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/musl", "author": "Acme",
+        "timestamp": "2026-11-01T10:00:00Z", "version": 1,
+        "statements": [
+            {"vulnerability": {"name": "CVE-2019-14697"}, "status": "not_affected",
+             "justification": "vulnerable_code_not_in_execute_path",
+             "products": [{"@id": f"pkg:oci/alpine310@{detail['digest']}",
+                           "subcomponents": [{"@id": "pkg:apk/alpine/musl"}]}]},
+            {"vulnerability": {"name": "CVE-2019-1547"}, "status": "not_affected",
+             "justification": "component_not_present", "products": [{"@id": "pkg:oci/other@sha256:" + "0" * 64}]},
+            {"vulnerability": {"name": "CVE-2019-1549"}, "status": "affected", "action_statement": "update",
+             "products": [{"@id": "pkg:apk/alpine/libssl1.1"}]},
+        ],
+    }
+    for _ in range(2):
+        posted = cloud.api("POST", f"{path}/vex", raw_body=json.dumps(document), token="member")
+        assert posted.status == 200 and posted.body["ignores"] == 1
+    assert [s["statement"] for s in posted.body["skipped"]] == [1, 2]
+    rules = cloud.api("GET", f"{path}/ignores").body["ignores"]
+    assert [(r["id"], r["package"], r["vex_document"]) for r in rules] == [
+        ("CVE-2019-14697", "musl", "https://example.com/vex/musl")]
+    musl = next(f for f in cloud.api("GET", path).body["findings"] if f["id"] == "CVE-2019-14697")
+    assert musl["ignored"]["justification"] == "vulnerable_code_not_in_execute_path"
+
+    exported = cloud.api("GET", f"{path}/vex")
+    assert exported.status == 200
+    jsonschema.validate(exported.body, OPENVEX_SCHEMA)
+    stated = {(s["vulnerability"]["name"], s["status"]) for s in exported.body["statements"]}
+    assert ("CVE-2019-14697", "not_affected") in stated and ("CVE-2019-1547", "affected") in stated
+
+    broken = cloud.api("POST", f"{path}/vex", raw_body=json.dumps({**document, "statements": [{"status": "x"}]}),
+                       token="member")
+    assert broken.status == 400 and broken.body["error"]["message"].startswith("the VEX document: statements[0].vulnerability")
+    assert cloud.api("POST", "/organisation/vex", raw_body=json.dumps(document), token="member").status == 403
+    organisation = cloud.api("POST", "/organisation/vex", raw_body=json.dumps(document))
+    assert organisation.status == 200 and organisation.body["ignores"] == 2  # every image: the other's too

@@ -6,17 +6,16 @@ documents; ``--ignore-unfixed`` / ``--ignore-status``; OpenVEX in (``--vex``) an
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from tests.integration.test_cli_scan import ROBOT_ENV, run
 from tests.support import redhat_vex
+from tests.support.openvex import SCHEMA
 
 pytestmark = pytest.mark.registry
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "openvex" / "openvex_json_schema.json").read_text())
 
 
 @pytest.fixture

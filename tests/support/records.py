@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
+from quaywatch.matching.levels import LEVELS
 from quaywatch.matching.models import Finding
 from quaywatch.outcome import IssueCounts
 from quaywatch.projects.findings_store import FindingsStore
@@ -33,3 +34,8 @@ def record_test(projects: ProjectStore, findings: FindingsStore, *, project_id: 
                       findings=list(found or []), tested_at=tested_at or datetime.now(UTC), counts=counts,
                       project_id=project_id)
     return TestRecorder(projects, findings).record(test, existing)
+
+
+def severity_total(project: dict) -> int:
+    """The issue counts by severity added up (``issue_counts`` also says how many are fixable)."""
+    return sum(project["issue_counts"][level] for level in LEVELS)

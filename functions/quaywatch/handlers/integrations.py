@@ -15,7 +15,7 @@ from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, Int
 from quaywatch.metrics import flushed
 from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.observability import logger, traced
-from quaywatch.usecases import baseimages, organisation, triage
+from quaywatch.usecases import baseimages, organisation, triage, vex
 from quaywatch.usecases import integrations as use
 
 app = create_app()
@@ -120,6 +120,12 @@ def add_organisation_ignore(request: Annotated[triage.IgnoreCreate, Body()]):
 def remove_organisation_ignore(ignore_id: str):
     triage.remove_ignore(services(), caller(app), ignore_id, None)
     return {"deleted": ignore_id}
+
+
+@app.post("/organisation/vex", middlewares=ADMIN)
+def import_organisation_vex():
+    """An OpenVEX document: its not_affected statements become the organisation's ignores."""
+    return vex.import_vex(services(), caller(app), app.current_event.body or "", None)
 
 
 @app.get("/openapi.json", include_in_schema=False)

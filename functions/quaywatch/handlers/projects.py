@@ -13,7 +13,7 @@ from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
 from quaywatch.observability import logger, traced
 from quaywatch.projects.models import ProjectUpdate
-from quaywatch.usecases import baseimages, triage
+from quaywatch.usecases import baseimages, triage, vex
 from quaywatch.usecases import projects as use
 from quaywatch.usecases.freshness import advisory_status
 from quaywatch.usecases.retests import request_retest
@@ -44,8 +44,10 @@ def get_advisory_status():
 
 
 @app.get("/projects/<project_id>", middlewares=MEMBER)
-def get_project(project_id: str):
-    return use.project_detail(services(), caller(app), project_id)
+def get_project(project_id: str, status: Annotated[str | None, Query(max_length=200)] = None):
+    """The project and its latest findings; ``status=fixed`` or ``status=affected,will_not_fix``
+    keeps the findings with those fix statuses."""
+    return use.project_detail(services(), caller(app), project_id, use.statuses(status))
 
 
 @app.patch("/projects/<project_id>", middlewares=MEMBER)
@@ -79,6 +81,18 @@ def add_project_ignore(project_id: str, request: Annotated[triage.IgnoreCreate, 
 def remove_project_ignore(project_id: str, ignore_id: str):
     triage.remove_ignore(services(), caller(app), ignore_id, project_id)
     return {"deleted": ignore_id}
+
+
+@app.get("/projects/<project_id>/vex", middlewares=MEMBER)
+def export_project_vex(project_id: str):
+    """The latest test's ignores and fix statuses as an OpenVEX document."""
+    return vex.export_vex(services(), caller(app), project_id)
+
+
+@app.post("/projects/<project_id>/vex", middlewares=MEMBER)
+def import_project_vex(project_id: str):
+    """An OpenVEX document: its not_affected statements on this image become the project's ignores."""
+    return vex.import_vex(services(), caller(app), app.current_event.body or "", project_id)
 
 
 @app.put("/projects/<project_id>/dockerfile", middlewares=MEMBER)

@@ -10,6 +10,7 @@ The CLI reads rules from a YAML file (``scan --ignore-file``), in the spirit of
         package: libssl3          # optional
         reason: not reachable: we never parse DH parameters
         expires: 2027-01-31       # optional
+        justification: vulnerable_code_not_in_execute_path   # optional, OpenVEX's labels
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from quaywatch.errors import UsageError
 from quaywatch.matching.models import Finding, IgnoredBy
+from quaywatch.vex.justifications import JUSTIFICATIONS
 
 
 class IgnoreRule(BaseModel):
@@ -32,6 +35,8 @@ class IgnoreRule(BaseModel):
     package: str | None = Field(None, min_length=1, max_length=500)
     reason: str = Field(min_length=1, max_length=2000)
     expires: date | None = None
+    justification: Literal[JUSTIFICATIONS] | None = Field(  # type: ignore[valid-type]
+        None, description="why it is not affected, in OpenVEX's words (exports carry it)")
 
     def matches(self, finding: Finding) -> bool:
         if self.id != finding.id and self.id not in finding.aliases:
@@ -49,6 +54,8 @@ class RecordedIgnore(IgnoreRule):
     created_by: str
     created_at: str
     scope: str = Field(pattern="^(project|organisation)$")
+    vex_document: str | None = Field(None, description="the @id of the OpenVEX document it came from (importing "
+                                     "that document again replaces its rules)")
 
 
 class IgnoreFile(BaseModel):
@@ -93,7 +100,8 @@ def apply_ignores(findings: list[Finding], rules: list[IgnoreRule], today: date 
     expiries = []
     for finding in findings:
         rule = next((r for r in active if r.matches(finding)), None)
-        finding.ignored = IgnoredBy(reason=rule.reason, expires=rule.expires) if rule else None
+        finding.ignored = IgnoredBy(reason=rule.reason, expires=rule.expires,
+                                    justification=rule.justification) if rule else None
         ignored += rule is not None
         if rule is not None and rule.expires is not None:
             expiries.append(rule.expires)

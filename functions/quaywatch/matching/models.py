@@ -15,6 +15,7 @@ class IgnoredBy(BaseModel):
 
     reason: str
     expires: date | None = None
+    justification: str | None = Field(None, description="an OpenVEX justification, when a VEX statement ignored it")
 
 
 class ExploitScore(BaseModel):
@@ -64,6 +65,8 @@ class Finding(BaseModel):
         for optional in ("ignored", "from_base", "fix_advisory"):
             if data.get(optional) is None:
                 data.pop(optional, None)
+        if "ignored" in data and data["ignored"].get("justification") is None:
+            data["ignored"].pop("justification", None)
         return data
 
 

@@ -110,8 +110,8 @@ def public_view(item: Project) -> dict[str, Any]:
         "platform": item.platform, "digest": item.digest, "is_new": item.is_new, "origin": item.origin,
         "imported_by": item.imported_by,
         "test_frequency": item.test_frequency, "active": item.active,
-        "issue_counts": counts.as_dict(), "ignored_count": counts.ignored, "fixable_count": counts.fixable,
-        "finding_count": item.finding_count, "last_tested_at": item.last_tested_at,
+        "issue_counts": counts.as_dict() | {"fixable": counts.fixable}, "ignored_count": counts.ignored,
+        "fixable_count": counts.fixable, "finding_count": item.finding_count, "last_tested_at": item.last_tested_at,
     }
 
 

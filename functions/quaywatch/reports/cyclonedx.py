@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from quaywatch import __version__
+from quaywatch.advisories.status import FixStatus
 from quaywatch.inventory.models import Inventory, Package
 
 if TYPE_CHECKING:
@@ -91,15 +92,47 @@ def _vulnerability(finding: Finding, refs: dict[tuple, str], index: int) -> dict
         vulnerability["description"] = finding.summary
     if finding.fixed_version:
         vulnerability["recommendation"] = f"Upgrade {finding.package} to {finding.fixed_version} or later."
-    if finding.ignored is not None:  # triaged: the reason and the date it lapses, not a verdict on exploitability
-        until = f" until {finding.ignored.expires}" if finding.ignored.expires else ""
-        vulnerability["analysis"] = {"state": "in_triage", "detail": f"ignored{until}: {finding.ignored.reason}"}
+    analysis = _analysis(finding)
+    if analysis:
+        vulnerability["analysis"] = analysis
     vulnerability["properties"] = _properties(
         {"quaywatch:fixed_version": finding.fixed_version, "quaywatch:status": finding.status.value,
          "quaywatch:severity_source": finding.severity_source, "quaywatch:origin": finding.origin,
          "quaywatch:location:path": finding.path, "quaywatch:matched_as": f"{finding.matched_as} {finding.matched_version}"}
     )
     return vulnerability
+
+
+# OpenVEX's justifications in CycloneDX's words (CycloneDX 1.6 impactAnalysisJustification).
+_JUSTIFICATIONS = {
+    "component_not_present": "code_not_present", "vulnerable_code_not_present": "code_not_present",
+    "vulnerable_code_not_in_execute_path": "code_not_reachable",
+    "vulnerable_code_cannot_be_controlled_by_adversary": "requires_environment",
+    "inline_mitigations_already_exist": "protected_by_mitigating_control",
+}
+# What can be done, by fix status (impactAnalysisResponse); affected and deferred: nothing yet.
+_RESPONSES = {FixStatus.FIXED: ["update"], FixStatus.WILL_NOT_FIX: ["will_not_fix"],
+              FixStatus.OUT_OF_SUPPORT: ["can_not_fix"]}
+
+
+def _analysis(finding: Finding) -> dict[str, Any] | None:
+    """CycloneDX's analysis where it fits: a VEX "not affected" (with its justification), any
+    other ignore as in triage (its reason and the date it lapses: no verdict on exploitability),
+    and the response a fix status allows."""
+    ignored = finding.ignored
+    if ignored is not None and ignored.justification in _JUSTIFICATIONS:
+        return {"state": "not_affected", "justification": _JUSTIFICATIONS[ignored.justification],
+                "detail": ignored.reason}
+    if ignored is not None:
+        until = f" until {ignored.expires}" if ignored.expires else ""
+        return {"state": "in_triage", "detail": f"ignored{until}: {ignored.reason}"}
+    if finding.status in _RESPONSES:
+        return {"response": _RESPONSES[finding.status], "detail": _STATUS_DETAIL[finding.status]}
+    return None
+
+
+_STATUS_DETAIL = {FixStatus.FIXED: "a fix is available", FixStatus.WILL_NOT_FIX: "the vendor will not fix it",
+                  FixStatus.OUT_OF_SUPPORT: "out of the vendor's support: no fix will come"}
 
 
 def _source(identifier: str) -> dict[str, str]:

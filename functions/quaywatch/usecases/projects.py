@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from quaywatch.advisories.status import SHOWN_STATUSES, FixStatus
 from quaywatch.baseimages.layers import mark_from_base
 from quaywatch.errors import UsageError
 from quaywatch.matching.levels import ISSUE_LEVELS, LEVELS, RATED_LEVELS
@@ -49,7 +50,20 @@ def _current(services: Services, item: Project) -> Project:
     return recount(services, item)
 
 
-def project_detail(services: Services, caller: Principal, project_id: str) -> dict[str, Any]:
+def statuses(text: str | None) -> frozenset[FixStatus] | None:
+    """The fix statuses a ``status=`` filter names (None: no filter); a wrong one is a 400."""
+    if not text:
+        return None
+    named = set()
+    for word in (w.strip().lower() for w in text.split(",") if w.strip()):
+        if word not in {s.value for s in SHOWN_STATUSES}:
+            raise UsageError(f"status: {word!r} is no fix status; use " + ", ".join(s.value for s in SHOWN_STATUSES))
+        named.add(FixStatus(word))
+    return frozenset(named) or None
+
+
+def project_detail(services: Services, caller: Principal, project_id: str,
+                   status: frozenset[FixStatus] | None = None) -> dict[str, Any]:
     from quaywatch.usecases.triage import recount, rules_for
 
     item = services.projects.for_principal(caller, project_id)
@@ -66,7 +80,7 @@ def project_detail(services: Services, caller: Principal, project_id: str) -> di
     base = (item.base_image or {}).get("base")
     if latest is not None and base and base.get("layers"):
         mark_from_base(latest.findings, latest.inventory.image, base["layers"])
-    findings = [f.document() for f in latest.findings] if latest else []
+    findings = [f.document() for f in latest.findings if status is None or f.status in status] if latest else []
     view |= {"os": item.os, "package_count": item.package_count,
              "base_image": f"{base['repository']}:{base['tag']}" if base else None,
              "dockerfile_base": item.dockerfile.base if item.dockerfile else None, "findings": findings}

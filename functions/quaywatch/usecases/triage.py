@@ -53,7 +53,7 @@ def add_ignore(services: Services, caller: Principal, request: IgnoreCreate, pro
                                                          lambda rules: _appended(rules, rule)))
     else:
         caller.require_admin()
-        services.access.set_ignores(caller.org_id, _documents(_appended(_organisation_ignores(services, caller), rule)))
+        services.access.set_ignores(caller.org_id, as_documents(_appended(organisation_ignores(services, caller), rule)))
         enqueue_recount(services.retest_queue, caller.org_id)  # the counts follow within seconds
     return rule.model_dump(mode="json")
 
@@ -65,13 +65,13 @@ def remove_ignore(services: Services, caller: Principal, ignore_id: str, project
                                                          lambda rules: _without(rules, ignore_id) or None))
         return
     caller.require_admin()
-    services.access.set_ignores(caller.org_id, _documents(_without(_organisation_ignores(services, caller), ignore_id)))
+    services.access.set_ignores(caller.org_id, as_documents(_without(organisation_ignores(services, caller), ignore_id)))
     enqueue_recount(services.retest_queue, caller.org_id)
 
 
 def list_ignores(services: Services, caller: Principal, project_id: str | None) -> list[dict[str, Any]]:
     if project_id:
-        return _documents(services.projects.for_principal(caller, project_id).ignores)
+        return as_documents(services.projects.for_principal(caller, project_id).ignores)
     return list((services.access.organisation(caller.org_id) or {}).get("ignores", []))
 
 
@@ -92,12 +92,12 @@ def recount(services: Services, project: Project, latest: LatestTest | None = No
     return project.changed(counts)
 
 
-def _organisation_ignores(services: Services, caller: Principal) -> list[RecordedIgnore]:
+def organisation_ignores(services: Services, caller: Principal) -> list[RecordedIgnore]:
     organisation = services.access.organisation(caller.org_id) or {}
     return [RecordedIgnore.model_validate(r) for r in organisation.get("ignores", [])]
 
 
-def _documents(rules: list[RecordedIgnore]) -> list[dict[str, Any]]:
+def as_documents(rules: list[RecordedIgnore]) -> list[dict[str, Any]]:
     return [rule.model_dump(mode="json") for rule in rules]
 
 

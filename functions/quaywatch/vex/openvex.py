@@ -34,10 +34,9 @@ from quaywatch.advisories.models import FixStatus
 from quaywatch.errors import UsageError
 from quaywatch.inventory.models import ImageSummary
 from quaywatch.matching.models import Finding, IgnoredBy
+from quaywatch.vex.justifications import JUSTIFICATIONS
 
 CONTEXT = "https://openvex.dev/ns/v0.2.0"
-JUSTIFICATIONS = ("component_not_present", "vulnerable_code_not_present", "vulnerable_code_not_in_execute_path",
-                  "vulnerable_code_cannot_be_controlled_by_adversary", "inline_mitigations_already_exist")
 MAX_STATEMENTS = 50_000
 _ACTION = {
     FixStatus.AFFECTED: "No fix is available yet.",
@@ -96,6 +95,7 @@ class _Document(BaseModel):
 
 @dataclass(frozen=True)
 class VexStatement:
+    document: str  # the document's @id
     vulnerability: str
     aliases: frozenset[str]
     status: str
@@ -132,7 +132,7 @@ def read_openvex(data: bytes | str, name: str = "the VEX document") -> list[VexS
             name=raw.vulnerability)
         timestamp = raw.timestamp or document.timestamp
         statements.append(VexStatement(
-            vulnerability.name, frozenset(vulnerability.aliases), raw.status, raw.justification,
+            document.id, vulnerability.name, frozenset(vulnerability.aliases), raw.status, raw.justification,
             raw.impact_statement, tuple(raw.products), timestamp.astimezone(UTC) if timestamp.tzinfo else timestamp))
     return sorted(statements, key=lambda s: s.timestamp.timestamp() if s.timestamp and s.timestamp.tzinfo else 0)
 
@@ -164,7 +164,7 @@ def apply_vex(findings: list[Finding], statements: list[VexStatement], image: Im
             if scope is None:
                 continue
             if statement.status == "not_affected":
-                finding.ignored = IgnoredBy(reason=statement.reason())
+                finding.ignored = IgnoredBy(reason=statement.reason(), justification=statement.justification)
                 result.ignored += 1
             elif statement.status == "fixed":
                 if scope and scope != _version(finding.purl):
@@ -198,8 +198,18 @@ def _covers(statement: VexStatement, finding: Finding, image: ImageSummary) -> s
     return None
 
 
+def _names_an_image(component: _Component) -> bool:
+    """An ``oci`` purl, a hash or a digest reference (``host/repo@sha256:...``) names an image."""
+    purl = _purl_of(component)
+    return (purl is not None and purl.type == "oci") or bool(component.hashes) or (
+        purl is None and "sha256:" in (component.id or ""))
+
+
 def _is_image(component: _Component, image: ImageSummary) -> bool:
-    digests = {d.removeprefix("sha256:") for d in (image.digest, image.index_digest) if d}
+    return _is_digest(component, {d.removeprefix("sha256:") for d in (image.digest, image.index_digest) if d})
+
+
+def _is_digest(component: _Component, digests: set[str]) -> bool:
     purl = _purl_of(component)
     if purl is not None and purl.type == "oci" and purl.version:
         return purl.version.removeprefix("sha256:") in digests
@@ -261,16 +271,22 @@ def to_openvex(image: ImageSummary, findings: list[Finding], author: str = "quay
             "vulnerability": {"name": finding.id, **({"aliases": finding.aliases} if finding.aliases else {})},
             "products": [{"@id": product_id, "subcomponents": [{"@id": finding.purl}] if finding.purl else []}],
         }
-        if finding.ignored is not None:
+        if finding.ignored is not None:  # the schema wants a justification or an impact statement, not both
             statement["status"] = "not_affected"
-            statement["impact_statement"] = finding.ignored.reason
+            if finding.ignored.justification:
+                statement["justification"] = finding.ignored.justification
+            else:
+                statement["impact_statement"] = finding.ignored.reason
         elif finding.status is FixStatus.UNDER_INVESTIGATION:
             statement["status"] = "under_investigation"
         else:
             statement["status"] = "affected"
             statement["action_statement"] = (f"Upgrade {finding.package} to {finding.fixed_version} or later."
                                              if finding.fixed_version else _ACTION.get(finding.status, "No fix yet."))
-        statement["status_notes"] = f"quaywatch status: {finding.status.value}"
+        notes = f"quaywatch status: {finding.status.value}"
+        if finding.ignored is not None and finding.ignored.justification:
+            notes += f"; ignored: {finding.ignored.reason}"
+        statement["status_notes"] = notes
         if statement not in statements:  # one package declared by two files is one statement
             statements.append(statement)
     body = json.dumps(statements, sort_keys=True).encode()
@@ -284,3 +300,29 @@ def to_openvex(image: ImageSummary, findings: list[Finding], author: str = "quay
         "tooling": "quaywatch",
         "statements": statements,
     }
+
+
+def statement_packages(statement: VexStatement, digest: str | None) -> list[str | None] | None:
+    """The package names a statement covers in an image of ``digest`` (None in the list: every
+    package), or None when it names no product of that image. ``digest`` None (an organisation's
+    statements): every image counts as named."""
+    covered: list[str | None] = []
+    for product in statement.products:
+        if _names_an_image(product):
+            if digest is not None and not _is_digest(product, {digest.removeprefix("sha256:")}):
+                continue
+            names = [_package_name(_purl_of(c)) for c in product.subcomponents]
+            covered += [n for n in names if n] if product.subcomponents else [None]
+        elif (name := _package_name(_purl_of(product))) is not None:
+            covered.append(name)
+    return list(dict.fromkeys(covered)) or None
+
+
+def _package_name(purl: PackageURL | None) -> str | None:
+    """The name a finding gives the package of ``purl`` (``Finding.package``): OS packages by
+    name, Maven ``group:artifact``, others ``namespace/name``."""
+    if purl is None or purl.type == "oci":
+        return None
+    if purl.type in ("deb", "rpm", "apk") or not purl.namespace:
+        return purl.name
+    return f"{purl.namespace}:{purl.name}" if purl.type == "maven" else f"{purl.namespace}/{purl.name}"
