@@ -189,7 +189,8 @@ def test_sync_feeds_downloads_at_start_and_local_feeds_keep_what_it_synced(stack
     with server.running():
         served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(feeds), "--sync-feeds"),
                         env={"QUAYWATCH_FEED_CHECK_SECONDS": "0.5", "QUAYWATCH_OSV_ECOSYSTEMS": "",
-                             "QUAYWATCH_ALPINE_RELEASES": "",
+                             "QUAYWATCH_ALPINE_RELEASES": "", "QUAYWATCH_REDHAT_VEX_URL": "",
+                             "QUAYWATCH_REDHAT_REPOSITORY_CPE_URL": "",
                              "QUAYWATCH_RATING_FEED_URLS": f"{server.url}/feeds/nvdcve-2.0-modified.json"})
         try:
             musl, _ = _import_musl(served, stack)

@@ -59,7 +59,7 @@ def feeds():
 def cloud(tmp_path, feeds, monkeypatch):
     monkeypatch.setenv("QUAYWATCH_WORK_DIR", str(tmp_path / "work"))
     parameters = {"OsvBaseUrl": feeds.url, "OsvEcosystems": "Alpine", "AlpineSecdbUrl": feeds.url,
-                  "AlpineReleases": "v3.10",
+                  "AlpineReleases": "v3.10", "RedHatVexUrl": "", "RedHatRepositoryCpeUrl": "",
                   "RatingFeedUrls": f"{feeds.url}/nvd/nvdcve-2.0-modified.json.gz,{feeds.url}/kev/known.json"}
     feeds.files["/nvd/nvdcve-2.0-modified.json.gz"] = gzip.compress(json.dumps(
         {"format": "NVD_CVE", "version": "2.0", "vulnerabilities": []}).encode())  # nothing modified yet

@@ -12,13 +12,17 @@ under ``architecture`` branches with version and arch in name and purl (``epoch`
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import zstandard
 
 
 @dataclass(frozen=True)
@@ -182,8 +186,7 @@ def write_vex_directory(root: Path, documents: list[dict]) -> list[str]:
     """Documents laid out as Red Hat publishes them (``YYYY/cve-YYYY-NNNN.json``); their paths."""
     paths = []
     for document in documents:
-        cve = document["vulnerabilities"][0]["cve"].lower()
-        path = f"{cve.split('-')[1]}/{cve}.json"
+        path = document_path(document)
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(json.dumps(document, indent=2))
         paths.append(path)
@@ -352,3 +355,20 @@ def ubi9_tree(sources: list[SourceRpm] | None = None, content_sets: list[str] | 
         "root/buildinfo/content_manifests/ubi9-container-9.4-1214.json":
             content_manifest(UBI9_CONTENT_SETS if content_sets is None else content_sets),
     }
+
+
+def vex_archive(documents: list[dict]) -> bytes:
+    """Red Hat's ``csaf_vex_YYYY-MM-DD.tar.zst``: every document at its ``YYYY/cve-*.json`` path."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for document in documents:
+            data = json.dumps(document).encode()
+            info = tarfile.TarInfo(document_path(document))
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return zstandard.ZstdCompressor().compress(buffer.getvalue())
+
+
+def document_path(document: dict) -> str:
+    cve = document["vulnerabilities"][0]["cve"].lower()
+    return f"{cve.split('-')[1]}/{cve}.json"

@@ -88,7 +88,8 @@ def test_the_deployed_sync_sends_the_key_from_its_secret_and_never_logs_it(tmp_p
     server, requests = FeedServer(), []
     serve_api(server, requests)
     monkeypatch.setenv("QUAYWATCH_WORK_DIR", str(tmp_path / "work"))
-    parameters = {"OsvEcosystems": "", "AlpineReleases": "", "RatingFeedUrls": "",
+    parameters = {"OsvEcosystems": "", "AlpineReleases": "", "RatingFeedUrls": "", "RedHatVexUrl": "",
+                  "RedHatRepositoryCpeUrl": "",
                   "NvdApiUrl": f"{server.url}/rest/json/cves/2.0"}
     written = io.StringIO()
     previous_stream, previous_level = logger.registered_handler.setStream(written), logger.level

@@ -4,23 +4,23 @@ deletions."""
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from pathlib import Path
 
+import httpx
 import pytest
-import zstandard
 from quaywatch.advisories.formats.redhat_csaf import parse_csaf
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.loader import parse_document
 from quaywatch.advisories.models import FixStatus
 from quaywatch.advisories.store import SqliteAdvisoryStore
+from quaywatch.advisories.sync import sync_feeds
 from quaywatch.distros.rhel import cpe_scope, product_scope
 from quaywatch.inventory.models import ImageSummary, Inventory, OperatingSystem, Package
 from quaywatch.matching.matcher import match_inventory
 
 from tests.support import redhat_vex
+from tests.support.feed_server import FeedServer
 from tests.support.redhat_vex import (
     APPSTREAM_EUS_92,
     BASEOS_9,
@@ -171,15 +171,7 @@ def test_content_sets_become_the_images_streams() -> None:
 
 def test_the_archive_is_read_as_a_stream_and_deletions_withdraw(tmp_path) -> None:
     documents = redhat_vex.ubi9_documents()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for document in documents:
-            cve = document["vulnerabilities"][0]["cve"].lower()
-            data = json.dumps(document).encode()
-            info = tarfile.TarInfo(f"{cve.split('-')[1]}/{cve}.json")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    (tmp_path / "csaf_vex_2024-09-22.tar.zst").write_bytes(zstandard.ZstdCompressor().compress(buffer.getvalue()))
+    (tmp_path / "csaf_vex_2024-09-22.tar.zst").write_bytes(redhat_vex.vex_archive(documents))
     with SqliteAdvisoryStore(tmp_path / "a.db") as store:
         report = import_feed(store, tmp_path / "csaf_vex_2024-09-22.tar.zst")
         assert report.bad == [] and report.records == len(documents)
@@ -201,3 +193,48 @@ def test_malformed_documents_are_refused_with_the_field() -> None:
     assert [b.reason for b in result.bad] == ["vulnerabilities[1]: no CVE id"] and len(result.advisories) == 1
     broken = parse_document("deletions.csv", b"this is not,a deletion,list\n")
     assert broken.bad[0].reason == "line 1: not a path,time pair of a VEX document"
+
+
+def test_the_sync_takes_the_archive_once_then_the_changes(tmp_path) -> None:
+    """First sync: the archive archive_latest.txt names (and what changed after its date);
+    later syncs: only the documents changes.csv lists as newer, and deletions.csv's removals."""
+    server = FeedServer()
+    documents = redhat_vex.ubi9_documents()
+    server.files["/vex/archive_latest.txt"] = b"csaf_vex_2024-09-22.tar.zst\n"
+    server.files["/vex/csaf_vex_2024-09-22.tar.zst"] = redhat_vex.vex_archive(documents[1:])
+    newer = documents[0]  # changed after the archive was made
+    server.files["/vex/" + redhat_vex.document_path(newer)] = json.dumps(newer).encode()
+    server.files["/vex/changes.csv"] = (f'"{redhat_vex.document_path(newer)}","2024-09-23T08:00:00+00:00"\n'
+                                        '"2024/cve-2024-0002.json","2024-09-21T08:00:00+00:00"\n').encode()
+    server.files["/vex/deletions.csv"] = b'"2023/cve-2023-9999.json","2024-01-01T00:00:00+00:00"\n'
+    state: dict = {}
+    store = tmp_path / "advisories.db"
+    with server.running(), httpx.Client() as http:
+        first = sync_feeds(store, [], tmp_path / "work", state, http, redhat_vex_url=f"{server.url}/vex/")
+        assert first.downloaded == ["redhat-vex"] and first.failed == {}
+        assert state["redhat-vex"] == {"since": "2024-09-23T08:00:00+00:00"}
+        with SqliteAdvisoryStore(store) as opened:
+            assert found(match_inventory(ubi9(UBI9_CONTENT_SETS), opened)) == UBI9_EXPECTED
+        fetched = [path for path, _ in server.requests]
+        again = sync_feeds(store, [], tmp_path / "work", state, http, redhat_vex_url=f"{server.url}/vex/")
+        assert again.unchanged == ["redhat-vex"]
+        assert [p for p, _ in server.requests[len(fetched):]] == ["/vex/changes.csv", "/vex/deletions.csv"]
+
+        curl_fixed = vex_document("CVE-2024-0004", [Statement(BASEOS_9, "curl", "fixed", fixed="7.76.1-30.el9",
+                                                               rhsa="RHSA-2024:3333")], impact="Low")
+        server.files["/vex/2024/cve-2024-0004.json"] = json.dumps(curl_fixed).encode()  # Red Hat fixed it
+        server.files["/vex/changes.csv"] = (b'"2024/cve-2024-0004.json","2024-10-02T08:00:00+00:00"\n'
+                                            + server.files["/vex/changes.csv"])
+        server.files["/vex/deletions.csv"] += b'"2024/cve-2024-0003.json","2024-10-01T00:00:00+00:00"\n'
+        later = sync_feeds(store, [], tmp_path / "work", state, http, redhat_vex_url=f"{server.url}/vex/")
+        assert later.downloaded == ["redhat-vex"] and state["redhat-vex"] == {"since": "2024-10-02T08:00:00+00:00"}
+        assert "/vex/2024/cve-2024-0004.json" in [p for p, _ in server.requests]
+        assert not any(p.endswith(".tar.zst") for p, _ in server.requests[len(fetched):])
+        with SqliteAdvisoryStore(store) as opened:
+            after = found(match_inventory(ubi9(UBI9_CONTENT_SETS), opened))
+        expected = {k: v for k, v in UBI9_EXPECTED.items() if k[0] != "CVE-2024-0003"}  # deleted
+        assert after == expected | {("CVE-2024-0004", "curl"): ("fixed", "7.76.1-30.el9", "low")}
+
+        server.files.pop("/vex/changes.csv")
+        failed = sync_feeds(store, [], tmp_path / "work", state, http, redhat_vex_url=f"{server.url}/vex/")
+    assert "redhat-vex" in failed.failed and state["redhat-vex"] == {"since": "2024-10-02T08:00:00+00:00"}

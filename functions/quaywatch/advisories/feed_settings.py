@@ -20,6 +20,8 @@ class FeedSettings:
     nvd_api_url: str = ""  # the NVD CVE API 2.0, asked for what changed since the last sync ("" = not used)
     nvd_api_pause: float = 6.0  # seconds between API requests (NVD's public rate limit)
     cvelist_url: str = ""  # GitHub's releases API of CVEProject/cvelistV5 ("" = not used)
+    redhat_vex_url: str = ""  # Red Hat's CSAF VEX directory: the archive once, then the changes ("" = not used)
+    redhat_repository_cpe_url: str = ""  # Red Hat's repository-to-CPE mapping, fetched whole when it changed
     nvd_api_key: str = field(default="", repr=False)  # serve and the CLI: QUAYWATCH_NVD_API_KEY
     nvd_api_key_secret: str = ""  # deployed: the Secrets Manager secret holding {"api_key": ...}
 
@@ -43,6 +45,8 @@ class FeedSettings:
             nvd_api_url=variables.get("QUAYWATCH_NVD_API_URL", ""),
             nvd_api_pause=float(variables.get("QUAYWATCH_NVD_API_PAUSE", "6")),
             cvelist_url=variables.get("QUAYWATCH_CVELIST_RELEASES_URL", ""),
+            redhat_vex_url=variables.get("QUAYWATCH_REDHAT_VEX_URL", ""),
+            redhat_repository_cpe_url=variables.get("QUAYWATCH_REDHAT_REPOSITORY_CPE_URL", ""),
             nvd_api_key=variables.get("QUAYWATCH_NVD_API_KEY", ""),
             nvd_api_key_secret=variables.get("QUAYWATCH_NVD_API_KEY_SECRET", ""),
         )

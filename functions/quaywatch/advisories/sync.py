@@ -4,8 +4,10 @@ package keys that changed (so the projects containing them get re-tested).
 Feeds: OSV's per-ecosystem ``<base>/<Ecosystem>/all.zip`` (GitHub advisories included),
 Alpine secdb's ``<base>/<release>/{main,community}.json``, rating feeds by URL (NVD's
 ``nvdcve-2.0-modified.json.gz``, CISA KEV, EPSS), and optionally the NVD CVE API 2.0 itself,
-asked for the CVEs modified since the last sync (``nvd_api``), and optionally the CVE List's
-hourly releases of CVE JSON 5 records (``cvelist``: CNA and ADP ratings). Each download is conditional (ETag /
+asked for the CVEs modified since the last sync (``nvd_api``), optionally the CVE List's
+hourly releases of CVE JSON 5 records (``cvelist``: CNA and ADP ratings), and optionally Red
+Hat's CSAF VEX documents (``redhat_vex_sync``: the archive once, then the changed documents)
+with its repository-to-CPE mapping. Each download is conditional (ETag /
 Last-Modified remembered in a state file next to the store), so an unchanged feed costs one
 304. A feed that fails to download is logged and skipped; the others still land.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +28,7 @@ from quaywatch.advisories.cvelist import CveListError, fetch_cvelist
 from quaywatch.advisories.ecosystems import PackageKey
 from quaywatch.advisories.importer import import_feed
 from quaywatch.advisories.nvd_api import KEYED_PAUSE, fetch_modified
+from quaywatch.advisories.redhat_vex_sync import RedHatVexError, fetch_redhat_vex
 from quaywatch.advisories.store import SqliteAdvisoryStore
 from quaywatch.errors import QuaywatchError
 from quaywatch.observability import logger
@@ -81,13 +85,16 @@ def sync_configured(store_path: Path, feeds: FeedSettings, work_dir: Path, state
     and ``quaywatch advisories sync`` alike)."""
     sources = feed_sources(feeds.osv_base_url, list(feeds.osv_ecosystems), feeds.alpine_secdb_url,
                            list(feeds.alpine_releases), list(feeds.rating_feeds))
+    if feeds.redhat_repository_cpe_url:
+        sources.append(FeedSource("redhat:repository-to-cpe", feeds.redhat_repository_cpe_url,
+                                  "redhat-repository-to-cpe.json"))
     return sync_feeds(store_path, sources, work_dir, state, http, feeds.nvd_api_url, feeds.nvd_api_pause,
-                      feeds.cvelist_url, nvd_api_key)
+                      feeds.cvelist_url, nvd_api_key, feeds.redhat_vex_url)
 
 
 def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, state: dict[str, dict[str, str]],
                http: httpx.Client, nvd_api_url: str = "", nvd_api_pause: float = 6.0,
-               cvelist_url: str = "", nvd_api_key: str = "") -> SyncReport:
+               cvelist_url: str = "", nvd_api_key: str = "", redhat_vex_url: str = "") -> SyncReport:
     """Download changed feeds into ``work_dir`` and import them into the store at ``store_path``.
     ``state`` (name -> validators, or the NVD API's last modification time) is updated in place."""
     report = SyncReport()
@@ -97,6 +104,8 @@ def sync_feeds(store_path: Path, sources: list[FeedSource], work_dir: Path, stat
         downloaded += _nvd_api(nvd_api_url, state, http, work_dir / "nvd-api", nvd_api_pause, report, nvd_api_key)
     if cvelist_url:
         downloaded += _cvelist(cvelist_url, state, http, work_dir / "cvelist", report)
+    if redhat_vex_url:
+        downloaded += _redhat_vex(redhat_vex_url, state, http, work_dir / "redhat-vex", report)
     for source in sources:
         headers = {}
         known = state.get(source.name, {})
@@ -164,6 +173,22 @@ def _cvelist(url: str, state: dict[str, dict[str, str]], http: httpx.Client, wor
         return []
     state["cvelist"] = position
     (report.downloaded if files else report.unchanged).append("cvelist")
+    return files
+
+
+def _redhat_vex(url: str, state: dict[str, dict[str, str]], http: httpx.Client, work_dir: Path,
+                report: SyncReport) -> list[Path]:
+    """Red Hat's VEX documents written since the last sync (see ``redhat_vex_sync``); the
+    position moves only when every document arrived."""
+    try:
+        files, position = fetch_redhat_vex(url, state.get("redhat-vex") or None, http, work_dir,
+                                           time.monotonic() + BUDGET_SECONDS / 2)
+    except (*UNREACHABLE, RedHatVexError) as exc:
+        report.failed["redhat-vex"] = failure_reason(exc)
+        logger.warning("feed download failed", extra={"feed": "redhat-vex", "error": str(exc)})
+        return []
+    state["redhat-vex"] = position
+    (report.downloaded if files else report.unchanged).append("redhat-vex")
     return files
 
 
