@@ -19,8 +19,9 @@ def test_sync_downloads_imports_then_costs_a_304_and_reports_a_failing_feed(tmp_
     server = FeedServer()
     server.files["/nvd/nvdcve-2.0-modified.json"] = (ENRICHMENT / "nvd" / "nvdcve-2.0-demo.json").read_bytes()
     server.files["/kev/known.json"] = (ENRICHMENT / "kev" / "known_exploited_vulnerabilities.json").read_bytes()
-    for name in ("QUAYWATCH_OSV_ECOSYSTEMS", "QUAYWATCH_ALPINE_RELEASES"):
-        monkeypatch.setenv(name, "")  # the template's OSV and secdb defaults would go to the internet
+    for name in ("QUAYWATCH_OSV_ECOSYSTEMS", "QUAYWATCH_ALPINE_RELEASES", "QUAYWATCH_REDHAT_VEX_URL",
+                 "QUAYWATCH_REDHAT_REPOSITORY_CPE_URL"):
+        monkeypatch.setenv(name, "")  # the template's OSV, secdb and Red Hat defaults would go to the internet
     monkeypatch.setenv("QUAYWATCH_RATING_FEED_URLS",
                        f"{server.url}/nvd/nvdcve-2.0-modified.json,{server.url}/kev/known.json")
     store = tmp_path / "advisories.db"
