@@ -12,6 +12,13 @@ async function loadLevels() {
   Object.assign(LEVELS, await api("GET", "/severity-levels"));
   SEVERITIES = LEVELS.levels;
 }
+// Whether a fix exists, in words (the finding's status: "fixed" means a fix is released, not that it is applied).
+const STATUS_TEXT = { fixed: "fix available", affected: "no fix yet", fix_deferred: "fix deferred",
+  will_not_fix: "will not fix", out_of_support: "out of support", under_investigation: "under investigation" };
+
+function fixText(finding) {
+  return finding.fixed_version ? `fix available in ${finding.fixed_version}` : (STATUS_TEXT[finding.status] || finding.status);
+}
 const QUAY_ICON = '<svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true"><circle cx="8" cy="8" r="7" fill="#40b4e5"/><path d="M5 8a3 3 0 1 1 5.2 2l1.3 1.3" stroke="#fff" stroke-width="1.6" fill="none"/></svg>';
 
 function esc(value) {
@@ -229,8 +236,7 @@ async function renderProject(id) {
         <dt>Severity</dt><dd>${esc(f.severity)} <span class="muted">rated by ${esc(f.severity_source === "none" ? "no source" : f.severity_source)}</span></dd>
         <dt>CVSS</dt><dd>${f.cvss_score != null ? `${esc(f.cvss_score)} <code>${esc(f.cvss_vector || "")}</code> <span class="muted">(${esc(f.cvss_source || "")})</span>` : "none"}</dd>
         <dt>Exploitation</dt><dd>${f.kev ? `known exploited (CISA KEV since ${esc(f.kev_date_added)})` : "not in CISA KEV"}${f.epss ? `; EPSS ${(f.epss.score * 100).toFixed(2)}% (percentile ${(f.epss.percentile * 100).toFixed(1)})` : ""}</dd>
-        <dt>Status</dt><dd>${esc(f.status.replace(/_/g, " "))}</dd>
-        <dt>Fixed in</dt><dd>${esc(f.fixed_version || "no fixed version yet")}</dd>
+        <dt>Fix</dt><dd>${esc(fixText(f))}${f.fix_advisory ? ` <span class="muted">(${esc(f.fix_advisory)})</span>` : ""}</dd>
         <dt>Found in</dt><dd><code>${esc(f.path)}</code>${f.layer ? ` <span class="muted">layer ${esc(f.layer.slice(0, 19))}…</span>` : ""}</dd>
         <dt>Advisories</dt><dd class="muted">${esc(f.advisories.join(", "))}</dd>
         <dt>Ignored</dt><dd>${f.ignored ? `${esc(f.ignored.reason)}${f.ignored.expires ? ` (until ${esc(f.ignored.expires)})` : ""}` : "no"}</dd>
@@ -245,6 +251,7 @@ async function renderProject(id) {
     let findings = project.findings.slice();
     if (view.severity) findings = findings.filter(f => f.severity === view.severity);
     if (view.fixable) findings = findings.filter(f => f.fixed_version);
+    if (view.status) findings = findings.filter(f => f.status === view.status);
     findings.sort(orders[view.sort]);
     document.querySelectorAll("th[data-sort]").forEach(th => th.setAttribute("aria-sort", th.dataset.sort === view.sort ? "descending" : "none"));
     document.getElementById("findings").innerHTML = findings.map((f, index) => `
@@ -256,7 +263,7 @@ async function renderProject(id) {
           <span class="muted source">${esc(f.severity_source === "none" ? "" : f.severity_source)}</span></td>
         <td class="exploit">${exploitText(f)}</td>
         <td>${esc(f.package)}</td><td>${esc(f.installed_version)}</td>
-        <td>${esc(f.fixed_version || "—")} <span class="muted">${f.fixed_version ? "" : esc(f.status.replace(/_/g, " "))}</span></td>
+        <td>${f.fixed_version ? esc(f.fixed_version) : `<span class="muted nofix">${esc(STATUS_TEXT[f.status] || f.status)}</span>`}</td>
         <td class="muted">${f.from_base === true ? "base image · " : f.from_base === false ? "own layers · " : ""}${esc(f.origin === "os" ? "OS package" : f.path)}</td></tr>
       ${view.open.has(`${f.id}|${f.package}`) ? details(f, index) : ""}`).join("")
       || '<tr><td colspan="7" class="muted">No findings.</td></tr>';
@@ -282,7 +289,7 @@ async function renderProject(id) {
       <div class="muted">${esc(project.digest || "")}</div>
       <div>OS: ${esc(project.os || "unknown")} · packages: ${esc(project.package_count)} · last tested: <span id="last-tested">${esc(localTime(project.last_tested_at) || "never")}</span></div>
       <div class="mt-6 counts">${LEVELS.issues.map(s => countBadge(s, counts[s] || 0)).join(" ")}
-        <span class="muted">· ${counts.unknown || 0} unrated · ${project.findings.length} total · ${project.ignored_count || 0} ignored</span></div>
+        <span class="muted">· ${counts.unknown || 0} unrated · ${project.findings.length} total · ${project.ignored_count || 0} ignored · ${counts.fixable || 0} with a fix</span></div>
       <div class="mt-12 toolbar">
         <div><label for="frequency">Test frequency</label>
           <select id="frequency"><option>daily</option><option>weekly</option><option>never</option></select></div>
@@ -294,6 +301,8 @@ async function renderProject(id) {
     <div class="toolbar">
       <div><label for="severity-filter">Severity</label><select id="severity-filter"><option value="">All</option>
         ${SEVERITIES.map(s => `<option>${s}</option>`).join("")}</select></div>
+      <div><label for="status-filter">Fix</label><select id="status-filter"><option value="">All</option>
+        ${Object.entries(STATUS_TEXT).map(([value, text]) => `<option value="${value}">${esc(text)}</option>`).join("")}</select></div>
       <div><label><input type="checkbox" id="fixable"> Fixable only</label></div>
     </div>
     <div class="card"><table>
@@ -374,6 +383,7 @@ async function renderProject(id) {
   renderBaseImage(id, ticket);
   document.getElementById("severity-filter").onchange = e => { view.severity = e.target.value; draw(); };
   document.getElementById("fixable").onchange = e => { view.fixable = e.target.checked; draw(); };
+  document.getElementById("status-filter").onchange = e => { view.status = e.target.value; draw(); };
   for (const order of ["severity", "exploit", "package"]) {
     document.getElementById(`sort-${order}`).onclick = () => { view.sort = order; draw(); };
   }
