@@ -50,7 +50,10 @@ CREATE TABLE IF NOT EXISTS affected (
     digest TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (source, advisory_id, partition, ecosystem, release, package)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS affected_by_package ON affected (ecosystem, release, package);
+DROP INDEX IF EXISTS affected_by_package;
+-- Covers a match's first read (the primary key's columns ride along in a WITHOUT ROWID
+-- table's index): which advisories name a package, and the digest of each one's entries.
+CREATE INDEX IF NOT EXISTS affected_by_package_digest ON affected (ecosystem, release, package, digest);
 CREATE TABLE IF NOT EXISTS imports (
     id INTEGER PRIMARY KEY AUTOINCREMENT, location TEXT NOT NULL, started_at TEXT NOT NULL,
     finished_at TEXT, records INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
@@ -141,13 +144,31 @@ class AdvisoryStore(Protocol):
 _ENTRIES = TypeAdapter(list[AffectedPackage])
 
 
-@lru_cache(maxsize=50_000)
+_PARSED_LIMIT = 50_000
+_parsed: dict[str, tuple[AffectedPackage, ...]] = {}  # entries by content digest, shared by every store
+
+
 def _parse_entries(digest: str, data: str) -> tuple[AffectedPackage, ...]:
-    """Parsed rows, memoised by content digest: a warm matcher re-reads the same rows."""
-    return tuple(_ENTRIES.validate_json(data))
+    """Parsed rows, memoised by content digest: a warm matcher reads digests only and finds
+    the entries here (parsing them, and reading their JSON, was most of a warm match)."""
+    entries = _parsed.get(digest)
+    if entries is None:
+        if len(_parsed) >= _PARSED_LIMIT:
+            _parsed.clear()  # a new feed generation: start over rather than track recency per read
+        entries = _parsed[digest] = tuple(_ENTRIES.validate_json(data))
+    return entries
 
 
-@lru_cache(maxsize=50_000)
+_metas: dict[tuple[str, str, str], AdvisoryMeta] = {}  # by (source, id, digest of the metadata), shared by every store
+
+
+def _remember_meta(meta: AdvisoryMeta, digest: str) -> AdvisoryMeta:
+    if len(_metas) >= _PARSED_LIMIT:
+        _metas.clear()  # a new feed generation: start over rather than track recency per read
+    _metas[(meta.source, meta.id, digest)] = meta
+    return meta
+
+
 def _parse_meta(
     source: str, advisory_id: str, digest: str, aliases: str, summary: str | None,
     published: str | None, modified: str | None, severities: str,
@@ -238,8 +259,9 @@ class SqliteAdvisoryStore:
 
     def lookup(self, keys: Iterable[PackageKey]) -> dict[PackageKey, list[StoredAffected]]:
         """The stored entries of each key, in (source, advisory, partition) order: one query per
-        ecosystem and release and chunk of package names (a 500-package image: a handful of
-        queries on the ``affected_by_package`` index, not 500)."""
+        ecosystem and release and chunk of package names, answered from the covering
+        ``affected_by_package_digest`` index (a 500-package image: a handful of index-only
+        queries, not 500); the entries' JSON is read only for digests not parsed before."""
         found: dict[PackageKey, list[StoredAffected]] = {}
         by_release: dict[tuple[str, str], list[str]] = {}
         for ecosystem, release, package in set(keys):
@@ -247,14 +269,24 @@ class SqliteAdvisoryStore:
         with self._lock:
             for (ecosystem, release), packages in by_release.items():
                 for chunk in _chunks(packages):
+                    where = f"WHERE ecosystem = ? AND release = ? AND package IN ({_marks(chunk)})"
                     rows = self._db.execute(
-                        "SELECT package, source, advisory_id, digest, data FROM affected WHERE ecosystem = ? "
-                        f"AND release = ? AND package IN ({_marks(chunk)}) "
+                        f"SELECT package, source, advisory_id, partition, digest FROM affected {where} "
                         "ORDER BY package, source, advisory_id, partition", [ecosystem, release, *chunk]).fetchall()
-                    for package, source, advisory_id, digest, data in rows:
+                    if any(row[4] not in _parsed for row in rows):
+                        for digest, data in self._db.execute(f"SELECT digest, data FROM affected {where}",
+                                                             [ecosystem, release, *chunk]):
+                            _parse_entries(digest, data)
+                    for package, source, advisory_id, _, digest in rows:
+                        entries = _parsed.get(digest) or self._entries(digest)
                         found.setdefault(PackageKey(ecosystem, release, package), []).append(
-                            StoredAffected(source, advisory_id, list(_parse_entries(digest, data))))
+                            StoredAffected(source, advisory_id, list(entries)))
         return found
+
+    def _entries(self, digest: str) -> tuple[AffectedPackage, ...]:
+        """The entries of one digest, read again (the memo was cleared while a match read)."""
+        row = self._db.execute("SELECT data FROM affected WHERE digest = ? LIMIT 1", (digest,)).fetchone()
+        return _parse_entries(digest, row[0]) if row else ()
 
     def advisories(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], AdvisoryMeta]:
         """By (source, id): one ``source = ? AND id IN (...)`` query per source and chunk, which
@@ -267,10 +299,18 @@ class SqliteAdvisoryStore:
         with self._lock:
             for source, ids in by_source.items():
                 for chunk in _chunks(ids):
-                    query = ("SELECT source, id, digest, aliases, summary, published, modified, severities "
-                             f"FROM advisories WHERE source = ? AND id IN ({_marks(chunk)})")
-                    for row in self._db.execute(query, [source, *chunk]):
-                        result[(row[0], row[1])] = _parse_meta(*row)
+                    where = f"WHERE source = ? AND id IN ({_marks(chunk)})"
+                    rows = self._db.execute(f"SELECT id, digest FROM advisories {where}", [source, *chunk]).fetchall()
+                    missing = [advisory_id for advisory_id, digest in rows if (source, advisory_id, digest) not in _metas]
+                    if missing:  # the rest was read before: only digests cross over
+                        for row in self._db.execute(
+                                "SELECT source, id, digest, aliases, summary, published, modified, severities FROM "
+                                f"advisories WHERE source = ? AND id IN ({_marks(missing)})", [source, *missing]):
+                            result[(source, row[1])] = _remember_meta(_parse_meta(*row), row[2])
+                    for advisory_id, digest in rows:
+                        meta = _metas.get((source, advisory_id, digest))
+                        if meta is not None:
+                            result[(source, advisory_id)] = meta
         return result
 
     def ratings(self, vulnerabilities: Iterable[str]) -> dict[str, list[Rating]]:

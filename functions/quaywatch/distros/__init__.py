@@ -46,10 +46,13 @@ def for_image(os: OperatingSystem | None) -> tuple[Distribution, str] | None:
     return (distribution, release) if release else None
 
 
+_OWN_FEEDS = frozenset(feed for d in DISTRIBUTIONS for feed in d.own_feeds)
+
+
 def feed_authority(source: str) -> int:
     """Which feed decides when several speak of one vulnerability and package: a
     distribution's own feed (2) over OSV (1) over anything else."""
-    if any(source in d.own_feeds for d in DISTRIBUTIONS):
+    if source in _OWN_FEEDS:
         return 2
     return 1 if source == "osv" else 0
 

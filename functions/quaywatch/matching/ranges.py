@@ -57,7 +57,9 @@ _ZERO = object()  # "introduced: 0": below every version
 def _ordered(version_range: Range, scheme: VersionScheme) -> tuple[list[tuple[str, str, object]], list[object]]:
     """The range's events sorted, each with its parsed version, and its limits: computed once
     per range and scheme (a stored range is parsed once and kept)."""
-    cached = version_range._ordered.get(scheme.name)
+    # The private attribute read from its dict: pydantic's __getattr__ cost a fifth of a warm match.
+    memo = version_range.__pydantic_private__["_ordered"]  # type: ignore[index]
+    cached = memo.get(scheme.name)
     if cached is None:
         events = sorted(
             (e for e in version_range.events if e.kind != "limit"),
@@ -67,7 +69,7 @@ def _ordered(version_range: Range, scheme: VersionScheme) -> tuple[list[tuple[st
         keyed = [(e.kind, e.version, _ZERO if e.kind == "introduced" and e.version == "0" else scheme.key(e.version))
                  for e in events]
         limits = [scheme.key(e.version) for e in version_range.events if e.kind == "limit" and e.version != "*"]
-        cached = version_range._ordered[scheme.name] = (keyed, limits)
+        cached = memo[scheme.name] = (keyed, limits)
     return cached  # type: ignore[return-value]
 
 
