@@ -102,6 +102,7 @@ class StoredAffected:
     source: str
     advisory_id: str
     entries: list[AffectedPackage]
+    digest: str = ""  # of the entries' content: equal digests, equal entries
 
 
 @dataclass
@@ -280,7 +281,7 @@ class SqliteAdvisoryStore:
                     for package, source, advisory_id, _, digest in rows:
                         entries = _parsed.get(digest) or self._entries(digest)
                         found.setdefault(PackageKey(ecosystem, release, package), []).append(
-                            StoredAffected(source, advisory_id, list(entries)))
+                            StoredAffected(source, advisory_id, list(entries), digest))
         return found
 
     def _entries(self, digest: str) -> tuple[AffectedPackage, ...]:

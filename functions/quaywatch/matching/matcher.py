@@ -37,10 +37,12 @@ from quaywatch.advisories.store import AdvisoryMeta, AdvisoryStore, ExploitSigna
 from quaywatch.distros import by_ecosystem, feed_authority
 from quaywatch.distros.base import SOURCE_PREFIX, ProductScope
 from quaywatch.inventory.models import Inventory, Package
+from quaywatch.matching.collector import collector_paused
 from quaywatch.matching.models import ExploitScore, Finding, MatchReport
 from quaywatch.matching.ranges import Verdict, evaluate
 from quaywatch.matching.severity import Claim, score_claims
 from quaywatch.versions import InvalidVersionError, scheme_for
+from quaywatch.versions.base import VersionScheme
 
 _CVE = re.compile(r"^CVE-\d{4}-\d+$")
 
@@ -59,6 +61,11 @@ class _Candidate:
 def match_inventory(inventory: Inventory, store: AdvisoryStore, under_investigation: bool = False) -> MatchReport:
     """The findings of an inventory; ``under_investigation`` adds those whose deciding
     statement is still being investigated (no finding by default)."""
+    with collector_paused():
+        return _match(inventory, store, under_investigation)
+
+
+def _match(inventory: Inventory, store: AdvisoryStore, under_investigation: bool) -> MatchReport:
     distro = image_distro(inventory.os)
     report = MatchReport(distro=f"{distro[0]}:{distro[1]}" if distro else None)
     keyed: list[tuple[Package, list[tuple[PackageKey, str]]]] = []
@@ -83,10 +90,10 @@ def match_inventory(inventory: Inventory, store: AdvisoryStore, under_investigat
     metas = store.advisories(refs)
     drafts = [draft for package, key, version, candidates in per_package
               for draft in _findings(package, key, version, candidates, metas, scope, under_investigation)]
-    cves = {cve for finding, _ in drafts for cve in _cves(finding)}
+    cves = {i for draft, _ in drafts for i in (draft["id"], *draft["aliases"]) if _CVE.match(i)}
     ratings = store.ratings(cves)
     signals = store.exploit_signals(cves)
-    report.findings = [_rated(finding, claims, ratings, signals) for finding, claims in drafts]
+    report.findings = [_rated(draft, claims, ratings, signals) for draft, claims in drafts]
     report.findings.sort(key=lambda f: (f.package, f.installed_version, f.id, f.path))
     return report
 
@@ -100,27 +107,24 @@ def _scope(inventory: Inventory, distro: tuple[str, str] | None, store: Advisory
                                       store.repository_cpes(content_sets) if content_sets else {})
 
 
-def _cves(finding: Finding) -> list[str]:
-    """The finding's CVE ids, its own id first: what NVD, CVE records, KEV and EPSS are keyed by."""
-    return [i for i in (finding.id, *finding.aliases) if _CVE.match(i)]
-
-
-def _rated(finding: Finding, claims: list[Claim], ratings: dict, signals: dict[str, ExploitSignals]) -> Finding:
-    """The finding with its severity by precedence and its exploit signals."""
-    cves = _cves(finding)
+def _rated(draft: dict, claims: list[Claim], ratings: dict, signals: dict[str, ExploitSignals]) -> Finding:
+    """The finding, with its severity by precedence and its exploit signals, built once
+    (pydantic's validation in Rust is quicker than ``model_construct`` or a ``model_copy``)."""
+    cves = [i for i in (draft["id"], *draft["aliases"]) if _CVE.match(i)]
     claims = claims + [Claim(r.source, r.severity, tuple(r.vectors)) for cve in cves for r in ratings.get(cve, [])]
     score = score_claims(claims)
-    summary = finding.summary or next((r.summary for cve in cves for r in ratings.get(cve, []) if r.summary), None)
+    summary = draft.pop("summary") or next((r.summary for cve in cves for r in ratings.get(cve, []) if r.summary),
+                                           None)
     found = [signals[cve] for cve in cves if cve in signals]
     kev = next((s.known_exploited for s in found if s.known_exploited), None)
     prediction = max((s.prediction for s in found if s.prediction), key=lambda p: p.score, default=None)
-    return finding.model_copy(update={
-        "summary": summary, "severity": score.severity, "severity_source": score.source,
-        "cvss_score": score.cvss_score, "cvss_vector": score.cvss_vector, "cvss_source": score.cvss_source,
-        "kev": kev is not None, "kev_date_added": kev.date_added if kev else None,
-        "epss": ExploitScore(score=prediction.score, percentile=prediction.percentile, date=prediction.date)
+    return Finding(
+        **draft, summary=summary, severity=score.severity, severity_source=score.source,
+        cvss_score=score.cvss_score, cvss_vector=score.cvss_vector, cvss_source=score.cvss_source,
+        kev=kev is not None, kev_date_added=kev.date_added if kev else None,
+        epss=ExploitScore(score=prediction.score, percentile=prediction.percentile, date=prediction.date)
         if prediction else None,
-    })
+    )
 
 
 def _claim(key: PackageKey, candidate: _Candidate, meta: AdvisoryMeta | None) -> Claim:
@@ -146,15 +150,34 @@ def _candidates(
         return []
     result = []
     for item in stored:
-        for entry in item.entries:
-            try:
-                verdict = evaluate(version, entry, scheme)
-            except InvalidVersionError as exc:
-                report.warnings.append(f"{package.name} {version} ({package.path}): {exc}; not matched")
-                return []
+        try:
+            verdicts = _verdicts(item, version, scheme)
+        except InvalidVersionError as exc:
+            report.warnings.append(f"{package.name} {version} ({package.path}): {exc}; not matched")
+            return []
+        for entry, verdict in zip(item.entries, verdicts, strict=True):
             result.append(_Candidate(item, verdict, entry.severity, entry.product, specific, entry.fix_advisory,
                                      (key.name, version)))
     return result
+
+
+_VERDICT_LIMIT = 200_000
+_verdict_memo: dict[tuple[str, str, str], tuple[Verdict, ...]] = {}
+
+
+def _verdicts(item: StoredAffected, version: str, scheme: VersionScheme) -> tuple[Verdict, ...]:
+    """The verdict of each of an advisory's entries on an installed version, memoised by the
+    entries' content digest: across the images of one organisation (and every re-test) the same
+    package versions meet the same advisory rows again and again."""
+    memo_key = (item.digest, scheme.name, version)
+    found = _verdict_memo.get(memo_key) if item.digest else None
+    if found is None:
+        found = tuple(evaluate(version, entry, scheme) for entry in item.entries)
+        if item.digest:
+            if len(_verdict_memo) >= _VERDICT_LIMIT:
+                _verdict_memo.clear()
+            _verdict_memo[memo_key] = found
+    return found
 
 
 def _vulnerability_id(advisory_id: str, meta: AdvisoryMeta | None) -> str:
@@ -169,15 +192,17 @@ def _findings(
     package: Package, key: PackageKey, version: str, candidates: list[_Candidate],
     metas: dict[tuple[str, str], AdvisoryMeta], scope: ProductScope | None = None,
     under_investigation: bool = False,
-) -> list[tuple[Finding, list[Claim]]]:
-    """Draft findings, one per vulnerability, with the claims of the package feeds on them;
-    ``_rated`` adds the CVE-keyed ratings and decides."""
+) -> list[tuple[dict, list[Claim]]]:
+    """Draft findings (their fields), one per vulnerability, with the claims of the package
+    feeds on them; ``_rated`` adds the CVE-keyed ratings, decides and builds the finding."""
     groups: dict[str, list[_Candidate]] = defaultdict(list)
     for candidate in candidates:
         meta = metas.get((candidate.stored.source, candidate.stored.advisory_id))
         groups[_vulnerability_id(candidate.stored.advisory_id, meta)].append(candidate)
     findings = []
     for vulnerability_id, group in groups.items():
+        if not any(c.verdict.affected for c in group):
+            continue  # nobody says affected: no finding, whoever decides
         group = _in_scope(group, scope)
         if not group:
             continue
@@ -198,31 +223,26 @@ def _findings(
         in_order = deciding + [c for c in group if c not in deciding]
         claims = [_claim(key, c, metas.get((c.stored.source, c.stored.advisory_id))) for c in in_order]
         summary = next((m.summary for m in related if m and m.summary), None)
-        findings.append((
-            Finding(
-                id=vulnerability_id,
-                aliases=aliases,
-                summary=summary,
-                package=package.full_name,
-                package_type=package.type,
-                installed_version=package.version,
-                matched_as=_unprefixed(chosen.matched[0]) or key.name,
-                matched_version=chosen.matched[1] or version,
-                ecosystem=key.ecosystem,
-                release=key.release,
-                purl=package.purl,
-                status=chosen.verdict.status,
-                fixed_version=chosen.verdict.fixed_version,
-                fix_advisory=chosen.fix_advisory if chosen.verdict.status is FixStatus.FIXED else None,
-                severity="unknown",
-                severity_source="none",
-                origin="os" if key.ecosystem in DISTRO_ECOSYSTEMS else "application",
-                path=package.path,
-                layer=package.layer,
-                advisories=sorted({f"{c.stored.source}:{c.stored.advisory_id}" for c in group}),
-            ),
-            claims,
-        ))
+        findings.append(({
+            "id": vulnerability_id,
+            "aliases": aliases,
+            "summary": summary,
+            "package": package.full_name,
+            "package_type": package.type,
+            "installed_version": package.version,
+            "matched_as": _unprefixed(chosen.matched[0]) or key.name,
+            "matched_version": chosen.matched[1] or version,
+            "ecosystem": key.ecosystem,
+            "release": key.release,
+            "purl": package.purl,
+            "status": chosen.verdict.status,
+            "fixed_version": chosen.verdict.fixed_version,
+            "fix_advisory": chosen.fix_advisory if chosen.verdict.status is FixStatus.FIXED else None,
+            "origin": "os" if key.ecosystem in DISTRO_ECOSYSTEMS else "application",
+            "path": package.path,
+            "layer": package.layer,
+            "advisories": sorted({f"{c.stored.source}:{c.stored.advisory_id}" for c in group}),
+        }, claims))
     return findings
 
 

@@ -68,7 +68,7 @@ def best_cvss(severities: list[Severity]) -> tuple[float, str, str] | None:
     return None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)  # CVSS v3 alone has 2,592 base vectors; v2 and v4 add theirs, each a short string
 def _score_vector(kind: str, vector: str) -> tuple[float, str, str] | None:
     parser = {"CVSS_V3": CVSS3, "CVSS_V4": CVSS4, "CVSS_V2": CVSS2}[kind]
     try:
