@@ -293,3 +293,20 @@ def test_os_packages_of_an_unknown_distro_are_reported_not_guessed(store) -> Non
     import_feed(store, FIXTURES / "debian-osv")
     report = match_inventory(image(OperatingSystem(id="gentoo"), deb("libssl3", "3.0.11-1~deb12u2", "openssl")), store)
     assert report.findings == [] and "gentoo" in report.warnings[0]
+
+
+def test_what_a_match_read_is_forgotten_when_the_store_changes(store, tmp_path) -> None:
+    """The store keeps what matches read while it is unchanged; an import through this store
+    or through another connection (another process's sync) is seen by the next match."""
+    advisory = {"id": "PYSEC-2099-1", "modified": "2099-01-01T00:00:00Z", "aliases": ["CVE-2099-0001"],
+                "affected": [{"package": {"ecosystem": "PyPI", "name": "memo-test"},
+                              "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}]}]}
+    package = Package(type="pypi", name="memo-test", version="1.0", path="app/METADATA")
+    assert match_inventory(image(None, package), store).findings == []  # read, and remembered as none
+    (tmp_path / "one.json").write_text(json.dumps(advisory))
+    import_feed(store, tmp_path / "one.json")
+    assert [f.id for f in match_inventory(image(None, package), store).findings] == ["CVE-2099-0001"]
+    with SqliteAdvisoryStore(store.path) as other:  # another connection to the same file
+        (tmp_path / "two.json").write_text(json.dumps(advisory | {"id": "PYSEC-2099-2", "aliases": ["CVE-2099-0002"]}))
+        import_feed(other, tmp_path / "two.json")
+    assert [f.id for f in match_inventory(image(None, package), store).findings] == ["CVE-2099-0001", "CVE-2099-0002"]

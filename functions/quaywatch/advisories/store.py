@@ -213,6 +213,11 @@ class SqliteAdvisoryStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the advisory store {self.path}: {exc}") from None
         self._lock = threading.Lock()
+        # What matches read, kept while the store is unchanged (see ``_current``).
+        self._writes = 0
+        self._generation: tuple[int, int] | None = None
+        self._looked_up: dict[PackageKey, list[StoredAffected]] = {}
+        self._metas_read: dict[tuple[str, str], AdvisoryMeta | None] = {}
         version = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if version is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -258,31 +263,50 @@ class SqliteAdvisoryStore:
 
     # --- reads -------------------------------------------------------------------------
 
+    def _current(self) -> None:
+        """Forget what earlier matches read when the store changed since: SQLite's
+        ``data_version`` moves when another connection commits, ``_writes`` when this one
+        imports (call with the lock held). A re-test cycle matches thousands of images against
+        one unchanged store: the second image with a package reads none of its rows again."""
+        generation = (self._db.execute("PRAGMA data_version").fetchone()[0], self._writes)
+        if (generation != self._generation or len(self._looked_up) > _PARSED_LIMIT
+                or len(self._metas_read) > _PARSED_LIMIT):
+            self._generation = generation
+            self._looked_up.clear()
+            self._metas_read.clear()
+
     def lookup(self, keys: Iterable[PackageKey]) -> dict[PackageKey, list[StoredAffected]]:
         """The stored entries of each key, in (source, advisory, partition) order: one query per
-        ecosystem and release and chunk of package names, answered from the covering
-        ``affected_by_package_digest`` index (a 500-package image: a handful of index-only
-        queries, not 500); the entries' JSON is read only for digests not parsed before."""
-        found: dict[PackageKey, list[StoredAffected]] = {}
+        ecosystem and release and chunk of package names not read since the store last changed,
+        answered from the covering ``affected_by_package_digest`` index (a 500-package image:
+        a handful of index-only queries, not 500); the entries' JSON is read only for digests
+        not parsed before."""
         by_release: dict[tuple[str, str], list[str]] = {}
-        for ecosystem, release, package in set(keys):
-            by_release.setdefault((ecosystem, release), []).append(package)
         with self._lock:
+            self._current()
+            wanted = set(keys)
+            for ecosystem, release, package in wanted - self._looked_up.keys():
+                by_release.setdefault((ecosystem, release), []).append(package)
             for (ecosystem, release), packages in by_release.items():
                 for chunk in _chunks(packages):
-                    where = f"WHERE ecosystem = ? AND release = ? AND package IN ({_marks(chunk)})"
-                    rows = self._db.execute(
-                        f"SELECT package, source, advisory_id, partition, digest FROM affected {where} "
-                        "ORDER BY package, source, advisory_id, partition", [ecosystem, release, *chunk]).fetchall()
-                    if any(row[4] not in _parsed for row in rows):
-                        for digest, data in self._db.execute(f"SELECT digest, data FROM affected {where}",
-                                                             [ecosystem, release, *chunk]):
-                            _parse_entries(digest, data)
-                    for package, source, advisory_id, _, digest in rows:
-                        entries = _parsed.get(digest) or self._entries(digest)
-                        found.setdefault(PackageKey(ecosystem, release, package), []).append(
-                            StoredAffected(source, advisory_id, list(entries), digest))
-        return found
+                    self._read_chunk(ecosystem, release, chunk)
+            return {key: self._looked_up[key] for key in wanted if self._looked_up.get(key)}
+
+    def _read_chunk(self, ecosystem: str, release: str, chunk: list[str]) -> None:
+        where = f"WHERE ecosystem = ? AND release = ? AND package IN ({_marks(chunk)})"
+        rows = self._db.execute(
+            f"SELECT package, source, advisory_id, partition, digest FROM affected {where} "
+            "ORDER BY package, source, advisory_id, partition", [ecosystem, release, *chunk]).fetchall()
+        if any(row[4] not in _parsed for row in rows):
+            for digest, data in self._db.execute(f"SELECT digest, data FROM affected {where}",
+                                                 [ecosystem, release, *chunk]):
+                _parse_entries(digest, data)
+        for package in chunk:
+            self._looked_up[PackageKey(ecosystem, release, package)] = []  # none: remembered too
+        for package, source, advisory_id, _, digest in rows:
+            entries = _parsed.get(digest) or self._entries(digest)
+            self._looked_up[PackageKey(ecosystem, release, package)].append(
+                StoredAffected(source, advisory_id, list(entries), digest))
 
     def _entries(self, digest: str) -> tuple[AffectedPackage, ...]:
         """The entries of one digest, read again (the memo was cleared while a match read)."""
@@ -293,26 +317,31 @@ class SqliteAdvisoryStore:
         """By (source, id): one ``source = ? AND id IN (...)`` query per source and chunk, which
         SQLite answers from the primary key (a row-value ``IN (VALUES ...)`` made it scan the
         whole table: 96 ms of a 500-package match against 200,000 advisories)."""
-        result: dict[tuple[str, str], AdvisoryMeta] = {}
         by_source: dict[str, list[str]] = {}
-        for source, advisory_id in set(refs):
-            by_source.setdefault(source, []).append(advisory_id)
         with self._lock:
+            self._current()
+            wanted = set(refs)
+            for source, advisory_id in wanted - self._metas_read.keys():
+                by_source.setdefault(source, []).append(advisory_id)
             for source, ids in by_source.items():
                 for chunk in _chunks(ids):
-                    where = f"WHERE source = ? AND id IN ({_marks(chunk)})"
-                    rows = self._db.execute(f"SELECT id, digest FROM advisories {where}", [source, *chunk]).fetchall()
-                    missing = [advisory_id for advisory_id, digest in rows if (source, advisory_id, digest) not in _metas]
-                    if missing:  # the rest was read before: only digests cross over
-                        for row in self._db.execute(
-                                "SELECT source, id, digest, aliases, summary, published, modified, severities FROM "
-                                f"advisories WHERE source = ? AND id IN ({_marks(missing)})", [source, *missing]):
-                            result[(source, row[1])] = _remember_meta(_parse_meta(*row), row[2])
-                    for advisory_id, digest in rows:
-                        meta = _metas.get((source, advisory_id, digest))
-                        if meta is not None:
-                            result[(source, advisory_id)] = meta
-        return result
+                    self._read_metas(source, chunk)
+            return {ref: meta for ref in wanted if (meta := self._metas_read.get(ref)) is not None}
+
+    def _read_metas(self, source: str, chunk: list[str]) -> None:
+        rows = self._db.execute(f"SELECT id, digest FROM advisories WHERE source = ? AND id IN ({_marks(chunk)})",
+                                [source, *chunk]).fetchall()
+        missing = [advisory_id for advisory_id, digest in rows if (source, advisory_id, digest) not in _metas]
+        fresh = {}
+        if missing:  # the rest was parsed before (by any store): only digests cross over
+            for row in self._db.execute(
+                    "SELECT source, id, digest, aliases, summary, published, modified, severities FROM "
+                    f"advisories WHERE source = ? AND id IN ({_marks(missing)})", [source, *missing]):
+                fresh[row[1]] = _remember_meta(_parse_meta(*row), row[2])
+        for advisory_id in chunk:
+            self._metas_read[(source, advisory_id)] = None
+        for advisory_id, digest in rows:
+            self._metas_read[(source, advisory_id)] = fresh.get(advisory_id) or _metas.get((source, advisory_id, digest))
 
     def ratings(self, vulnerabilities: Iterable[str]) -> dict[str, list[Rating]]:
         """NVD / CNA / ADP ratings by CVE id."""
@@ -403,6 +432,7 @@ class SqliteAdvisoryStore:
                 yield session
                 session.finish()
                 cursor.execute("COMMIT")
+                self._writes += 1  # what matches read before is stale now
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
