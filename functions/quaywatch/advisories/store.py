@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -80,6 +81,9 @@ CREATE TABLE IF NOT EXISTS changes (
 """
 
 
+_CVE = re.compile(r"^CVE-\d{4}-\d+$")
+
+
 class StoreError(QuaywatchError):
     """The advisory store cannot be opened or is from an incompatible version."""
 
@@ -93,6 +97,15 @@ class AdvisoryMeta:
     published: str | None
     modified: str | None
     severities: list[Severity]
+
+    @cached_property
+    def cve(self) -> str | None:
+        """The one CVE this advisory is (or aliases), None when it names none or several:
+        what findings are grouped by. Kept with the (cached) metadata: computed once."""
+        if _CVE.match(self.id):
+            return self.id
+        cves = {alias for alias in self.aliases if _CVE.match(alias)}
+        return cves.pop() if len(cves) == 1 else None
 
 
 @dataclass(frozen=True)

@@ -182,10 +182,9 @@ def _verdicts(item: StoredAffected, version: str, scheme: VersionScheme) -> tupl
 
 def _vulnerability_id(advisory_id: str, meta: AdvisoryMeta | None) -> str:
     """Group key: the CVE when the advisory is or aliases exactly one CVE, else its own id."""
-    if _CVE.match(advisory_id):
-        return advisory_id
-    cves = sorted({a for a in (meta.aliases if meta else []) if _CVE.match(a)})
-    return cves[0] if len(cves) == 1 else advisory_id
+    if meta is not None:
+        return meta.cve or advisory_id
+    return advisory_id
 
 
 def _findings(
