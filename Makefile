@@ -3,7 +3,7 @@
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test bench bench-scan bench-advisories bench-nvd bench-baseimages bench-runtime bench-pipeline bench-recount bench-retest bench-sync lint
+.PHONY: setup demo test bench bench-scan bench-advisories bench-redhat-vex bench-nvd bench-baseimages bench-runtime bench-pipeline bench-recount bench-retest bench-sync lint
 
 setup:
 	@command -v docker-registry >/dev/null && command -v go >/dev/null && command -v chromium >/dev/null && command -v db5.3_load >/dev/null && command -v rpm >/dev/null || \
@@ -19,7 +19,7 @@ demo: setup
 test: setup
 	$(PYTHON) -m pytest -n 2 -q
 
-bench: bench-scan bench-advisories bench-nvd bench-baseimages bench-runtime bench-pipeline bench-recount bench-retest bench-sync
+bench: bench-scan bench-advisories bench-redhat-vex bench-nvd bench-baseimages bench-runtime bench-pipeline bench-recount bench-retest bench-sync
 
 bench-scan: setup
 	$(PYTHON) -m pip install -q -e '.[test,bench]'
@@ -27,6 +27,9 @@ bench-scan: setup
 
 bench-advisories: setup
 	$(PYTHON) -m tests.bench.bench_advisories
+
+bench-redhat-vex: setup
+	$(PYTHON) -m tests.bench.bench_redhat_vex
 
 bench-nvd: setup
 	$(PYTHON) -m tests.bench.bench_nvd
