@@ -46,6 +46,7 @@ for _tag, _name in {
     "!Ref": "Ref", "!GetAtt": "Fn::GetAtt", "!Sub": "Fn::Sub", "!Join": "Fn::Join", "!If": "Fn::If",
     "!Equals": "Fn::Equals", "!Not": "Fn::Not", "!Select": "Fn::Select", "!Split": "Fn::Split",
     "!FindInMap": "Fn::FindInMap", "!ImportValue": "Fn::ImportValue", "!GetAZs": "Fn::GetAZs",
+    "!And": "Fn::And", "!Or": "Fn::Or", "!Condition": "Condition",
 }.items():
     _Loader.add_constructor(_tag, _intrinsic(_name))
 
