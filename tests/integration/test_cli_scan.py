@@ -82,7 +82,7 @@ def test_table_output_and_token_from_stdin(app_image, tmp_path):
 
 
 def assert_one_line_failure(result, pattern: str) -> None:
-    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.returncode == 2, (result.stdout, result.stderr)  # failed, not "findings found" (1)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert pattern in lines[0], lines[0]

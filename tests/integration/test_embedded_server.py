@@ -44,7 +44,7 @@ def test_serve_import_restart_keeps_everything(stack, tmp_path):
         missing = served.cli("import", integration, "acme/web:no-such-tag")
         assert missing.returncode == 1 and "0 succeeded, 1 failed of 1" in missing.stdout  # scripts see the failure
         unknown = served.cli("project", "show", "no-such-project")
-        assert unknown.returncode == 1 and unknown.stderr.strip() == "quaywatch: error: no project no-such-project"
+        assert unknown.returncode == 2 and unknown.stderr.strip() == "quaywatch: error: no project no-such-project"
         table = served.cli("projects")
         assert "UNRATED" in table.stdout and "TOTAL" in table.stdout
         listed_imports = json.loads(served.cli("imports", "list", "--json").stdout)["imports"]

@@ -125,7 +125,7 @@ def test_a_registry_followed_by_its_policy(served) -> None:
     assert planned.returncode == 0, planned.stderr
     assert "12 to import, 0 to remove" in planned.stdout and "acme/svc-4" in planned.stdout
     rule = _cli(server, api, "sync", "policy", "set", integration_id, "--rule", "tag=(?=x)")
-    assert rule.returncode == 1 and "rules[0].tag" in rule.stderr
+    assert rule.returncode == 2 and "rules[0].tag" in rule.stderr
 
     # The images page answers from the index: no registry request.
     before = len(stack.front.stats.requests)

@@ -62,7 +62,7 @@ def test_ignore_unfixed_keeps_only_what_can_be_fixed(ubi9, feed, tmp_path) -> No
     assert shown[("CVE-2024-0007", "bash")][0] == "under_investigation"
     wrong = run(["scan", ref, "--plain-http", "--advisories", str(feed), "--ignore-status", "wontfix"],
                 env=ROBOT_ENV, tmp_path=tmp_path)
-    assert wrong.returncode != 0 and "'wontfix' is no status" in wrong.stderr
+    assert wrong.returncode == 2 and "'wontfix' is no status" in wrong.stderr
 
 
 def test_openvex_round_trip(ubi9, feed, tmp_path) -> None:
@@ -134,8 +134,8 @@ def test_malformed_vex_is_refused_with_the_field(ubi9, feed, tmp_path, change, m
     (tmp_path / "bad.json").write_text(json.dumps(vex, indent=2))
     result = run(["scan", ref, "--plain-http", "--advisories", str(feed), "--vex", str(tmp_path / "bad.json")],
                  env=ROBOT_ENV, tmp_path=tmp_path)
-    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert result.returncode == 2 and message in result.stderr, result.stderr
     (tmp_path / "broken.json").write_text('{\n  "@context": "https://openvex.dev/ns/v0.2.0",\n  "statements": [,]\n}')
     result = run(["scan", ref, "--plain-http", "--advisories", str(feed), "--vex", str(tmp_path / "broken.json")],
                  env=ROBOT_ENV, tmp_path=tmp_path)
-    assert result.returncode != 0 and "not valid JSON at line 3 column" in result.stderr
+    assert result.returncode == 2 and "not valid JSON at line 3 column" in result.stderr

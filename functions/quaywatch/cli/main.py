@@ -43,12 +43,15 @@ if TYPE_CHECKING:
 # Matching code (and its version libraries), feed parsers and the table renderer are imported
 # only when a scan needs them: a plain inventory scan starts faster (see tests/bench/bench_scan.py, cold process time).
 
+FOUND, FAILED = 1, 2  # exit codes: findings at or above --fail-on; the command failed
 ENV_USERNAME = "QUAYWATCH_REGISTRY_USERNAME"
 ENV_TOKEN = "QUAYWATCH_REGISTRY_TOKEN"
 
 
 class _Cli(click.Group):
-    """Turns quaywatch errors into one-line diagnostics with the right exit code."""
+    """Turns quaywatch errors into one-line diagnostics with the right exit code: 2 when the
+    command failed (registry, credentials, bad input, a bug), so that 1 means one thing only:
+    ``--fail-on`` found what it gates on (Snyk's CLI: 0 clean, 1 issues, 2 failure)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -61,7 +64,7 @@ class _Cli(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"quaywatch: error: {exc}", err=True)
-            ctx.exit(1)
+            ctx.exit(FAILED)
         except KeyboardInterrupt:
             click.echo("quaywatch: interrupted", err=True)
             ctx.exit(130)
@@ -69,7 +72,7 @@ class _Cli(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"quaywatch: error: unexpected {type(exc).__name__}: {exc} (run with --debug)", err=True)
-            ctx.exit(1)
+            ctx.exit(FAILED)
 
 
 @click.group(cls=_Cli)
@@ -158,7 +161,14 @@ def scan(
     show_progress: bool | None,
 ) -> None:
     """Inventory the packages in image REF (host[:port]/namespace/repo:tag or @sha256:...)
-    and match them against known vulnerabilities."""
+    and match them against known vulnerabilities.
+
+    \b
+    Exit codes:
+      0  no finding at or above --fail-on (or no --fail-on)
+      1  findings at or above --fail-on
+      2  the scan failed: registry, credentials, bad input
+    """
     reference = ImageReference.parse(ref)
     credentials = _credentials(username, token_stdin)
     tune_for_layer_streaming()
@@ -228,7 +238,7 @@ def _fail_on(report: MatchReport, fail_on: str) -> None:
         what = f"at or above {fail_on}"
     if failing:
         click.echo(f"quaywatch: {len(failing)} finding(s) {what}", err=True)
-        sys.exit(1)
+        sys.exit(FOUND)
 
 
 def _vex_statements(paths: tuple[Path, ...]) -> list:
