@@ -5,6 +5,7 @@ pages are kept in tests/artifacts/ (console-*.png)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -131,6 +132,11 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         page.select_option("#status-filter", "fixed")
         expect(page.locator("tr.finding")).to_have_count(7)
         expect(page.locator(".counts").first).to_contain_text("7 with a fix")
+        with page.expect_download() as exported:  # the export buttons save the latest test
+            page.click('button.export[data-format="cyclonedx"]')
+        assert exported.value.suggested_filename == "acme_ui-web_1.0.cdx.json"
+        bom = json.loads(Path(exported.value.path()).read_text())
+        assert bom["bomFormat"] == "CycloneDX" and any(v["id"] == "CVE-2019-14697" for v in bom["vulnerabilities"])
         page.select_option("#frequency", "weekly")
         expect(page.locator("#project-message")).to_contain_text("weekly")
         page.click("#test-now")

@@ -29,10 +29,7 @@ class Api:
                                   headers={"Authorization": f"Bearer {token}"})
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
-        try:
-            response = self._http.request(method, path, json=body, params={k: v for k, v in (params or {}).items() if v})
-        except httpx.HTTPError as exc:
-            raise ServerError(f"cannot reach the quaywatch server: {exc}") from None
+        response = self._request(method, path, body, params)
         try:
             document = response.json()
         except ValueError:
@@ -40,7 +37,24 @@ class Api:
         if response.status_code >= 400:
             error = (document or {}).get("error", {}) if isinstance(document, dict) else {}
             raise ServerError(error.get("message") or f"the server answered HTTP {response.status_code}")
+        if document is None and response.content:
+            raise ServerError(f"{response.request.url} answered HTTP {response.status_code} with "
+                              f"{response.headers.get('content-type') or 'no content type'}, not the quaywatch API's "
+                              "JSON: is --server the API's base URL?")
         return document
+
+    def download(self, path: str, params: dict[str, str] | None = None) -> bytes:
+        """A non-JSON answer (an export), as bytes."""
+        response = self._request("GET", path, None, params)
+        if response.status_code >= 400:
+            self.call("GET", path, params=params)  # raises with the server's message
+        return response.content
+
+    def _request(self, method: str, path: str, body: Any, params: dict[str, str] | None) -> httpx.Response:
+        try:
+            return self._http.request(method, path, json=body, params={k: v for k, v in (params or {}).items() if v})
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot reach the quaywatch server: {exc}") from None
 
 
 def _token(data_dir: Path | None) -> str:
@@ -350,6 +364,27 @@ def test_project(project_id: str, server: str, data_dir: Path | None, as_json: b
     """Queue a re-test of a project now."""
     document = _api(server, data_dir).call("POST", f"/projects/{project_id}/test")
     _print(document, as_json, ["PROJECT", "STATUS"], [[document["project_id"], document["status"]]])
+
+
+@project.command("export")
+@click.argument("project_id")
+@click.option("--format", "kind", type=click.Choice(("cyclonedx", "sarif", "json", "csv")), default="cyclonedx",
+              show_default=True, help="CycloneDX 1.6, SARIF 2.1.0, JSON, or CSV (one finding a line).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The embedded server's data directory (for its admin token).")
+@click.option("--server", envvar=ENV_SERVER, default="http://127.0.0.1:8080", show_default=True,
+              help=f"The quaywatch API (${ENV_SERVER}).")
+def export_project(project_id: str, kind: str, output: Path | None, data_dir: Path | None, server: str) -> None:
+    """The project's latest test, ignores in force, as CycloneDX, SARIF, JSON or CSV."""
+    data = _api(server, data_dir).download(f"/projects/{project_id}/export", {"format": kind})
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(data)} bytes)", err=True)
 
 
 @click.group()

@@ -25,6 +25,21 @@ function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
+// A file the API makes (an export), saved by the browser: fetched with the bearer token, which
+// a plain link could not send.
+async function download(path, message) {
+  const response = await fetch(path, { headers: { "Authorization": `Bearer ${state.token}` } });
+  if (!response.ok) { message.textContent = `Export failed (${response.status})`; return; }
+  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "")?.[1] || "export";
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
 async function api(method, path, body) {
   const response = await fetch(path, {
     method,
@@ -294,6 +309,8 @@ async function renderProject(id) {
         <div><label for="frequency">Test frequency</label>
           <select id="frequency"><option>daily</option><option>weekly</option><option>never</option></select></div>
         <button id="test-now" class="secondary">Test now</button>
+        <div class="exports" role="group" aria-label="Export the latest test">Export:
+          ${["cyclonedx", "sarif", "json", "csv"].map(f => `<button class="secondary export" data-format="${f}">${{ cyclonedx: "CycloneDX", sarif: "SARIF", json: "JSON", csv: "CSV" }[f]}</button>`).join(" ")}</div>
         <span id="project-message" class="notice" role="status" aria-live="polite"></span>
       </div>
     </div>
@@ -384,6 +401,8 @@ async function renderProject(id) {
   document.getElementById("severity-filter").onchange = e => { view.severity = e.target.value; draw(); };
   document.getElementById("fixable").onchange = e => { view.fixable = e.target.checked; draw(); };
   document.getElementById("status-filter").onchange = e => { view.status = e.target.value; draw(); };
+  document.querySelectorAll("button.export").forEach(button => button.onclick = () => download(
+    `/projects/${id}/export?format=${button.dataset.format}`, document.getElementById("project-message")));
   for (const order of ["severity", "exploit", "package"]) {
     document.getElementById(`sort-${order}`).onclick = () => { view.sort = order; draw(); };
   }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 
@@ -13,7 +14,7 @@ from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
 from quaywatch.observability import logger, traced
 from quaywatch.projects.models import ProjectUpdate
-from quaywatch.usecases import baseimages, triage, vex
+from quaywatch.usecases import baseimages, exports, triage, vex
 from quaywatch.usecases import projects as use
 from quaywatch.usecases.freshness import advisory_status
 from quaywatch.usecases.retests import request_retest
@@ -81,6 +82,13 @@ def add_project_ignore(project_id: str, request: Annotated[triage.IgnoreCreate, 
 def remove_project_ignore(project_id: str, ignore_id: str):
     triage.remove_ignore(services(), caller(app), ignore_id, project_id)
     return {"deleted": ignore_id}
+
+
+@app.get("/projects/<project_id>/export", middlewares=MEMBER)
+def export_project(project_id: str, format: Annotated[str, Query(pattern="^(cyclonedx|sarif|json|csv)$")] = "json"):
+    """The latest test as CycloneDX 1.6, SARIF 2.1.0, JSON or CSV (one finding a line)."""
+    content_type, name, body = exports.export_project(services(), caller(app), project_id, format)
+    return Response(200, content_type, body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @app.get("/projects/<project_id>/vex", middlewares=MEMBER)

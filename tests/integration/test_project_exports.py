@@ -1,0 +1,83 @@
+"""Exports of a monitored project through ``quaywatch serve``: the API route, the CLI command,
+each format checked by its own schema or reader (CycloneDX 1.6 strictly, SARIF 2.1.0 by its
+object model, CSV by the csv module), ignores carried; and the CLI's one sentence when
+``--server`` is no quaywatch API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+from tests.conftest import ROBOT
+from tests.support import fixtures
+from tests.support.registry_process import free_port
+from tests.support.served import Served
+from tests.support.shared_data import ADVISORIES
+
+pytestmark = [pytest.mark.registry, pytest.mark.slow]
+
+
+def test_a_monitored_project_exports_as_cyclonedx_sarif_json_and_csv(stack, tmp_path):
+    from sarif_pydantic import Sarif
+
+    stack.pusher.push_image("acme/exported", "3.10", [fixtures.alpine_310_base()])
+    served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(ADVISORIES / "alpine-secdb")))
+    try:
+        added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
+                           env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
+        integration = json.loads(added.stdout)["id"]
+        assert served.cli("import", integration, "acme/exported:3.10").returncode == 0
+        (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
+        token = (tmp_path / "data" / "admin-token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        ignored = httpx.post(f"{served.url}/projects/{project['id']}/ignores", headers=headers,
+                             json={"vulnerability_id": "CVE-2019-14697", "reason": "=HYPERLINK(\"x\") static only"})
+        assert ignored.status_code == 201
+
+        bom_file = tmp_path / "bom.json"
+        written = served.cli("project", "export", project["id"], "--format", "cyclonedx", "-o", str(bom_file))
+        assert written.returncode == 0, written.stderr
+        assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom_file.read_text()) is None
+        bom = json.loads(bom_file.read_text())
+        musl = next(v for v in bom["vulnerabilities"] if v["id"] == "CVE-2019-14697")
+        assert musl["analysis"]["state"] == "in_triage" and "static only" in musl["analysis"]["detail"]
+
+        sarif = served.cli("project", "export", project["id"], "--format", "sarif")
+        assert sarif.returncode == 0, sarif.stderr
+        log = json.loads(sarif.stdout)
+        Sarif.model_validate(log)
+        assert {r["ruleId"] for r in log["runs"][0]["results"]} >= {"CVE-2019-14697", "CVE-2019-1547"}
+
+        answer = httpx.get(f"{served.url}/projects/{project['id']}/export", params={"format": "csv"}, headers=headers)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+        assert 'filename="acme_exported_3.10.csv"' in answer.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(answer.text)))
+        detail = httpx.get(f"{served.url}/projects/{project['id']}", headers=headers).json()
+        assert len(rows) == len(detail["findings"]) == 7
+        row = next(r for r in rows if r["id"] == "CVE-2019-14697")
+        assert (row["package"], row["status"], row["fixed_version"], row["ignored"]) == ("musl", "fixed", "1.1.22-r3",
+                                                                                          "yes")
+        assert row["ignored_reason"].startswith("'=")  # a spreadsheet shows it, never runs it
+
+        as_json = json.loads(served.cli("project", "export", project["id"], "--format", "json").stdout)
+        assert as_json["image"]["repository"] == "acme/exported" and len(as_json["findings"]) == 7
+
+        wrong = httpx.get(f"{served.url}/projects/{project['id']}/export", params={"format": "pdf"}, headers=headers)
+        assert wrong.status_code in (400, 422)
+        console = subprocess.run([sys.executable, "-m", "quaywatch.cli.main", "projects", "--server",
+                                  f"{served.url}/index.html"], capture_output=True, text=True, timeout=60,
+                                 env={**os.environ, "QUAYWATCH_TOKEN": token})
+        assert console.returncode == 2
+        assert "not the quaywatch API's JSON: is --server the API's base URL?" in console.stderr
+        assert "Traceback" not in console.stderr and "TypeError" not in console.stderr
+    finally:
+        served.stop()
