@@ -124,3 +124,25 @@ def test_records_come_back_typed_with_plain_numbers_on_both_adapters(adapters) -
     assert isinstance(stored, Project) and stored.counts.as_dict()["critical"] == 3
     assert type(stored.issue_counts["critical"]) is int and type(stored.package_count) is int
     assert [type(p.finding_count) for p in adapters.projects_repository.list_by_org("org-1")] == [int]
+
+
+def test_failed_attempts_mark_the_last_test_and_a_success_clears_them(adapters) -> None:
+    """A failure is recorded from the first attempt (the last success's time and counts stay);
+    failures count up; the next successful test says succeeded and counts from zero again. A
+    project stored before tests had a status (no ``last_test``) takes its first failure too."""
+    store, _ = stores(adapters)
+    record(adapters)
+    adapters.projects_repository.update("p1", {"last_test": None, "failed_tests": None})  # as stored before
+    first = store.record_failure("p1", "the registry answered HTTP 401: credentials revoked",
+                                 datetime(2026, 12, 2, tzinfo=UTC))
+    second = store.record_failure("p1", "cannot reach registry", datetime(2026, 12, 3, tzinfo=UTC))
+    stored = store.get("p1")
+    assert (first.failed_tests, second.failed_tests, stored.failed_tests) == (1, 2, 2)
+    assert stored.last_test.model_dump() == {"status": "failed", "at": "2026-12-03T00:00:00+00:00",
+                                             "error": "cannot reach registry"}
+    assert stored.last_tested_at == "2026-12-01T00:00:00+00:00" and stored.counts.as_dict()["critical"] == 1
+    record(adapters, existing=stored, critical=0, at=datetime(2026, 12, 4, tzinfo=UTC))
+    again = store.get("p1")
+    assert (again.last_test.status, again.last_test.error, again.failed_tests) == ("succeeded", None, 0)
+    with pytest.raises(NotFound):
+        store.record_failure("nope", "gone", datetime(2026, 12, 5, tzinfo=UTC))

@@ -81,3 +81,35 @@ def test_a_monitored_project_exports_as_cyclonedx_sarif_json_and_csv(stack, tmp_
         assert "Traceback" not in console.stderr and "TypeError" not in console.stderr
     finally:
         served.stop()
+
+
+def test_a_failed_test_is_shown_and_test_wait_tells_by_its_exit_code(stack, tmp_path):
+    """``project test --wait`` exits 0 after a test that succeeded, 2 after one that failed;
+    the failure (the tag deleted from the registry) is on the project at once, in the API and
+    the CLI's list, while its findings stay those of the last test that succeeded."""
+    stack.pusher.push_image("acme/flaky", "1.0", [fixtures.alpine_310_base()])
+    served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(ADVISORIES / "alpine-secdb")))
+    try:
+        added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
+                           env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
+        integration = json.loads(added.stdout)["id"]
+        assert served.cli("import", integration, "acme/flaky:1.0").returncode == 0
+        (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
+        assert project["last_test"]["status"] == "succeeded" and project["failed_tests"] == 0
+
+        passed = served.cli("project", "test", project["id"], "--wait", "--fail-on", "critical")
+        assert passed.returncode == 0, passed.stderr
+        assert "test succeeded at" in passed.stdout and "with a fix" in passed.stdout
+
+        stack.pusher.delete_manifest("acme/flaky", "1.0")
+        failed = served.cli("project", "test", project["id"], "--wait")
+        assert failed.returncode == 2, (failed.stdout, failed.stderr)
+        assert "test failed at" in failed.stderr
+        token = (tmp_path / "data" / "admin-token").read_text().strip()
+        detail = httpx.get(f"{served.url}/projects/{project['id']}", headers={"Authorization": f"Bearer {token}"}).json()
+        assert detail["last_test"]["status"] == "failed" and detail["last_test"]["error"]
+        assert detail["failed_tests"] >= 1 and len(detail["findings"]) == 7  # the last success's findings stay
+        listed = served.cli("projects")
+        assert "FAILED" in listed.stdout
+    finally:
+        served.stop()

@@ -13,7 +13,7 @@ import click
 import httpx
 
 from quaywatch.errors import QuaywatchError, UsageError
-from quaywatch.matching.levels import ISSUE_LEVELS
+from quaywatch.matching.levels import ISSUE_LEVELS, LEVELS, RATED_LEVELS
 
 ENV_SERVER = "QUAYWATCH_SERVER"
 ENV_TOKEN = "QUAYWATCH_TOKEN"
@@ -280,9 +280,17 @@ def projects(repository: str | None, origin: str | None, integration_id: str | N
             counts = p["issue_counts"]
             rows.append([p["id"], f"{group['name']}:{p['tag']}", p["platform"], "NEW" if p["is_new"] else "",
                          counts["critical"], counts["high"], counts["medium"], counts["low"], counts.get("negligible", 0),
-                         counts.get("unknown", 0), p["finding_count"], p["test_frequency"], p.get("last_tested_at")])
+                         counts.get("unknown", 0), p["finding_count"], p["test_frequency"], p.get("last_tested_at"),
+                         _last_test(p)])
     _print(document, as_json, ["ID", "IMAGE", "PLATFORM", "", "CRIT", "HIGH", "MED", "LOW", "NEG", "UNRATED", "TOTAL",
-                               "TESTS", "LAST TESTED"], rows)
+                               "TESTS", "LAST TESTED", "LAST TEST"], rows)
+
+
+def _last_test(project: dict[str, Any]) -> str:
+    last = project.get("last_test")
+    if not last:
+        return ""
+    return "ok" if last["status"] == "succeeded" else f"FAILED {last['at']}: {last.get('error') or ''}"
 
 
 @click.group()
@@ -359,11 +367,48 @@ def project_base(project_id: str, server: str, data_dir: Path | None, as_json: b
 
 @project.command("test")
 @click.argument("project_id")
+@click.option("--wait", is_flag=True, help="Wait for the test and print its outcome (exit codes below).")
+@click.option("--fail-on", type=click.Choice(RATED_LEVELS, case_sensitive=False), default=None,
+              help="With --wait: exit 1 when an issue of this severity or higher is open after the test.")
+@click.option("--timeout", type=click.FloatRange(1, 86400), default=600, show_default=True,
+              help="With --wait: seconds to wait for the test.")
 @_options
-def test_project(project_id: str, server: str, data_dir: Path | None, as_json: bool) -> None:
-    """Queue a re-test of a project now."""
-    document = _api(server, data_dir).call("POST", f"/projects/{project_id}/test")
-    _print(document, as_json, ["PROJECT", "STATUS"], [[document["project_id"], document["status"]]])
+def test_project(project_id: str, wait: bool, fail_on: str | None, timeout: float, server: str,
+                 data_dir: Path | None, as_json: bool) -> None:
+    """Queue a re-test of a project now; with --wait, wait for it.
+
+    \b
+    Exit codes with --wait:
+      0  the test succeeded, no open issue at or above --fail-on
+      1  the test succeeded, open issues at or above --fail-on
+      2  the test failed (registry, credentials), or did not finish in --timeout
+    """
+    api = _api(server, data_dir)
+    before = api.call("GET", f"/projects/{project_id}").get("last_test")
+    document = api.call("POST", f"/projects/{project_id}/test")
+    if not wait:
+        _print(document, as_json, ["PROJECT", "STATUS"], [[document["project_id"], document["status"]]])
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        detail = api.call("GET", f"/projects/{project_id}")
+        if detail.get("last_test") and detail["last_test"] != before:
+            break
+        if time.monotonic() > deadline:
+            raise ServerError(f"the test of project {project_id} did not finish within {timeout:g} s")
+        time.sleep(1)
+    last, counts = detail["last_test"], detail["issue_counts"]
+    if as_json:
+        click.echo(json.dumps({"project_id": project_id, "last_test": last, "issue_counts": counts}, indent=2))
+    elif last["status"] == "succeeded":
+        click.echo(f"test succeeded at {last['at']}: " + ", ".join(f"{counts[level]} {level}" for level in LEVELS)
+                   + f"; {counts.get('fixable', 0)} with a fix")
+    else:
+        click.echo(f"test failed at {last['at']}: {last.get('error')}", err=True)
+    if last["status"] != "succeeded":
+        sys.exit(2)
+    if fail_on and any(counts[level] for level in RATED_LEVELS[:RATED_LEVELS.index(fail_on.lower()) + 1]):
+        sys.exit(1)
 
 
 @project.command("export")

@@ -16,6 +16,11 @@ async function loadLevels() {
 const STATUS_TEXT = { fixed: "fix available", affected: "no fix yet", fix_deferred: "fix deferred",
   will_not_fix: "will not fix", out_of_support: "out of support", under_investigation: "under investigation" };
 
+function failedBadge(project) {
+  return project.last_test?.status === "failed"
+    ? ` <span class="badge failed" title="${esc(project.last_test.error || "")}">TEST FAILED</span>` : "";
+}
+
 function fixText(finding) {
   return finding.fixed_version ? `fix available in ${finding.fixed_version}` : (STATUS_TEXT[finding.status] || finding.status);
 }
@@ -187,7 +192,7 @@ async function renderProjects(more = false) {
     ${group.projects.map(p => `
       <tr class="project" data-id="${esc(p.id)}">
         <td class="indent"><a href="#/project/${esc(p.id)}">${esc(group.name)}:${esc(p.tag)}</a>
-          ${p.is_new ? '<span class="badge new">NEW</span>' : ""}${p.active === false ? ' <span class="muted">(inactive)</span>' : ""}</td>
+          ${p.is_new ? '<span class="badge new">NEW</span>' : ""}${p.active === false ? ' <span class="muted">(inactive)</span>' : ""}${failedBadge(p)}</td>
         <td><span class="origin" title="Quay">${QUAY_ICON} Quay</span></td>
         <td class="muted">${esc(p.platform)}</td>
         <td class="counts">${LEVELS.issues.map(s => countBadge(s, p.issue_counts[s] || 0)).join(" ")}
@@ -302,7 +307,8 @@ async function renderProject(id) {
     <h1>${esc(project.repository)}:${esc(project.tag)} <span class="muted">${esc(project.platform)}</span></h1>
     <div class="card">
       <div class="muted">${esc(project.digest || "")}</div>
-      <div>OS: ${esc(project.os || "unknown")} · packages: ${esc(project.package_count)} · last tested: <span id="last-tested">${esc(localTime(project.last_tested_at) || "never")}</span></div>
+      <div>OS: ${esc(project.os || "unknown")} · packages: ${esc(project.package_count)} · last tested: <span id="last-tested">${esc(localTime(project.last_tested_at) || "never")}</span>${failedBadge(project)}</div>
+      ${project.last_test?.status === "failed" ? `<div class="error" role="alert">The last test failed at ${esc(localTime(project.last_test.at))}: ${esc(project.last_test.error || "no reason given")}. The findings below are from the last test that succeeded.</div>` : ""}
       <div class="mt-6 counts">${LEVELS.issues.map(s => countBadge(s, counts[s] || 0)).join(" ")}
         <span class="muted">· ${counts.unknown || 0} unrated · ${project.findings.length} total · ${project.ignored_count || 0} ignored · ${counts.fixable || 0} with a fix</span></div>
       <div class="mt-12 toolbar">

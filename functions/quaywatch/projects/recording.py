@@ -56,7 +56,8 @@ class TestRecord:
         return {"digest": inventory.image.digest,
                 "os": (inventory.os.pretty_name or inventory.os.id) if inventory.os else None,
                 "package_count": len(inventory.packages), "finding_count": len(self.findings),
-                **counts_fields(counts, self.counts_valid_until), "last_tested_at": iso(self.tested_at)}
+                **counts_fields(counts, self.counts_valid_until), "last_tested_at": iso(self.tested_at),
+                "last_test": {"status": "succeeded", "at": iso(self.tested_at), "error": None}, "failed_tests": 0}
 
 
 def project_write(test: TestRecord, existing: Project | None) -> ProjectWrite:

@@ -34,6 +34,17 @@ class LinkedDockerfile(BaseModel):
     linked_at: str | None = None
 
 
+class LastTest(BaseModel):
+    """How the project's last test went: ``failed`` from its first failed attempt (the queue
+    may still retry it), with the reason in words."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: Literal["succeeded", "failed"]
+    at: str
+    error: str | None = None
+
+
 class Project(BaseModel):
     """One monitored image (one platform of it) and what its latest test found, in counts."""
 
@@ -57,7 +68,9 @@ class Project(BaseModel):
     ignored_count: int = 0
     fixable_count: int = 0
     counts_valid_until: str | None = None  # ISO day after which an ignore behind the counts lapses
-    last_tested_at: str | None = None
+    last_tested_at: str | None = None  # of the last test that succeeded
+    last_test: LastTest | None = None  # the last test, succeeded or failed
+    failed_tests: int = 0  # failed attempts since the last test that succeeded
     # settings, each written by its own route
     test_frequency: Frequency = "daily"
     next_test_at: str | None = None  # absent: not scheduled

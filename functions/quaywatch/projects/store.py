@@ -48,6 +48,17 @@ class ProjectStore:
         the record as written."""
         return self._update_unchanged(project_id, lambda item: ({name: change(getattr(item, name))}, (name,)))
 
+    def record_failure(self, project_id: str, error: str, at: datetime) -> Project:
+        """A failed test attempt: ``last_test`` says so, with why; ``failed_tests`` counts the
+        attempts since the last success. The record as written."""
+        def decide(item: Project) -> tuple[dict[str, Any], tuple[str, ...]]:
+            # read on the last test: absent on a project never tested since it came (a count of
+            # failures absent and zero would look the same to a condition)
+            return ({"last_test": {"status": "failed", "at": iso(at), "error": error[:500]},
+                     "failed_tests": item.failed_tests + 1}, ("last_test",))
+
+        return self._update_unchanged(project_id, decide)
+
     def list(self, principal: Principal, repository: str | None = None,
              integration_id: str | None = None) -> list[Project]:
         return self._repository.list_by_org(principal.org_id, repository, integration_id)
@@ -112,6 +123,7 @@ def public_view(item: Project) -> dict[str, Any]:
         "test_frequency": item.test_frequency, "active": item.active,
         "issue_counts": counts.as_dict() | {"fixable": counts.fixable}, "ignored_count": counts.ignored,
         "fixable_count": counts.fixable, "finding_count": item.finding_count, "last_tested_at": item.last_tested_at,
+        "last_test": item.last_test.model_dump() if item.last_test else None, "failed_tests": item.failed_tests,
     }
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from quaywatch import metrics
+from quaywatch.api_errors import NotFound
 from quaywatch.observability import logger
 from quaywatch.projects.errors import ProjectOrphaned
 from quaywatch.projects.retests import (
@@ -15,11 +17,14 @@ from quaywatch.projects.retests import (
     enqueue_retests,
     parse_work,
 )
+from quaywatch.projects.store import ConcurrentChange
 from quaywatch.runtime.services import Services
 from quaywatch.tenancy.access import Principal
 from quaywatch.usecases.baseimages import refresh_base_image
 from quaywatch.usecases.failures import describe, is_transient
 from quaywatch.usecases.triage import recount_projects
+
+REPEATED_FAILURES = 3  # failed attempts in a row that make a project "failing" (logged once, when reached)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,18 @@ def recount(services: Services, message: RecountMessage) -> RetestResult:
     return RetestResult("tested", f"{done} recounted")
 
 
+def _record_failure(services: Services, project_id: str, error: str) -> None:
+    """Mark the project's last test failed; a project deleted meanwhile has nothing to mark."""
+    try:
+        failed = services.projects.record_failure(project_id, error, datetime.now(UTC))
+    except (NotFound, ConcurrentChange) as exc:
+        logger.info("test failure not recorded", extra={"error": str(exc)})
+        return
+    metrics.count("quaywatch_failed_tests_total")
+    if failed.failed_tests == REPEATED_FAILURES:
+        logger.warning("project failing repeatedly", extra={"failed_tests": failed.failed_tests, "error": error})
+
+
 def retest_project(services: Services, body: str, receive_count: int) -> RetestResult:
     """A new digest behind the tag means a full scan, the same digest a re-match of the
     stored inventory; new findings are notified once. Deleted projects are skipped, inactive
@@ -81,8 +98,10 @@ def retest_project(services: Services, body: str, receive_count: int) -> RetestR
         outcome = services.tester.retest(project)
     except ProjectOrphaned as exc:
         logger.warning("cannot re-test", extra={"error": describe(exc)})
+        _record_failure(services, project.id, describe(exc))
         return RetestResult("failed", describe(exc))
     except Exception as exc:
+        _record_failure(services, project.id, describe(exc))  # seen at once, not after the retries
         if is_transient(exc):
             logger.warning("re-test attempt failed, will retry", extra={
                 "error": describe(exc), "receives": receive_count, "max_receives": services.settings.max_receives})
