@@ -104,7 +104,7 @@ def test_import_repository_and_single_tags_then_projects(cloud, integration):
     one = web["1.0"]
     assert one["is_new"] is True and one["origin"] == "quay" and one["platform"] == "linux/amd64"
     assert one["test_frequency"] == "daily" and one["digest"].startswith("sha256:")
-    assert set(one["issue_counts"]) == {"critical", "high", "medium", "low", "negligible", "unknown"}
+    assert set(one["issue_counts"]) == {"critical", "high", "medium", "low", "negligible", "unknown", "fixable"}
     assert severity_total(one) == one["finding_count"] > 0  # unrated findings counted, not lost
 
     detail = cloud.api("GET", f"/projects/{one['id']}").body
