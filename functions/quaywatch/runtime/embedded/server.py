@@ -12,6 +12,7 @@ the template's schedule.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hmac
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from quaywatch.errors import QuaywatchError
+from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.handlers import wiring
 from quaywatch.observability import logger
 from quaywatch.runtime.embedded.feeds import FeedWatcher
@@ -77,8 +78,14 @@ class EmbeddedServer:
         self.template = Template.load(parameters={"AllowPrivateRegistries": allow})
         queues = _queue_receive_limits(self.template)
         self.functions = Functions(self.template)
-        self._gateway = make_gateway(self.host, self.port, self.template, self.functions, self.run_schedule,
-                                     lambda: urlsplit(self.url_for_webhooks).netloc, self.metrics_text)
+        try:
+            self._gateway = make_gateway(self.host, self.port, self.template, self.functions, self.run_schedule,
+                                         lambda: urlsplit(self.url_for_webhooks).netloc, self.metrics_text)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(f"port {self.port} on {self.host} is in use (another quaywatch serve?); "
+                                 "choose another with --port") from None
+            raise
         self.port = self._gateway.server_address[1]
         settings = RuntimeSettings(
             allow_private_registries=self.allow_private_registries, work_dir=self.data_dir / "work",

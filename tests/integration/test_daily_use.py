@@ -1,7 +1,8 @@
-"""Exports of a monitored project through ``quaywatch serve``: the API route, the CLI command,
-each format checked by its own schema or reader (CycloneDX 1.6 strictly, SARIF 2.1.0 by its
-object model, CSV by the csv module), ignores carried; and the CLI's one sentence when
-``--server`` is no quaywatch API."""
+"""Daily use through ``quaywatch serve`` and the CLI: exports of a monitored project (each
+format checked by its own schema or reader: CycloneDX 1.6 strictly, SARIF 2.1.0 by its object
+model, CSV by the csv module; ignores carried), a failed test in sight and told by
+``project test --wait``'s exit code, and one sentence for a ``--server`` that is no quaywatch
+API or a port in use."""
 
 from __future__ import annotations
 
@@ -113,3 +114,19 @@ def test_a_failed_test_is_shown_and_test_wait_tells_by_its_exit_code(stack, tmp_
         assert "FAILED" in listed.stdout
     finally:
         served.stop()
+
+
+def test_a_port_in_use_is_one_sentence(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "quaywatch.cli.main", "serve", "--port", str(port),
+                                 "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=60,
+                                env={k: v for k, v in os.environ.items() if not k.startswith("QUAYWATCH_")})
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].endswith(f"port {port} on 127.0.0.1 is in use (another quaywatch serve?); choose another with --port")
+    assert "OSError" not in result.stderr and "Traceback" not in result.stderr
