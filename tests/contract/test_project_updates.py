@@ -146,3 +146,14 @@ def test_failed_attempts_mark_the_last_test_and_a_success_clears_them(adapters) 
     assert (again.last_test.status, again.last_test.error, again.failed_tests) == ("succeeded", None, 0)
     with pytest.raises(NotFound):
         store.record_failure("nope", "gone", datetime(2026, 12, 5, tzinfo=UTC))
+
+
+def test_a_list_emptied_by_its_last_removal_takes_new_entries(adapters) -> None:
+    """Removing the last ignore stores no field; the next change of the list, which read it as
+    empty, must not take the absence for a concurrent writer (it did, until it gave up)."""
+    store, _ = stores(adapters)
+    record(adapters)
+    store.change_field("p1", "ignores", lambda rules: [*rules, rule("CVE-1")])
+    store.change_field("p1", "ignores", lambda rules: None)  # the last one removed
+    store.change_field("p1", "ignores", lambda rules: [*rules, rule("CVE-2")])
+    assert [r.id for r in store.get("p1").ignores] == ["CVE-2"]

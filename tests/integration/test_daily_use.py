@@ -130,3 +130,61 @@ def test_a_port_in_use_is_one_sentence(tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].endswith(f"port {port} on 127.0.0.1 is in use (another quaywatch serve?); choose another with --port")
     assert "OSError" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_setting_from_the_cli(stack, tmp_path):
+    """The commands that cover the rest of the API, each with --json, against serve."""
+    stack.pusher.push_image("acme/settings", "1.0", [fixtures.alpine_310_base()])
+    served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(ADVISORIES / "alpine-secdb")))
+
+    def ok(*args: str, **kwargs) -> dict:
+        result = served.cli(*args, "--json", **kwargs)
+        assert result.returncode == 0, (args, result.stderr)
+        return json.loads(result.stdout)
+
+    try:
+        integration = ok("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username,
+                         env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})["id"]
+        assert ok("integrations", "show", integration)["username"] == ROBOT.username
+        assert ok("integrations", "update", integration, "--auto-import")["auto_import"] is True
+        assert ok("integrations", "webhook-token", integration)["webhook_url"].startswith(served.url)
+        job = ok("import", integration, "acme/settings:1.0")
+        assert ok("imports", "show", job["id"])["status"] == "completed"
+        (project,) = ok("projects")["repositories"][0]["projects"]
+        assert "critical" in ok("levels")["levels"]
+
+        rule = ok("ignores", "add", "CVE-2019-14697", "--reason", "static binaries only", "--package", "musl",
+                  "--expires", "2099-01-31", "--project", project["id"])
+        assert ok("ignores", "list", "--project", project["id"])["ignores"][0]["expires"] == "2099-01-31"
+        organisation = ok("ignores", "add", "CVE-2019-1547", "--reason", "accepted for all images")
+        assert [r["id"] for r in ok("ignores", "list")["ignores"]] == ["CVE-2019-1547"]
+        assert ok("ignores", "remove", organisation["ignore_id"])["deleted"] == organisation["ignore_id"]
+        assert ok("ignores", "remove", rule["ignore_id"], "--project", project["id"])["deleted"] == rule["ignore_id"]
+
+        vex = tmp_path / "acme.vex.json"
+        vex.write_text(json.dumps({
+            "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/cli", "author": "Acme",
+            "timestamp": "2026-11-01T10:00:00Z", "version": 1,
+            "statements": [{"vulnerability": {"name": "CVE-2019-14697"}, "status": "not_affected",
+                            "justification": "vulnerable_code_not_in_execute_path",
+                            "products": [{"@id": "pkg:apk/alpine/musl"}]}]}))
+        assert ok("vex", "import", str(vex), "--project", project["id"])["ignores"] == 1
+        exported = served.cli("vex", "export", project["id"])
+        statements = json.loads(exported.stdout)["statements"]
+        assert any(s["status"] == "not_affected" and s["vulnerability"]["name"] == "CVE-2019-14697" for s in statements)
+
+        assert ok("policy", "set", "--min-severity", "high", "--kev-only")["min_severity"] == "high"
+        assert ok("policy", "show")["known_exploited_only"] is True
+        channels = tmp_path / "channels.yaml"
+        channels.write_text("channels:\n  - {type: webhook, url: 'https://hooks.example.com/quaywatch'}\n")
+        assert ok("channels", "set", str(channels))["channels"][0]["url"] == "https://hooks.example.com/quaywatch"
+        assert ok("channels", "show")["channels"][0]["type"] == "webhook"
+        assert ok("base-images", "show")["sources"] == []
+
+        updated = ok("project", "set", project["id"], "--frequency", "weekly", "--inactive")
+        assert (updated["test_frequency"], updated["active"]) == ("weekly", False)
+        assert ok("project", "delete", project["id"])["deleted"] == project["id"]
+        nothing = served.cli("project", "set", project["id"])
+        assert nothing.returncode == 2 and "nothing to change" in nothing.stderr
+    finally:
+        served.stop()

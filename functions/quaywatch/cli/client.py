@@ -28,8 +28,10 @@ class Api:
         self._http = httpx.Client(base_url=server.rstrip("/"), timeout=120.0,
                                   headers={"Authorization": f"Bearer {token}"})
 
-    def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
-        response = self._request(method, path, body, params)
+    def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None,
+             content: bytes | None = None) -> Any:
+        """A JSON answer; ``body`` is sent as JSON, ``content`` as it is (a document to import)."""
+        response = self._request(method, path, body, params, content)
         try:
             document = response.json()
         except ValueError:
@@ -50,9 +52,11 @@ class Api:
             self.call("GET", path, params=params)  # raises with the server's message
         return response.content
 
-    def _request(self, method: str, path: str, body: Any, params: dict[str, str] | None) -> httpx.Response:
+    def _request(self, method: str, path: str, body: Any, params: dict[str, str] | None,
+                 content: bytes | None = None) -> httpx.Response:
         try:
-            return self._http.request(method, path, json=body, params={k: v for k, v in (params or {}).items() if v})
+            return self._http.request(method, path, json=body, content=content,
+                                      params={k: v for k, v in (params or {}).items() if v})
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach the quaywatch server: {exc}") from None
 

@@ -436,13 +436,14 @@ def _register_admin_commands() -> None:
     from quaywatch.cli.admin import admin
     from quaywatch.cli.client import COMMANDS
     from quaywatch.cli.serve import demo, serve
+    from quaywatch.cli.settings import COMMANDS as SETTINGS_COMMANDS
     from quaywatch.cli.sync import sync
 
     cli.add_command(admin)
     cli.add_command(sync)
     cli.add_command(serve)
     cli.add_command(demo)
-    for command in COMMANDS:
+    for command in (*COMMANDS, *SETTINGS_COMMANDS):
         cli.add_command(command)
 
 

@@ -113,6 +113,17 @@ def stored_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
             for name, value in changes.items()}
 
 
+def absent_means(name: str, stored: Any) -> bool:
+    """Whether a stored value is what an absent field reads as (its default): a condition that
+    expects it must accept the field's absence too. A list emptied by its last removal is
+    stored as no field, and records older than a field lack it."""
+    field = Project.model_fields.get(name)
+    if field is None or field.is_required():
+        return False
+    default = field.get_default(call_default_factory=True)
+    return stored == (_field(name).dump_python(default, mode="json") if default is not None else None)
+
+
 @cache
 def _field(name: str) -> TypeAdapter[Any]:
     if name == "id" or name not in Project.model_fields:

@@ -28,6 +28,7 @@ from quaywatch.projects.records import (
     ImportedImage,
     ImportJob,
     Project,
+    absent_means,
     stored_fields,
 )
 
@@ -231,14 +232,18 @@ def project_update(project_id: str, changes: Mapping[str, Any], expect: Mapping[
     stored = _to_dynamo(stored_fields(changes))
     if "next_test_at" in stored:
         stored["due_frequency"] = stored.get("test_frequency") if stored["next_test_at"] else None
-    arguments = conditional_update(stored, _to_dynamo(stored_fields(expect)), "id")
+    expected = stored_fields(expect)
+    lenient = frozenset(name for name, value in expected.items() if value is not None and absent_means(name, value))
+    arguments = conditional_update(stored, _to_dynamo(expected), "id", lenient)
     return {"Key": {"id": project_id}, **arguments} if arguments is not None else None
 
 
-def conditional_update(changes: Mapping[str, Any], expect: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+def conditional_update(changes: Mapping[str, Any], expect: Mapping[str, Any], key: str,
+                       lenient: frozenset[str] = frozenset()) -> dict[str, Any] | None:
     """UpdateItem arguments (all but the Key): SET each field of ``changes`` that has a value,
     REMOVE each that is None, on condition that the item exists (its ``key`` attribute) and
-    each field of ``expect`` holds its value (None: absent). None when nothing changes."""
+    each field of ``expect`` holds its value (None: absent; a ``lenient`` one may also be
+    absent: its expected value is what absence reads as). None when nothing changes."""
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     sets, removes = [], []
@@ -256,7 +261,8 @@ def conditional_update(changes: Mapping[str, Any], expect: Mapping[str, Any], ke
             conditions.append(f"attribute_not_exists(#e{index})")
         else:
             values[f":e{index}"] = value
-            conditions.append(f"#e{index} = :e{index}")
+            condition = f"#e{index} = :e{index}"
+            conditions.append(f"(attribute_not_exists(#e{index}) OR {condition})" if name in lenient else condition)
     expression = " ".join(part for part in (
         "SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part)
     if not expression:

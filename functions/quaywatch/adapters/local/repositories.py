@@ -16,6 +16,7 @@ from quaywatch.projects.records import (
     ImportedImage,
     ImportJob,
     Project,
+    absent_means,
     stored_fields,
 )
 
@@ -174,7 +175,8 @@ def _update_project(tx: Any, project_id: str, changes: Mapping[str, Any], expect
     if row is None:
         return False
     record = json.loads(row["data"])
-    if any(record.get(name) != value for name, value in stored_fields(expect).items()):
+    if any(record.get(name) != value and not (name not in record and absent_means(name, value))
+           for name, value in stored_fields(expect).items()):
         return False
     record = _without_none({**record, **stored_fields(changes)})
     tx.execute("UPDATE projects SET test_frequency = ?, next_test_at = ?, data = ? WHERE id = ?",
