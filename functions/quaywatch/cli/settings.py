@@ -256,6 +256,7 @@ def channels() -> None:
 @channels.command("show")
 @_options
 def show_channels(server: str, data_dir: Path | None, as_json: bool) -> None:
+    """The notification channels."""
     found = _api(server, data_dir).call("GET", "/organisation/channels")
     _print(found, as_json, ["TYPE", "URL"], [[c.get("type"), c.get("url")] for c in found.get("channels", [])])
 
@@ -281,6 +282,7 @@ def _policy_rows(found: dict[str, Any]) -> list[list[Any]]:
 @policy.command("show")
 @_options
 def show_policy(server: str, data_dir: Path | None, as_json: bool) -> None:
+    """The notification policy."""
     found = _api(server, data_dir).call("GET", "/organisation/notification-policy")
     _print(found, as_json, ["MIN SEVERITY", "KEV ONLY", "FIXABLE ONLY"], _policy_rows(found))
 
@@ -314,6 +316,7 @@ def base_images() -> None:
 @base_images.command("show")
 @_options
 def show_base_images(server: str, data_dir: Path | None, as_json: bool) -> None:
+    """The base-image sources."""
     found = _api(server, data_dir).call("GET", "/organisation/base-images")
     _print(found, as_json, ["SOURCE"], [[json.dumps(s, sort_keys=True)] for s in found.get("sources", [])])
 
