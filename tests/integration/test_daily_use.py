@@ -12,6 +12,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -27,19 +29,33 @@ from tests.support.shared_data import ADVISORIES
 pytestmark = [pytest.mark.registry, pytest.mark.slow]
 
 
-def test_a_monitored_project_exports_as_cyclonedx_sarif_json_and_csv(stack, tmp_path):
-    from sarif_pydantic import Sarif
-
-    stack.pusher.push_image("acme/exported", "3.10", [fixtures.alpine_310_base()])
+@contextmanager
+def monitored(stack, tmp_path, repository: str, tag: str) -> Iterator[tuple[Served, dict]]:
+    """``serve`` on the alpine secdb with the local registry connected and REPOSITORY:TAG (an
+    Alpine 3.10 image, 7 findings) imported: the server and the project."""
+    stack.pusher.push_image(repository, tag, [fixtures.alpine_310_base()])
     served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(ADVISORIES / "alpine-secdb")))
     try:
         added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
                            env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
         integration = json.loads(added.stdout)["id"]
-        assert served.cli("import", integration, "acme/exported:3.10").returncode == 0
+        assert served.cli("import", integration, f"{repository}:{tag}").returncode == 0
         (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
-        token = (tmp_path / "data" / "admin-token").read_text().strip()
-        headers = {"Authorization": f"Bearer {token}"}
+        yield served, project
+    finally:
+        served.stop()
+
+
+def bearer(tmp_path) -> dict[str, str]:
+    return {"Authorization": f"Bearer {(tmp_path / 'data' / 'admin-token').read_text().strip()}"}
+
+
+def test_a_monitored_project_exports_as_cyclonedx_sarif_json_and_csv(stack, tmp_path):
+    from sarif_pydantic import Sarif
+
+    with monitored(stack, tmp_path, "acme/exported", "3.10") as (served, project):
+        headers = bearer(tmp_path)
+        token = headers["Authorization"].removeprefix("Bearer ")
         ignored = httpx.post(f"{served.url}/projects/{project['id']}/ignores", headers=headers,
                              json={"vulnerability_id": "CVE-2019-14697", "reason": "=HYPERLINK(\"x\") static only"})
         assert ignored.status_code == 201
@@ -80,22 +96,13 @@ def test_a_monitored_project_exports_as_cyclonedx_sarif_json_and_csv(stack, tmp_
         assert console.returncode == 2
         assert "not the quaywatch API's JSON: is --server the API's base URL?" in console.stderr
         assert "Traceback" not in console.stderr and "TypeError" not in console.stderr
-    finally:
-        served.stop()
 
 
 def test_a_failed_test_is_shown_and_test_wait_tells_by_its_exit_code(stack, tmp_path):
     """``project test --wait`` exits 0 after a test that succeeded, 2 after one that failed;
     the failure (the tag deleted from the registry) is on the project at once, in the API and
     the CLI's list, while its findings stay those of the last test that succeeded."""
-    stack.pusher.push_image("acme/flaky", "1.0", [fixtures.alpine_310_base()])
-    served = Served(tmp_path / "data", free_port(), extra=("--advisories", str(ADVISORIES / "alpine-secdb")))
-    try:
-        added = served.cli("integrations", "add", f"http://{stack.host}", "--username", ROBOT.username, "--json",
-                           env={"QUAYWATCH_REGISTRY_TOKEN": ROBOT.secret})
-        integration = json.loads(added.stdout)["id"]
-        assert served.cli("import", integration, "acme/flaky:1.0").returncode == 0
-        (project,) = json.loads(served.cli("projects", "--json").stdout)["repositories"][0]["projects"]
+    with monitored(stack, tmp_path, "acme/flaky", "1.0") as (served, project):
         assert project["last_test"]["status"] == "succeeded" and project["failed_tests"] == 0
 
         passed = served.cli("project", "test", project["id"], "--wait", "--fail-on", "critical")
@@ -106,14 +113,11 @@ def test_a_failed_test_is_shown_and_test_wait_tells_by_its_exit_code(stack, tmp_
         failed = served.cli("project", "test", project["id"], "--wait")
         assert failed.returncode == 2, (failed.stdout, failed.stderr)
         assert "test failed at" in failed.stderr
-        token = (tmp_path / "data" / "admin-token").read_text().strip()
-        detail = httpx.get(f"{served.url}/projects/{project['id']}", headers={"Authorization": f"Bearer {token}"}).json()
+        detail = httpx.get(f"{served.url}/projects/{project['id']}", headers=bearer(tmp_path)).json()
         assert detail["last_test"]["status"] == "failed" and detail["last_test"]["error"]
         assert detail["failed_tests"] >= 1 and len(detail["findings"]) == 7  # the last success's findings stay
         listed = served.cli("projects")
         assert "FAILED" in listed.stdout
-    finally:
-        served.stop()
 
 
 def test_a_port_in_use_is_one_sentence(tmp_path):

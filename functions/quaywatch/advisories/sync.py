@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,34 +162,33 @@ def _nvd_api(url: str, state: dict[str, dict[str, str]], http: httpx.Client, wor
 
 def _cvelist(url: str, state: dict[str, dict[str, str]], http: httpx.Client, work_dir: Path,
              report: SyncReport) -> list[Path]:
-    """The CVE List files released since the last sync (see ``cvelist``); the position moves
-    only when every file arrived."""
+    """The CVE List files released since the last sync (see ``cvelist``)."""
     if work_dir.exists():
         shutil.rmtree(work_dir)
-    try:
-        files, position = fetch_cvelist(url, state.get("cvelist") or None, http, work_dir)
-    except (*UNREACHABLE, CveListError) as exc:
-        report.failed["cvelist"] = failure_reason(exc)
-        logger.warning("feed download failed", extra={"feed": "cvelist", "error": str(exc)})
-        return []
-    state["cvelist"] = position
-    (report.downloaded if files else report.unchanged).append("cvelist")
-    return files
+    return _incremental("cvelist", lambda since: fetch_cvelist(url, since, http, work_dir), CveListError,
+                        state, report)
 
 
 def _redhat_vex(url: str, state: dict[str, dict[str, str]], http: httpx.Client, work_dir: Path,
                 report: SyncReport) -> list[Path]:
-    """Red Hat's VEX documents written since the last sync (see ``redhat_vex_sync``); the
-    position moves only when every document arrived."""
+    """Red Hat's VEX documents written since the last sync (see ``redhat_vex_sync``)."""
+    deadline = time.monotonic() + BUDGET_SECONDS / 2
+    return _incremental("redhat-vex", lambda since: fetch_redhat_vex(url, since, http, work_dir, deadline),
+                        RedHatVexError, state, report)
+
+
+def _incremental(name: str, fetch: Callable[[dict[str, str] | None], tuple[list[Path], dict[str, str]]],
+                 invalid: type[Exception], state: dict[str, dict[str, str]], report: SyncReport) -> list[Path]:
+    """A feed downloaded from the position the last sync reached (``state[name]``); the
+    position moves only when every file arrived, so a failure costs a retry, never a gap."""
     try:
-        files, position = fetch_redhat_vex(url, state.get("redhat-vex") or None, http, work_dir,
-                                           time.monotonic() + BUDGET_SECONDS / 2)
-    except (*UNREACHABLE, RedHatVexError) as exc:
-        report.failed["redhat-vex"] = failure_reason(exc)
-        logger.warning("feed download failed", extra={"feed": "redhat-vex", "error": str(exc)})
+        files, position = fetch(state.get(name) or None)
+    except (*UNREACHABLE, invalid) as exc:
+        report.failed[name] = failure_reason(exc)
+        logger.warning("feed download failed", extra={"feed": name, "error": str(exc)})
         return []
-    state["redhat-vex"] = position
-    (report.downloaded if files else report.unchanged).append("redhat-vex")
+    state[name] = position
+    (report.downloaded if files else report.unchanged).append(name)
     return files
 
 
