@@ -110,6 +110,8 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         row = page.locator('tr.project:has-text("acme/ui-web:1.0")')
         expect(row.locator(".counts")).to_contain_text("unrated")
         expect(row.locator(".counts")).to_contain_text("total")
+        shown = [int(n) for n in re.findall(r"\d+", row.locator(".counts").inner_text())]
+        assert sum(shown[:-1]) == shown[-1]  # every count shown adds up to the total beside it (negligible too)
         expect(row.locator(".sev.critical")).to_have_text("1")  # musl CVE-2019-14697, rated by NVD
         page.fill("#project-search", "no-such-repository")
         expect(page.locator("tr.project")).to_have_count(0)

@@ -196,7 +196,7 @@ async function renderProjects(more = false) {
         <td><span class="origin" title="Quay">${QUAY_ICON} Quay</span></td>
         <td class="muted">${esc(p.platform)}</td>
         <td class="counts">${LEVELS.issues.map(s => countBadge(s, p.issue_counts[s] || 0)).join(" ")}
-            <span class="muted">· ${p.issue_counts.unknown || 0} unrated · <span class="total">${p.finding_count ?? 0} total</span></span>
+            <span class="muted">· ${p.issue_counts.negligible || 0} negligible · ${p.issue_counts.unknown || 0} unrated${p.ignored_count ? ` · ${p.ignored_count} ignored` : ""} · <span class="total">${p.finding_count ?? 0} total</span></span>
             ${p.ignored_count ? `<span class="muted">(${p.ignored_count} ignored)</span>` : ""}</td>
         <td class="muted">${esc(p.test_frequency)}</td>
         <td class="muted">${esc(localTime(p.last_tested_at))}</td>
@@ -310,7 +310,7 @@ async function renderProject(id) {
       <div>OS: ${esc(project.os || "unknown")} · packages: ${esc(project.package_count)} · last tested: <span id="last-tested">${esc(localTime(project.last_tested_at) || "never")}</span>${failedBadge(project)}</div>
       ${project.last_test?.status === "failed" ? `<div class="error" role="alert">The last test failed at ${esc(localTime(project.last_test.at))}: ${esc(project.last_test.error || "no reason given")}. The findings below are from the last test that succeeded.</div>` : ""}
       <div class="mt-6 counts">${LEVELS.issues.map(s => countBadge(s, counts[s] || 0)).join(" ")}
-        <span class="muted">· ${counts.unknown || 0} unrated · ${project.findings.length} total · ${project.ignored_count || 0} ignored · ${counts.fixable || 0} with a fix</span></div>
+        <span class="muted">· ${counts.negligible || 0} negligible · ${counts.unknown || 0} unrated · ${project.ignored_count || 0} ignored · ${project.findings.length} total · ${counts.fixable || 0} with a fix</span></div>
       <div class="mt-12 toolbar">
         <div><label for="frequency">Test frequency</label>
           <select id="frequency"><option>daily</option><option>weekly</option><option>never</option></select></div>
