@@ -375,3 +375,28 @@ def test_fix_statuses_and_openvex_through_the_api(cloud, imported):
     assert cloud.api("POST", "/organisation/vex", raw_body=json.dumps(document), token="member").status == 403
     organisation = cloud.api("POST", "/organisation/vex", raw_body=json.dumps(document))
     assert organisation.status == 200 and organisation.body["ignores"] == 2  # every image: the other's too
+
+
+def test_three_failed_tests_in_a_row_tell_the_channels_once(cloud, listener, imported, stack):
+    """A failed re-test marks the project at once; the third failure in a row is told on the
+    organisation's channels and the topic, once; the fourth tells nobody."""
+    _, project = imported
+    receiver = FeedServer()
+    assert cloud.api("PUT", "/organisation/channels",
+                     {"channels": [{"type": "webhook", "url": f"{receiver.url}/hook"}]}).status == 200
+    listener()  # what the import said
+    stack.pusher.delete_manifest("acme/web", "1.0")  # the tag is gone: every re-test fails
+    with receiver.running():
+        for attempt in range(1, 5):
+            assert cloud.api("POST", f"/projects/{project['id']}/test").status == 202
+            cloud.drain("RetestQueue", "RetestWorkerFunction")
+            detail = cloud.api("GET", f"/projects/{project['id']}").body
+            assert detail["last_test"]["status"] == "failed" and detail["failed_tests"] == attempt
+            told = [body for path, body in receiver.posted]
+            assert len(told) == (0 if attempt < 3 else 1), attempt
+    ((path, event),) = receiver.posted
+    assert path == "/hook" and event["detail-type"] == "quaywatch.TestsFailing"
+    assert event["detail"]["failed_tests"] == 3 and event["detail"]["image"] == "acme/web:1.0"
+    (topic,) = [m for m in listener()["topic"] if "tests failed in a row" in m.get("Subject", "")]
+    assert topic["Subject"].startswith("acme/web:1.0 (linux/amd64): 3 tests failed in a row")
+    assert json.loads(topic["Message"])["failed_tests"] == 3

@@ -1,4 +1,5 @@
-"""Publishes one ``quaywatch.NewIssuesFound`` notification per project per test.
+"""Publishes one ``quaywatch.NewIssuesFound`` notification per project per test (and
+``quaywatch.BetterBaseImageFound``, ``quaywatch.TestsFailing`` when they happen).
 
 The event goes to the event publisher (deployed: the EventBridge bus for rules and a summary
 on the SNS topic; ``serve``: the local events table); organisations may add webhook channels
@@ -23,6 +24,7 @@ from quaywatch.projects.records import Project
 
 DETAIL_TYPE = "quaywatch.NewIssuesFound"
 BASE_DETAIL_TYPE = "quaywatch.BetterBaseImageFound"
+FAILING_DETAIL_TYPE = "quaywatch.TestsFailing"
 ChannelsFor = Callable[[str], list[dict[str, str]]]
 
 
@@ -61,6 +63,18 @@ class Notifier:
         summary = (f"{detail['image']}: base {detail['base']} -> {best['repository']}:{best['tag']} has "
                    f"{best['fewer']['critical'] + best['fewer']['high']} fewer critical/high issues")
         self._publish(BASE_DETAIL_TYPE, project.org_id, summary, detail)
+
+    def tests_failing(self, project: Project) -> None:
+        """The project's tests failed several times in a row (told once, when the count is
+        reached; a success starts the count again)."""
+        last = project.last_test
+        detail = {"org_id": project.org_id, "project_id": project.id, "integration_id": project.integration_id,
+                  "image": f"{project.repository}:{project.tag}", "platform": project.platform,
+                  "failed_tests": project.failed_tests, "error": last.error if last else None,
+                  "last_succeeded_at": project.last_tested_at}
+        summary = (f"{detail['image']} ({detail['platform']}): {project.failed_tests} tests failed in a row: "
+                   f"{detail['error']}")
+        self._publish(FAILING_DETAIL_TYPE, project.org_id, summary, detail)
 
     def _publish(self, detail_type: str, org_id: str, summary: str, detail: dict[str, Any]) -> None:
         self._events.publish(DomainEvent(detail_type, detail, summary, org_id))

@@ -24,7 +24,7 @@ from quaywatch.usecases.baseimages import refresh_base_image
 from quaywatch.usecases.failures import describe, is_transient
 from quaywatch.usecases.triage import recount_projects
 
-REPEATED_FAILURES = 3  # failed attempts in a row that make a project "failing" (logged once, when reached)
+REPEATED_FAILURES = 3  # failed attempts in a row that make a project "failing" (the channels are told once)
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ def _record_failure(services: Services, project_id: str, error: str) -> None:
         logger.info("test failure not recorded", extra={"error": str(exc)})
         return
     metrics.count("quaywatch_failed_tests_total")
-    if failed.failed_tests == REPEATED_FAILURES:
+    if failed.failed_tests == REPEATED_FAILURES:  # told once: the count passes it only once per run of failures
         logger.warning("project failing repeatedly", extra={"failed_tests": failed.failed_tests, "error": error})
+        services.notifier.tests_failing(failed)
 
 
 def retest_project(services: Services, body: str, receive_count: int) -> RetestResult:
