@@ -26,3 +26,6 @@ def test_demo_imports_scans_and_summarises(registry_stack) -> None:  # the fixtu
     cells = [cell.strip() for cell in app_row.split("│")]  # image, platform, all, crit, high, med, low, none
     assert int(cells[3]) > 0 and int(cells[4]) > 0  # CRIT and HIGH counts, no longer all "unknown"
     assert "quaywatch scan" in result.stdout and "--token-stdin" in result.stdout
+    assert "export QUAYWATCH_SERVER=http://127.0.0.1:" in result.stdout and "QUAYWATCH_TOKEN=qw_" in result.stdout
+    assert ("base-image advice: acme/web:2.0 is built on acme/alpine:3.10; acme/alpine:3.10.3 has "
+            in result.stdout.replace("\n", " "))

@@ -54,9 +54,14 @@ def sample_images() -> dict[str, list]:
         "acme/debian:bookworm": [fixtures.debian_base()],
         "acme/alpine:3.10": [fixtures.alpine_310_base()],
         "acme/alpine:3.19": [fixtures.alpine_base()],
+        "acme/alpine:3.10.3": [fixtures.alpine_310_with(musl="1.1.22-r3", openssl="1.1.1d-r0", marker="3.10.3")],
         "acme/ubi:9": [fixtures.ubi_base()],
         "acme/app:1.0": app,
+        "acme/web:2.0": [fixtures.alpine_310_base(), {"srv/web/app.py": "print('hello from acme/web')\n"}],
     }
+
+
+WEB_DOCKERFILE = "FROM {host}/acme/alpine:3.10\nCOPY app.py /srv/web/\nCMD [\"python3\", \"/srv/web/app.py\"]\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,8 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             projects = api.get("/projects").json()
             _summary(console, projects)
             _exploited(console, api, projects)
+            _base_image_advice(console, api, projects, integration_id, stack.host)
             console.print(f"\n[bold]console:[/bold] {started.url}/   [bold]admin token:[/bold] {started.admin_token}")
-            console.print("CLI: quaywatch projects --server " + started.url + f" (QUAYWATCH_TOKEN={started.admin_token})")
+            console.print("the projects not opened yet are marked NEW in the console and the CLI")
+            console.print("CLI (paste into a shell):\n"
+                          f"  export QUAYWATCH_SERVER={started.url} QUAYWATCH_TOKEN={started.admin_token}\n"
+                          "  quaywatch projects", soft_wrap=True)
             feeds = " ".join(f"--advisories {path}" for path in FEEDS)
             console.print(
                 "scan a demo image yourself (the registry's robot and token):\n"
@@ -136,16 +145,48 @@ def _summary(console: Console, projects: dict) -> None:
     console.print(table)
 
 
+def _project(projects: dict, repository: str, tag: str) -> dict:
+    group = next(g for g in projects["repositories"] if g["name"] == repository)
+    return next(p for p in group["projects"] if p["tag"] == tag)
+
+
 def _exploited(console: Console, api: httpx.Client, projects: dict) -> None:
-    """Name the known-exploited findings (Log4Shell in acme/app), the ones to fix first."""
+    """Name the known-exploited findings (Log4Shell in acme/app), the ones to fix first. Only
+    acme/app is opened: the other projects stay NEW until someone looks at them."""
     for group in projects["repositories"]:
         for project in group["projects"]:
+            if (group["name"], project["tag"]) != ("acme/app", "1.0"):
+                continue
             for finding in api.get(f"/projects/{project['id']}").json()["findings"]:
                 if finding.get("kev"):
                     console.print(f"known exploited: {group['name']}:{project['tag']} {finding['package']} "
                                   f"{finding['installed_version']} {finding['id']} {finding['severity']} "
                                   f"(rated by {finding['severity_source']}, in CISA KEV since {finding['kev_date_added']})",
                                   soft_wrap=True)
+
+
+def _base_image_advice(console: Console, api: httpx.Client, projects: dict, integration_id: str, host: str) -> None:
+    """The organisation builds on acme/alpine; acme/web's Dockerfile says it is FROM
+    acme/alpine:3.10, and acme/alpine:3.10.3 fixes what 3.10 has: the re-test the link starts
+    finds the base and recommends the patched tag."""
+    api.put("/organisation/base-images", json={"sources": [{"integration_id": integration_id,
+                                                            "repositories": ["acme/alpine"]}]}).raise_for_status()
+    web = _project(projects, "acme/web", "2.0")
+    api.put(f"/projects/{web['id']}/dockerfile", json={"content": WEB_DOCKERFILE.format(host=host)}).raise_for_status()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        answer = api.get(f"/projects/{web['id']}/base-image")
+        if answer.status_code == 200 and answer.json()["base"]["detected_by"] == "dockerfile" \
+                and answer.json()["recommendations"]:
+            advice = answer.json()
+            best = advice["recommendations"][0]
+            console.print(f"base-image advice: acme/web:2.0 is built on {advice['base']['repository']}:"
+                          f"{advice['base']['tag']}; {best['repository']}:{best['tag']} has "
+                          f"{best['fewer']['critical'] + best['fewer']['high']} fewer critical and high issues",
+                          soft_wrap=True)
+            return
+        time.sleep(0.5)
+    console.print("base-image advice: not ready yet (see the acme/web:2.0 project in the console)")
 
 
 def _port_free(port: int) -> bool:
