@@ -154,6 +154,12 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         expect(details.locator('a[href="https://nvd.nist.gov/vuln/detail/CVE-2019-14697"]')).to_be_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "console-project.png"), full_page=True)
+        for width, height in ((1366, 768), (400, 800)):  # a laptop and a phone: tables scroll in their card
+            page.set_viewport_size({"width": width, "height": height})
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, (width, overflow)
+            page.screenshot(path=str(ARTIFACTS / f"console-project-{width}.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
         details.locator(".ignore-reason").fill("musl's x87 code is not used on amd64")
         details.locator(".ignore-expires").fill("2099-01-31")
         details.locator("button[type=submit]").click()
