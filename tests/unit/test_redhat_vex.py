@@ -238,3 +238,9 @@ def test_the_sync_takes_the_archive_once_then_the_changes(tmp_path) -> None:
         server.files.pop("/vex/changes.csv")
         failed = sync_feeds(store, [], tmp_path / "work", state, http, redhat_vex_url=f"{server.url}/vex/")
     assert "redhat-vex" in failed.failed and state["redhat-vex"] == {"since": "2024-10-02T08:00:00+00:00"}
+
+
+def test_a_document_nested_thousands_deep_is_a_bad_record_not_a_crash() -> None:
+    for data in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+        result = parse_document("csaf.json", data)
+        assert [b.reason for b in result.bad] == ["not valid JSON or YAML: nested too deeply"]

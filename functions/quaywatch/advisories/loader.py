@@ -250,6 +250,9 @@ def parse_document(location: str, data: bytes, shown_as: str | None = None) -> D
     except (ValueError, yaml.YAMLError) as exc:
         document.bad.append(BadRecord(location=document.location, reason=f"not valid JSON or YAML: {_short(exc)}"))
         return document
+    except RecursionError:  # the decoders recurse per level: a hostile document nests thousands deep
+        document.bad.append(BadRecord(location=document.location, reason="not valid JSON or YAML: nested too deeply"))
+        return document
     notes: list[str] = []
     try:
         if looks_like_nvd_feed(content):

@@ -118,6 +118,8 @@ def read_openvex(data: bytes | str, name: str = "the VEX document") -> list[VexS
         raise OpenVexError(f"{name}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except UnicodeDecodeError:
         raise OpenVexError(f"{name}: not UTF-8 text") from None
+    except RecursionError:  # json recurses per level: a hostile document nests thousands deep
+        raise OpenVexError(f"{name}: not valid JSON: nested too deeply") from None
     try:
         document = _Document.model_validate(content)
     except ValidationError as exc:
@@ -210,6 +212,9 @@ def _is_image(component: _Component, image: ImageSummary) -> bool:
 
 
 def _is_digest(component: _Component, digests: set[str]) -> bool:
+    """Whether the component names an image by one of ``digests`` (hex, no ``sha256:``); an
+    empty digest (a project never tested) is no digest, and an empty name never matches it."""
+    digests = {d for d in digests if d}
     purl = _purl_of(component)
     if purl is not None and purl.type == "oci" and purl.version:
         return purl.version.removeprefix("sha256:") in digests
