@@ -72,13 +72,19 @@ def _token(data_dir: Path | None) -> str:
     raise UsageError(f"no API token: set {ENV_TOKEN} (or run `quaywatch serve` here, which writes {token_file})")
 
 
-def _options(function):
-    function = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
+def _server_options(function):
+    """``--server`` and ``--data-dir``: which API, and where its admin token is."""
     function = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                             help="The embedded server's data directory (for its admin token).")(function)
     function = click.option("--server", envvar=ENV_SERVER, default="http://127.0.0.1:8080", show_default=True,
                             help=f"The quaywatch API (${ENV_SERVER}).")(function)
     return function
+
+
+def _options(function):
+    """The server options and ``--json``."""
+    function = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
+    return _server_options(function)
 
 
 def _api(server: str, data_dir: Path | None) -> Api:
@@ -421,10 +427,7 @@ def test_project(project_id: str, wait: bool, fail_on: str | None, timeout: floa
               show_default=True, help="CycloneDX 1.6, SARIF 2.1.0, JSON, or CSV (one finding a line).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of standard output.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The embedded server's data directory (for its admin token).")
-@click.option("--server", envvar=ENV_SERVER, default="http://127.0.0.1:8080", show_default=True,
-              help=f"The quaywatch API (${ENV_SERVER}).")
+@_server_options
 def export_project(project_id: str, kind: str, output: Path | None, data_dir: Path | None, server: str) -> None:
     """The project's latest test, ignores in force, as CycloneDX, SARIF, JSON or CSV."""
     data = _api(server, data_dir).download(f"/projects/{project_id}/export", {"format": kind})

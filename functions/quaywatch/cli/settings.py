@@ -16,7 +16,15 @@ from typing import Any
 
 import click
 
-from quaywatch.cli.client import _api, _options, _print, imports, integrations, project
+from quaywatch.cli.client import (
+    _api,
+    _options,
+    _print,
+    _server_options,
+    imports,
+    integrations,
+    project,
+)
 from quaywatch.errors import UsageError
 from quaywatch.matching.levels import LEVELS, RATED_LEVELS
 
@@ -232,10 +240,7 @@ def import_vex(path: Path, project_id: str | None, server: str, data_dir: Path |
 @click.argument("project_id")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of standard output.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The embedded server's data directory (for its admin token).")
-@click.option("--server", envvar="QUAYWATCH_SERVER", default="http://127.0.0.1:8080", show_default=True,
-              help="The quaywatch API ($QUAYWATCH_SERVER).")
+@_server_options
 def export_vex(project_id: str, output: Path | None, data_dir: Path | None, server: str) -> None:
     """A project's ignores and fix statuses as an OpenVEX document (for trivy --vex, Grype)."""
     text = json.dumps(_api(server, data_dir).call("GET", f"/projects/{project_id}/vex"), indent=2) + "\n"
@@ -257,8 +262,7 @@ def channels() -> None:
 @_options
 def show_channels(server: str, data_dir: Path | None, as_json: bool) -> None:
     """The notification channels."""
-    found = _api(server, data_dir).call("GET", "/organisation/channels")
-    _print(found, as_json, ["TYPE", "URL"], [[c.get("type"), c.get("url")] for c in found.get("channels", [])])
+    _print_channels(_api(server, data_dir).call("GET", "/organisation/channels"), as_json)
 
 
 @channels.command("set")
@@ -266,7 +270,10 @@ def show_channels(server: str, data_dir: Path | None, as_json: bool) -> None:
 @_options
 def set_channels(path: Path, server: str, data_dir: Path | None, as_json: bool) -> None:
     """Replace the channels with the YAML or JSON file PATH: ``channels: [{type: webhook, url: ...}]``."""
-    found = _api(server, data_dir).call("PUT", "/organisation/channels", _document(path))
+    _print_channels(_api(server, data_dir).call("PUT", "/organisation/channels", _document(path)), as_json)
+
+
+def _print_channels(found: dict[str, Any], as_json: bool) -> None:
     _print(found, as_json, ["TYPE", "URL"], [[c.get("type"), c.get("url")] for c in found.get("channels", [])])
 
 
@@ -317,8 +324,7 @@ def base_images() -> None:
 @_options
 def show_base_images(server: str, data_dir: Path | None, as_json: bool) -> None:
     """The base-image sources."""
-    found = _api(server, data_dir).call("GET", "/organisation/base-images")
-    _print(found, as_json, ["SOURCE"], [[json.dumps(s, sort_keys=True)] for s in found.get("sources", [])])
+    _print_sources(_api(server, data_dir).call("GET", "/organisation/base-images"), as_json)
 
 
 @base_images.command("set")
@@ -326,7 +332,10 @@ def show_base_images(server: str, data_dir: Path | None, as_json: bool) -> None:
 @_options
 def set_base_images(path: Path, server: str, data_dir: Path | None, as_json: bool) -> None:
     """Replace the base-image sources with the YAML or JSON file PATH (``sources: [...]``)."""
-    found = _api(server, data_dir).call("PUT", "/organisation/base-images", _document(path))
+    _print_sources(_api(server, data_dir).call("PUT", "/organisation/base-images", _document(path)), as_json)
+
+
+def _print_sources(found: dict[str, Any], as_json: bool) -> None:
     _print(found, as_json, ["SOURCE"], [[json.dumps(s, sort_keys=True)] for s in found.get("sources", [])])
 
 
