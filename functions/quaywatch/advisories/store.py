@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS changes (
 """
 
 
-_CVE = re.compile(r"^CVE-\d{4}-\d+$")
+CVE_ID = re.compile(r"^CVE-\d{4}-\d+$")  # what NVD, CVE records, KEV and EPSS are keyed by
 
 
 class StoreError(QuaywatchError):
@@ -102,9 +102,9 @@ class AdvisoryMeta:
     def cve(self) -> str | None:
         """The one CVE this advisory is (or aliases), None when it names none or several:
         what findings are grouped by. Kept with the (cached) metadata: computed once."""
-        if _CVE.match(self.id):
+        if CVE_ID.match(self.id):
             return self.id
-        cves = {alias for alias in self.aliases if _CVE.match(alias)}
+        cves = {alias for alias in self.aliases if CVE_ID.match(alias)}
         return cves.pop() if len(cves) == 1 else None
 
 

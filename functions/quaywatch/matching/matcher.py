@@ -21,7 +21,6 @@ Rules (see the advisory issue and SPEC section 4):
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -33,7 +32,13 @@ from quaywatch.advisories.ecosystems import (
     package_key,
 )
 from quaywatch.advisories.models import FixStatus
-from quaywatch.advisories.store import AdvisoryMeta, AdvisoryStore, ExploitSignals, StoredAffected
+from quaywatch.advisories.store import (
+    CVE_ID,
+    AdvisoryMeta,
+    AdvisoryStore,
+    ExploitSignals,
+    StoredAffected,
+)
 from quaywatch.distros import by_ecosystem, feed_authority
 from quaywatch.distros.base import SOURCE_PREFIX, ProductScope
 from quaywatch.inventory.models import Inventory, Package
@@ -43,8 +48,6 @@ from quaywatch.matching.ranges import Verdict, evaluate
 from quaywatch.matching.severity import Claim, score_claims
 from quaywatch.versions import InvalidVersionError, scheme_for
 from quaywatch.versions.base import VersionScheme
-
-_CVE = re.compile(r"^CVE-\d{4}-\d+$")
 
 
 @dataclass
@@ -90,7 +93,7 @@ def _match(inventory: Inventory, store: AdvisoryStore, under_investigation: bool
     metas = store.advisories(refs)
     drafts = [draft for package, key, version, candidates in per_package
               for draft in _findings(package, key, version, candidates, metas, scope, under_investigation)]
-    cves = {i for draft, _ in drafts for i in (draft["id"], *draft["aliases"]) if _CVE.match(i)}
+    cves = {cve for draft, _ in drafts for cve in _cves(draft)}
     ratings = store.ratings(cves)
     signals = store.exploit_signals(cves)
     report.findings = [_rated(draft, claims, ratings, signals) for draft, claims in drafts]
@@ -107,10 +110,15 @@ def _scope(inventory: Inventory, distro: tuple[str, str] | None, store: Advisory
                                       store.repository_cpes(content_sets) if content_sets else {})
 
 
+def _cves(draft: dict) -> list[str]:
+    """A draft finding's CVE ids, its own id first: what NVD, CVE records, KEV and EPSS are keyed by."""
+    return [i for i in (draft["id"], *draft["aliases"]) if CVE_ID.match(i)]
+
+
 def _rated(draft: dict, claims: list[Claim], ratings: dict, signals: dict[str, ExploitSignals]) -> Finding:
     """The finding, with its severity by precedence and its exploit signals, built once
     (pydantic's validation in Rust is quicker than ``model_construct`` or a ``model_copy``)."""
-    cves = [i for i in (draft["id"], *draft["aliases"]) if _CVE.match(i)]
+    cves = _cves(draft)
     claims = claims + [Claim(r.source, r.severity, tuple(r.vectors)) for cve in cves for r in ratings.get(cve, [])]
     score = score_claims(claims)
     summary = draft.pop("summary") or next((r.summary for cve in cves for r in ratings.get(cve, []) if r.summary),
