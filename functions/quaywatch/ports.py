@@ -12,8 +12,9 @@ tests in ``tests/contract`` prove both adapters keep it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,6 +57,14 @@ class AccessRepository(Protocol):
     def set_channels(self, org_id: str, channels: list[Record]) -> None: ...
     def put_token(self, token_hash: str, record: Record) -> None: ...
     def get_token(self, token_hash: str) -> Record | None: ...
+    def get_member(self, org_id: str, user_id: str) -> Record | None: ...
+    def update_member(self, org_id: str, user_id: str, changes: Mapping[str, Any]) -> None:
+        """Set these fields of the member's record (created when absent), leaving the others."""
+
+    def members(self, org_id: str) -> Iterator[Record]:
+        """The organisation's member records (read page by page)."""
+
+    def organisation_ids(self) -> Iterator[str]: ...
 
 
 class IntegrationsRepository(Protocol):
@@ -317,3 +326,18 @@ class ObjectStore(Protocol):
 
     def get_bytes(self, key: str) -> bytes | None: ...
     def put_bytes(self, key: str, data: bytes) -> None: ...
+
+
+class MailFailed(QuaywatchError):
+    """The mail server could not be reached, refused our login or refused every message."""
+
+
+class Mailer(Protocol):
+    """Sends email: SMTP for ``serve``, Amazon SES when deployed. ``sender`` is the From
+    address the deployment was given."""
+
+    sender: str
+
+    def send(self, messages: Sequence[EmailMessage]) -> int:
+        """Deliver each message to its ``To``; how many were accepted. A message one
+        recipient refuses is logged and skipped; ``MailFailed`` when none could go."""

@@ -12,7 +12,8 @@ from quaywatch.runtime.template import Template
 def test_schedules_come_from_the_template() -> None:
     found = {s.name: s for s in schedules(Template.load())}
     assert set(found) == {"RetestSchedulerFunction.Daily", "RetestSchedulerFunction.Weekly",
-                          "AdvisorySyncFunction.Every6Hours", "SyncSchedulerFunction.Every15Minutes"}
+                          "AdvisorySyncFunction.Every6Hours", "SyncSchedulerFunction.Every15Minutes",
+                          "DigestFunction.Weekly"}
     assert found["RetestSchedulerFunction.Daily"].payload == {"frequency": "daily"}
     assert found["AdvisorySyncFunction.Every6Hours"].payload == {}
 

@@ -461,10 +461,11 @@ def tokens() -> None:
 @tokens.command("create")
 @click.option("--role", type=click.Choice(["member", "admin"]), default="member", show_default=True,
               help="Admins manage integrations, tokens and channels; members import and read.")
+@click.option("--email", default=None, metavar="ADDRESS", help="The member's address for their mail.")
 @_options
-def create_token(role: str, server: str, data_dir: Path | None, as_json: bool) -> None:
+def create_token(role: str, email: str | None, server: str, data_dir: Path | None, as_json: bool) -> None:
     """Print a new API token for a new user of your organisation (shown once)."""
-    document = _api(server, data_dir).call("POST", "/tokens", {"role": role})
+    document = _api(server, data_dir).call("POST", "/tokens", {"role": role, **({"email": email} if email else {})})
     click.echo(json.dumps(document, indent=2) if as_json else document["token"])
 
 

@@ -49,10 +49,14 @@ ROUTES: dict[str, str] = {
     "GET /projects/{id}/export": "project export", "GET /projects/{id}/vex": "vex export",
     "POST /projects/{id}/vex": "vex import", "PUT /projects/{id}/dockerfile": "project dockerfile",
     "DELETE /projects/{id}/dockerfile": "project dockerfile", "GET /projects/{id}/base-image": "project base",
+    "GET /me/notifications": "email show", "PUT /me/notifications": "email set",
+    "GET /organisation/members": "members", "POST /organisation/digest": "digest send",
 }
 NOT_COMMANDS = {
     "POST /webhooks/quay/{integration_id}/{token}": "Quay calls it, not people",
     "GET /openapi.json": "the API's own description, for tools",
+    "GET /unsubscribe": "people follow it from a mail (a signed link, no token)",
+    "POST /unsubscribe": "the button of that page, and mail clients' one-click unsubscribe",
 }
 
 
@@ -255,7 +259,7 @@ def export_vex(project_id: str, output: Path | None, data_dir: Path | None, serv
 
 @click.group("channels")
 def channels() -> None:
-    """Where new issues are announced: webhooks, Slack (admins)."""
+    """Where new issues are announced: webhooks, Slack, email addresses (admins)."""
 
 
 @channels.command("show")
@@ -269,12 +273,14 @@ def show_channels(server: str, data_dir: Path | None, as_json: bool) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_options
 def set_channels(path: Path, server: str, data_dir: Path | None, as_json: bool) -> None:
-    """Replace the channels with the YAML or JSON file PATH: ``channels: [{type: webhook, url: ...}]``."""
+    """Replace the channels with the YAML or JSON file PATH: ``channels: [{type: webhook, url: ...},
+    {type: email, to: security@example.com}]``."""
     _print_channels(_api(server, data_dir).call("PUT", "/organisation/channels", _document(path)), as_json)
 
 
 def _print_channels(found: dict[str, Any], as_json: bool) -> None:
-    _print(found, as_json, ["TYPE", "URL"], [[c.get("type"), c.get("url")] for c in found.get("channels", [])])
+    _print(found, as_json, ["TYPE", "DESTINATION"],
+           [[c.get("type"), c.get("url") or c.get("to")] for c in found.get("channels", [])])
 
 
 @click.group("policy")
@@ -339,4 +345,81 @@ def _print_sources(found: dict[str, Any], as_json: bool) -> None:
     _print(found, as_json, ["SOURCE"], [[json.dumps(s, sort_keys=True)] for s in found.get("sources", [])])
 
 
-COMMANDS = [ignores, vex, channels, policy, base_images, levels]
+# --- email -----------------------------------------------------------------------------------
+
+
+@click.group("email")
+def email() -> None:
+    """Your own mail: the address, how much (all, critical_high, none), per project, the digest."""
+
+
+def _print_email(found: dict[str, Any], as_json: bool) -> None:
+    rows = [["(all projects)", found.get("email") or "(no address)", found["level"], found["weekly_digest"]]]
+    rows += [[project_id, "", level, ""] for project_id, level in sorted(found.get("projects", {}).items())]
+    _print(found, as_json, ["PROJECT", "ADDRESS", "MAIL", "WEEKLY DIGEST"], rows)
+    if not as_json and not found.get("mail_configured"):
+        click.echo("note: this server sends no mail (no --smtp-url); your choices are kept for when it does", err=True)
+
+
+@email.command("show")
+@_options
+def show_email(server: str, data_dir: Path | None, as_json: bool) -> None:
+    """What quaywatch mails you."""
+    _print_email(_api(server, data_dir).call("GET", "/me/notifications"), as_json)
+
+
+@email.command("set")
+@click.option("--to", "address", default=None, metavar="ADDRESS", help="Your address ('' removes it: no mail).")
+@click.option("--level", type=click.Choice(["all", "critical_high", "none", "default"]), default=None,
+              help="Which new issues: all, critical_high (critical and high only) or none.")
+@click.option("--project", "project_id", default=None, metavar="ID",
+              help="Set --level for this project only (--level default removes the override).")
+@click.option("--digest/--no-digest", default=None, help="The weekly digest (Mondays).")
+@_options
+def set_email(address: str | None, level: str | None, project_id: str | None, digest: bool | None, server: str,
+              data_dir: Path | None, as_json: bool) -> None:
+    """Change what quaywatch mails you (what is not given stays as it is)."""
+    api = _api(server, data_dir)
+    current = api.call("GET", "/me/notifications")
+    body = {key: current[key] for key in ("email", "level", "weekly_digest", "projects")}
+    if address is not None:
+        body["email"] = address or None
+    if digest is not None:
+        body["weekly_digest"] = digest
+    if project_id is not None:
+        if level is None:
+            raise UsageError("--project needs --level (all, critical_high, none)")
+        body["projects"] = {k: v for k, v in body["projects"].items() if k != project_id}
+        if level != "default":
+            body["projects"][project_id] = level
+    elif level == "default":
+        raise UsageError("--level default goes with --project (it removes that project's own setting)")
+    elif level is not None:
+        body["level"] = level
+    _print_email(api.call("PUT", "/me/notifications", body), as_json)
+
+
+@click.command("members")
+@_options
+def members(server: str, data_dir: Path | None, as_json: bool) -> None:
+    """The organisation's members and what they get mailed (admins)."""
+    found = {"members": _api(server, data_dir).call("GET", "/organisation/members")["members"]}
+    _print(found, as_json, ["USER", "ROLE", "ADDRESS", "MAIL", "WEEKLY DIGEST", "OVERRIDES"],
+           [[m["user_id"], m.get("role", ""), m.get("email") or "", m["level"], m["weekly_digest"], len(m["projects"])]
+            for m in found["members"]])
+
+
+@click.group("digest")
+def digest() -> None:
+    """The weekly digest (sent on Mondays by the schedule)."""
+
+
+@digest.command("send")
+@_options
+def send_digest(server: str, data_dir: Path | None, as_json: bool) -> None:
+    """Mail the digest to every member who wants it, now (admins)."""
+    sent = _api(server, data_dir).call("POST", "/organisation/digest")
+    _print(sent, as_json, ["SENT", "SKIPPED"], [[sent["sent"], sent["skipped"]]])
+
+
+COMMANDS = [ignores, vex, channels, policy, base_images, levels, email, members, digest]

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from quaywatch.handlers.api import ADMIN, api_base_url, caller, create_app, json_response, resolve
 from quaywatch.handlers.wiring import services
@@ -15,6 +15,7 @@ from quaywatch.integrations.models import ChannelsUpdate, IntegrationCreate, Int
 from quaywatch.metrics import flushed
 from quaywatch.notifications.policy import NotificationPolicy
 from quaywatch.observability import logger, traced
+from quaywatch.tenancy.members import EmailAddress
 from quaywatch.usecases import baseimages, organisation, triage, vex
 from quaywatch.usecases import integrations as use
 
@@ -66,12 +67,13 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["admin", "member"] = "member"
+    email: EmailAddress | None = Field(None, description="the member's address for their mail (they may change it)")
 
 
 @app.post("/tokens", middlewares=ADMIN)
 def create_token(request: Annotated[TokenRequest, Body()]):
     """A new API token for a new user of the caller's organisation (admins; shown once)."""
-    return json_response(201, organisation.issue_member_token(services(), caller(app), request.role))
+    return json_response(201, organisation.issue_member_token(services(), caller(app), request.role, request.email))
 
 
 @app.get("/organisation/channels", middlewares=ADMIN)

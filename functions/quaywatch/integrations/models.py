@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ssl
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from quaywatch.tenancy.members import EmailAddress
 
 
 class IntegrationCreate(BaseModel):
@@ -56,10 +58,23 @@ class IntegrationView(BaseModel):
 
 
 class Channel(BaseModel):
+    """A webhook or Slack channel has a ``url``; an email channel a ``to`` address."""
+
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(pattern="^(webhook|slack)$", description="generic JSON webhook or Slack incoming webhook")
-    url: str = Field(min_length=10, max_length=2000, pattern="^https?://")
+    type: str = Field(pattern="^(webhook|slack|email)$",
+                      description="generic JSON webhook, Slack incoming webhook, or email")
+    url: str | None = Field(None, min_length=10, max_length=2000, pattern="^https?://",
+                            description="webhook and slack: where to POST")
+    to: EmailAddress | None = Field(None, description="email: the address every new issue is mailed to")
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Channel:
+        if self.type == "email" and (self.to is None or self.url is not None):
+            raise ValueError("an email channel has a `to` address and no url")
+        if self.type != "email" and (self.url is None or self.to is not None):
+            raise ValueError(f"a {self.type} channel has a `url` (http:// or https://) and no `to`")
+        return self
 
 
 class ChannelsUpdate(BaseModel):

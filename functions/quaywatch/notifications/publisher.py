@@ -3,8 +3,9 @@
 
 The event goes to the event publisher (deployed: the EventBridge bus for rules and a summary
 on the SNS topic; ``serve``: the local events table); organisations may add webhook channels
-(generic JSON POST, or a Slack incoming webhook). A failing channel is logged and never fails
-the test that found the issues.
+(generic JSON POST, or a Slack incoming webhook) and email (channels and members' own
+addresses: ``notifications/email``). A failing channel is logged and never fails the test
+that found the issues.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 from quaywatch.errors import QuaywatchError
 from quaywatch.integrations.url_policy import check_notification_url
 from quaywatch.matching.models import Finding
+from quaywatch.notifications.email.delivery import EmailNotifier
 from quaywatch.observability import logger
 from quaywatch.outbound import AddressPolicy, pinned_client
 from quaywatch.ports import DomainEvent, EventPublisher
@@ -33,8 +35,9 @@ POST_BUDGET_SECONDS = 10.0  # one channel post, all told: a channel that answers
 
 class Notifier:
     def __init__(self, events: EventPublisher, channels_for: ChannelsFor | None = None,
-                 allow_private: bool = False) -> None:
+                 allow_private: bool = False, email: EmailNotifier | None = None) -> None:
         self._allow_private = allow_private
+        self._email = email
         self._events = events
         self._channels_for = channels_for
 
@@ -51,6 +54,8 @@ class Notifier:
         }
         summary = f"{len(findings)} new issue(s) in {detail['image']} ({detail['platform']})"
         self._publish(DETAIL_TYPE, project.org_id, summary, detail)
+        if self._email is not None:
+            self._email.new_issues(project, findings)
         logger.info("new issues notified", extra={"project_id": project.id, "count": len(findings)})
         return detail
 
@@ -75,11 +80,14 @@ class Notifier:
         summary = (f"{detail['image']} ({detail['platform']}): {project.failed_tests} tests failed in a row: "
                    f"{detail['error']}")
         self._publish(FAILING_DETAIL_TYPE, project.org_id, summary, detail)
+        if self._email is not None:
+            self._email.tests_failing(project, detail["error"])
 
     def _publish(self, detail_type: str, org_id: str, summary: str, detail: dict[str, Any]) -> None:
         self._events.publish(DomainEvent(detail_type, detail, summary, org_id))
         for channel in (self._channels_for(org_id) if self._channels_for else []):
-            self._post(channel, summary, detail, detail_type)
+            if channel.get("type") != "email":  # mail is EmailNotifier's
+                self._post(channel, summary, detail, detail_type)
 
     def _post(self, channel: dict[str, str], summary: str, detail: dict[str, Any], detail_type: str) -> None:
         body: dict[str, Any] = {"text": summary} if channel.get("type") == "slack" else {"detail-type": detail_type,

@@ -18,6 +18,7 @@ from quaywatch.adapters.aws.events import EventBridgeSnsPublisher
 from quaywatch.adapters.aws.registry_index import DynamoRegistryIndex
 from quaywatch.adapters.aws.s3 import S3ObjectStore
 from quaywatch.adapters.aws.secrets import SecretsManagerVault
+from quaywatch.adapters.aws.ses import SesMailer
 from quaywatch.adapters.aws.sqs import SqsWorkQueue
 from quaywatch.runtime.services import Services
 from quaywatch.runtime.settings import RuntimeSettings, required
@@ -79,6 +80,19 @@ class AwsServices(Services):
     def events(self) -> EventBridgeSnsPublisher:
         return EventBridgeSnsPublisher(clients.client("events"), required("QUAYWATCH_EVENT_BUS"),
                                        clients.client("sns"), required("QUAYWATCH_NOTIFICATION_TOPIC"))
+
+    @cached_property
+    def mailer(self) -> SesMailer | None:  # type: ignore[override]
+        """SES when the stack was given a sender (the EmailSender parameter)."""
+        if not self.settings.mail_from:
+            return None
+        return SesMailer(clients.client("sesv2"), self.settings.mail_from)
+
+    @cached_property
+    def signing_key(self) -> bytes:  # type: ignore[override]
+        """The stack's generated secret (SigningKeySecret), read once per container."""
+        response = clients.client("secretsmanager").get_secret_value(SecretId=required("QUAYWATCH_SIGNING_SECRET"))
+        return response["SecretString"].encode()
 
     @cached_property
     def objects(self) -> S3ObjectStore:

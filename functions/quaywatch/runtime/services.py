@@ -17,6 +17,7 @@ from quaywatch.ports import (
     FindingsRepository,
     ImportsRepository,
     IntegrationsRepository,
+    Mailer,
     ObjectStore,
     ProjectsRepository,
     RegistryIndexRepository,
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from quaywatch.advisories.published import PublishedAdvisoryStore
     from quaywatch.baseimages.service import BaseImages
     from quaywatch.integrations.service import IntegrationService
+    from quaywatch.notifications.email.delivery import EmailNotifier
+    from quaywatch.notifications.email.unsubscribe import UnsubscribeSigner
     from quaywatch.notifications.publisher import Notifier
     from quaywatch.projects.findings_store import FindingsStore
     from quaywatch.projects.imports import ImportStore
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from quaywatch.projects.testing import ProjectTester
     from quaywatch.registry.retry import RetryPolicy
     from quaywatch.tenancy.access import AccessStore
+    from quaywatch.tenancy.members import MemberStore
 
 
 class Services:
@@ -56,6 +60,35 @@ class Services:
     sync_queue: WorkQueue
     events: EventPublisher
     objects: ObjectStore
+    mailer: Mailer | None = None  # none: no mail server set up (email channels are refused)
+
+    @property
+    def signing_key(self) -> bytes:
+        """The deployment's secret for signed links (unsubscribe): each root says where it lives."""
+        raise NotImplementedError
+
+    @cached_property
+    def members(self) -> MemberStore:
+        from quaywatch.tenancy.members import MemberStore
+
+        return MemberStore(self.access_repository)
+
+    @cached_property
+    def unsubscribe_signer(self) -> UnsubscribeSigner:
+        from quaywatch.notifications.email.unsubscribe import UnsubscribeSigner
+
+        return UnsubscribeSigner(self.signing_key)
+
+    @cached_property
+    def email(self) -> EmailNotifier | None:
+        """Mail to members and email channels; none without a mail server or a public URL
+        (a mail's links, unsubscribe first, need one)."""
+        from quaywatch.notifications.email.delivery import EmailNotifier, MailLinks
+
+        if self.mailer is None or not self.settings.public_url:
+            return None
+        links = MailLinks(self.settings.public_url, self.settings.console_url)
+        return EmailNotifier(self.mailer, self.members, self.access.channels, self.unsubscribe_signer, links)
 
     @cached_property
     def access(self) -> AccessStore:
@@ -99,7 +132,8 @@ class Services:
     def notifier(self) -> Notifier:
         from quaywatch.notifications.publisher import Notifier
 
-        return Notifier(self.events, self.access.channels, allow_private=self.settings.allow_private_registries)
+        return Notifier(self.events, self.access.channels, allow_private=self.settings.allow_private_registries,
+                        email=self.email)
 
     @cached_property
     def tester(self) -> ProjectTester:

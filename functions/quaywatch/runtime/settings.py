@@ -33,7 +33,9 @@ class RuntimeSettings:
     max_receives: int = 5  # = the queues' maxReceiveCount: the last try records the failure
     fast_registry_retry: bool = False  # loopback registries in tests: short waits
     advisory_key: str = "advisories/advisories.db"
-    public_url: str | None = None  # the API's base URL for the webhook URLs we hand out
+    public_url: str | None = None  # the API's base URL for the webhook URLs we hand out (and mails' links)
+    console_url: str | None = None  # the web console's base URL, for links in mails (serve: its own)
+    mail_from: str | None = None  # the From address of mails (deployed: a verified SES identity)
     sync_max_images: int = 10_000  # images a registry sync imports in one run (beyond: ``capped``)
 
     @classmethod
@@ -45,5 +47,7 @@ class RuntimeSettings:
             fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
             advisory_key=os.environ.get("QUAYWATCH_ADVISORY_KEY", "advisories/advisories.db"),
             public_url=os.environ.get("QUAYWATCH_PUBLIC_URL") or None,
+            console_url=os.environ.get("QUAYWATCH_CONSOLE_URL") or None,
+            mail_from=os.environ.get("QUAYWATCH_MAIL_FROM") or None,
             sync_max_images=int(os.environ.get("QUAYWATCH_SYNC_MAX_IMAGES", "10000")),
         )

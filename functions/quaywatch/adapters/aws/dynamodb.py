@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -95,6 +95,42 @@ class DynamoAccessRepository:
     def get_token(self, token_hash: str) -> Record | None:
         item = _plain(self._table.get_item(Key={"pk": f"TOKEN#{token_hash}"}).get("Item"))
         return {k: v for k, v in item.items() if k != "pk"} if item else None
+
+    def get_member(self, org_id: str, user_id: str) -> Record | None:
+        item = _plain(self._table.get_item(Key={"pk": f"MEMBER#{org_id}#{user_id}"}).get("Item"))
+        return _member(item) if item else None
+
+    def update_member(self, org_id: str, user_id: str, changes: Mapping[str, Any]) -> None:
+        """Field by field (``member_org`` keys the sparse ``members_by_org`` index)."""
+        fields = {**changes, "user_id": user_id, "member_org": org_id}
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": _to_dynamo(value) for i, value in enumerate(fields.values())}
+        self._table.update_item(Key={"pk": f"MEMBER#{org_id}#{user_id}"},
+                                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+    def members(self, org_id: str) -> Iterator[Record]:
+        arguments: dict[str, Any] = {"IndexName": "members_by_org", "KeyConditionExpression": Key("member_org").eq(org_id)}
+        while True:
+            response = self._table.query(**arguments)
+            yield from (_member(_plain(item)) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def organisation_ids(self) -> Iterator[str]:
+        """A scan of the organisation records only (few; read by the weekly digest)."""
+        arguments: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("ORG#"), "ProjectionExpression": "pk"}
+        while True:
+            response = self._table.scan(**arguments)
+            yield from (item["pk"].removeprefix("ORG#") for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _member(item: Record) -> Record:
+    return {k: v for k, v in item.items() if k not in ("pk", "member_org")}
 
 
 class DynamoIntegrationsRepository:

@@ -1,8 +1,9 @@
 """Create the stateful resources of template.yaml with boto3 (on moto, in the tests).
 
 Covered: DynamoDB tables (keys, GSIs, TTL), SQS queues (dead-letter queues first, redrive
-policies, visibility timeouts), SNS topics, EventBridge buses, S3 buckets. Functions, the
-API and schedules are not resources here: the runtime invokes the handlers itself.
+policies, visibility timeouts), SNS topics, EventBridge buses, S3 buckets, generated Secrets
+Manager secrets. Functions, the API and schedules are not resources here: the runtime invokes
+the handlers itself (the API gets an id, for the URLs in functions' environments).
 Re-running is safe: existing resources are reused (state survives restarts).
 """
 
@@ -56,6 +57,20 @@ def provision(template: Template, session: Any, stack: str = "quaywatch", accoun
                 raise
         physical.refs[name] = bucket
         physical.attributes[name] = {"Arn": f"arn:aws:s3:::{bucket}"}
+    secrets = session.client("secretsmanager")
+    for name, resource in template.of_type("AWS::SecretsManager::Secret").items():
+        generate = resource["Properties"].get("GenerateSecretString", {})
+        value = secrets.get_random_password(PasswordLength=int(generate.get("PasswordLength", 32)),
+                                            ExcludePunctuation=bool(generate.get("ExcludePunctuation", False)))
+        try:
+            arn = secrets.create_secret(Name=f"{stack}-{name}", SecretString=value["RandomPassword"])["ARN"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceExistsException":
+                raise
+            arn = secrets.describe_secret(SecretId=f"{stack}-{name}")["ARN"]
+        physical.refs[name] = arn  # Ref of a secret is its ARN
+    for name in template.of_type("AWS::Serverless::Api"):
+        physical.refs[name] = f"{stack}-{name}".lower()  # the id in the URLs functions are told (no API here)
     return physical
 
 

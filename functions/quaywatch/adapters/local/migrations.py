@@ -88,10 +88,15 @@ CREATE TABLE import_expansions (
     done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (import_id, repository))
 """
 
+MEMBERS = """
+CREATE TABLE members (org_id TEXT NOT NULL, user_id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (org_id, user_id))
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("initial schema", INITIAL),
     ("webhook replay claims and rate counters", WEBHOOK_GUARDS),
     ("import history by organisation", IMPORT_HISTORY),
     ("registry index, sync policies and runs", REGISTRY_SYNC),
     ("whole repositories of an import, expanded by the workers", IMPORT_EXPANSIONS),
+    ("members' email preferences", MEMBERS),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +55,29 @@ class SqliteAccessRepository:
     def get_token(self, token_hash: str) -> Record | None:
         row = self._db.read_one("SELECT data FROM tokens WHERE token_hash = ?", (token_hash,))
         return json.loads(row["data"]) if row else None
+
+    def get_member(self, org_id: str, user_id: str) -> Record | None:
+        row = self._db.read_one("SELECT data FROM members WHERE org_id = ? AND user_id = ?", (org_id, user_id))
+        return json.loads(row["data"]) if row else None
+
+    def update_member(self, org_id: str, user_id: str, changes: Mapping[str, Any]) -> None:
+        with self._db.write() as tx:
+            row = tx.execute("SELECT data FROM members WHERE org_id = ? AND user_id = ?", (org_id, user_id)).fetchone()
+            record = {**(json.loads(row["data"]) if row else {}), **changes, "user_id": user_id}
+            tx.execute("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", (org_id, user_id, _dumps(record)))
+
+    def members(self, org_id: str) -> Iterator[Record]:
+        after = ""
+        while True:
+            rows = self._db.read("SELECT user_id, data FROM members WHERE org_id = ? AND user_id > ? "
+                                     "ORDER BY user_id LIMIT 500", (org_id, after))
+            yield from (json.loads(row["data"]) for row in rows)
+            if len(rows) < 500:
+                return
+            after = rows[-1]["user_id"]
+
+    def organisation_ids(self) -> Iterator[str]:
+        yield from (row["org_id"] for row in self._db.read("SELECT org_id FROM organisations ORDER BY org_id"))
 
 
 class SqliteIntegrationsRepository:

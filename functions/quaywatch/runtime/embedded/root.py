@@ -26,6 +26,7 @@ from quaywatch.adapters.local.repositories import (
 from quaywatch.adapters.local.retention import BASE_SCAN_DAYS, IMPORT_LOG_DAYS, prune_expired
 from quaywatch.adapters.local.vault import FernetVault, load_or_create_key
 from quaywatch.observability import logger
+from quaywatch.ports import Mailer
 from quaywatch.runtime.services import Services
 from quaywatch.runtime.settings import RuntimeSettings
 
@@ -37,7 +38,7 @@ class LocalServices(Services):
     """``queues`` maps the template's queue names to their maxReceiveCount."""
 
     def __init__(self, data_dir: Path, settings: RuntimeSettings, queues: dict[str, int] | None = None,
-                 database_file: str = DATABASE_FILE) -> None:
+                 database_file: str = DATABASE_FILE, mailer: Mailer | None = None) -> None:
         queues = queues or {"ImportQueue": 5, "RetestQueue": 5, "SyncQueue": 5}
         self.settings = settings
         self.db = Database(data_dir / database_file)
@@ -48,13 +49,20 @@ class LocalServices(Services):
         self.findings_repository = SqliteFindingsRepository(self.db)
         self.registry_index = SqliteRegistryIndex(self.db)
         self.sync_repository = self.registry_index  # one database holds the index, the policies and the runs
-        self.secrets_vault = FernetVault(self.db, load_or_create_key(data_dir / KEY_FILE))
+        self._key = load_or_create_key(data_dir / KEY_FILE)
+        self.secrets_vault = FernetVault(self.db, self._key)
+        self.mailer = mailer
         self.queues = {name: SqliteWorkQueue(self.db, name, max_receives) for name, max_receives in queues.items()}
         self.import_queue = self.queues["ImportQueue"]
         self.retest_queue = self.queues["RetestQueue"]
         self.sync_queue = self.queues["SyncQueue"]
         self.events = SqliteEventPublisher(self.db)
         self.objects = FileObjectStore(data_dir / "objects")
+
+    @property
+    def signing_key(self) -> bytes:
+        """The data directory's key file (each use derives its own key from it)."""
+        return self._key
 
     def prune_expired(self) -> dict[str, int]:
         """Drop what has outlived its retention (as DynamoDB TTL and SQS do when deployed)."""

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from quaywatch.errors import QuaywatchError, UsageError
 from quaywatch.handlers import wiring
 from quaywatch.observability import logger
+from quaywatch.ports import Mailer
 from quaywatch.runtime.embedded.feeds import FeedWatcher
 from quaywatch.runtime.embedded.functions import Functions
 from quaywatch.runtime.embedded.gateway import make_gateway
@@ -56,7 +57,8 @@ class Started:
 class EmbeddedServer:
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 8080,
                  advisories: list[Path] | None = None, *, allow_private_registries: bool = True,
-                 public_url: str | None = None, workers: int = 4, sync_feeds: bool = False) -> None:
+                 public_url: str | None = None, workers: int = 4, sync_feeds: bool = False,
+                 mailer: Mailer | None = None) -> None:
         """``allow_private_registries``: True on your own machine (the default); False applies
         the deployed stack's policy. ``public_url``: the base of the webhook URLs handed out
         (default ``http://HOST:PORT`` of this server). ``sync_feeds``: download advisory
@@ -69,6 +71,7 @@ class EmbeddedServer:
         self.public_url = public_url.rstrip("/") if public_url else None
         self.workers = workers  # threads per queue, as Lambda runs several containers on a busy queue
         self.sync_feeds = sync_feeds
+        self.mailer = mailer  # none: no mail (email channels are refused)
         self._lock_handle: Any = None
 
     def start(self) -> Started:
@@ -90,9 +93,10 @@ class EmbeddedServer:
         settings = RuntimeSettings(
             allow_private_registries=self.allow_private_registries, work_dir=self.data_dir / "work",
             max_receives=max(queues.values()), fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
-            public_url=self.url_for_webhooks)
+            public_url=self.url_for_webhooks, console_url=self.url_for_webhooks,
+            mail_from=self.mailer.sender if self.mailer else None)
         upgraded = upgrade_legacy_data_dir(self.data_dir, settings, queues)
-        self.services = LocalServices(self.data_dir, settings, queues)
+        self.services = LocalServices(self.data_dir, settings, queues, mailer=self.mailer)
         wiring.install(self.services)
         redelivered = sum(queue.release_in_flight() for queue in self.services.queues.values())
         self.services.prune_expired()
