@@ -49,14 +49,14 @@ def test_sam_transform_produces_the_functions_and_event_sources(cloudformation: 
     assert set(functions) == {
         "IntegrationsFunction", "ImagesFunction", "ImportsFunction", "ProjectsFunction", "ImportWorkerFunction",
         "RetestSchedulerFunction", "RetestWorkerFunction", "WebhookFunction", "AdvisorySyncFunction",
-        "SyncWorkerFunction", "SyncSchedulerFunction",
+        "SyncWorkerFunction", "SyncSchedulerFunction", "NotificationsFunction", "DigestFunction",
     }
     mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert len(mappings) == 3
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
     schedules = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
     assert {s["Properties"]["ScheduleExpression"] for s in schedules} == {
-        "cron(0 3 * * ? *)", "cron(0 4 ? * MON *)", "rate(6 hours)", "rate(15 minutes)"}
+        "cron(0 3 * * ? *)", "cron(0 4 ? * MON *)", "rate(6 hours)", "rate(15 minutes)", "cron(0 7 ? * MON *)"}
     roles = {name: r for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
     assert "IntegrationsFunctionRole" in roles and "ImportWorkerFunctionRole" in roles
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from quaywatch.handlers.api import ADMIN, MEMBER, caller, create_app, resolve
+from quaywatch.handlers.api import ADMIN, MEMBER, api_base_url, caller, create_app, resolve
 from quaywatch.handlers.wiring import services
 from quaywatch.metrics import flushed
 from quaywatch.notifications.email.unsubscribe import InvalidUnsubscribeToken
@@ -47,7 +47,7 @@ def list_members():
 
 @app.post("/organisation/digest", middlewares=ADMIN)
 def send_digest():
-    return digest.send_digest_now(services(), caller(app))
+    return digest.send_digest_now(services(), caller(app), api_base_url(app))
 
 
 @app.get("/unsubscribe")

@@ -81,13 +81,17 @@ class Services:
 
     @cached_property
     def email(self) -> EmailNotifier | None:
-        """Mail to members and email channels; none without a mail server or a public URL
-        (a mail's links, unsubscribe first, need one)."""
+        """Mail to members and email channels, for the workers; none without a mail server or
+        a public URL (a mail's links, unsubscribe first, need one)."""
+        return self.email_for(self.settings.public_url)
+
+    def email_for(self, api_url: str | None) -> EmailNotifier | None:
+        """Mail whose links go to ``api_url`` (an API function knows it from its request)."""
         from quaywatch.notifications.email.delivery import EmailNotifier, MailLinks
 
-        if self.mailer is None or not self.settings.public_url:
+        if self.mailer is None or not api_url:
             return None
-        links = MailLinks(self.settings.public_url, self.settings.console_url)
+        links = MailLinks(api_url, self.settings.console_url)
         return EmailNotifier(self.mailer, self.members, self.access.channels, self.unsubscribe_signer, links)
 
     @cached_property

@@ -56,10 +56,11 @@ def send_digests(services: Services, now: datetime | None = None) -> dict[str, i
     return totals
 
 
-def send_digest_now(services: Services, caller: Principal) -> dict[str, int]:
-    """The caller's organisation's digests, now, whatever was sent this week (admins)."""
+def send_digest_now(services: Services, caller: Principal, api_url: str) -> dict[str, int]:
+    """The caller's organisation's digests, now, whatever was sent this week (admins);
+    ``api_url``: the API's base URL, for the mails' links."""
     caller.require_admin()
-    return _send_for(services, _email(services), caller.org_id, datetime.now(UTC), force=True)
+    return _send_for(services, _email(services, api_url), caller.org_id, datetime.now(UTC), force=True)
 
 
 def _send_for(services: Services, notifier: EmailNotifier, org_id: str, now: datetime, force: bool) -> dict[str, int]:
@@ -136,8 +137,8 @@ def _recent(member: Member, now: datetime) -> bool:
         return False
 
 
-def _email(services: Services) -> EmailNotifier:
-    notifier = services.email
+def _email(services: Services, api_url: str) -> EmailNotifier:
+    notifier = services.email_for(api_url)
     if notifier is None:
         raise UsageError("email is not set up on this server: start serve with --smtp-url smtp://HOST:PORT "
                          "(or deploy with the EmailSender parameter)")

@@ -15,7 +15,7 @@ from quaywatch.tenancy.members import EmailPreferences
 
 def get_preferences(services: Services, caller: Principal) -> dict[str, Any]:
     member = services.members.get(caller.org_id, caller.user_id, caller.role)
-    return {**member.view(), "mail_configured": services.email is not None}
+    return {**member.view(), "mail_configured": services.mailer is not None}
 
 
 def set_preferences(services: Services, caller: Principal, preferences: EmailPreferences) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def set_preferences(services: Services, caller: Principal, preferences: EmailPre
     logger.info("email preferences set", extra={"org_id": caller.org_id, "user_id": caller.user_id,
                                                 "level": member.level, "weekly_digest": member.weekly_digest,
                                                 "overrides": len(member.projects)})
-    return {**member.view(), "mail_configured": services.email is not None}
+    return {**member.view(), "mail_configured": services.mailer is not None}
 
 
 def list_members(services: Services, caller: Principal) -> list[dict[str, Any]]:

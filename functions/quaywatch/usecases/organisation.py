@@ -38,7 +38,7 @@ def set_channels(services: Services, caller: Principal, request: ChannelsUpdate)
     for channel in request.channels:
         if channel.url is not None:
             check_notification_url(channel.url, services.settings.allow_private_registries)
-        elif services.email is None:
+        elif services.mailer is None:
             raise UsageError("email is not set up on this server: start serve with --smtp-url smtp://HOST:PORT "
                              "(deployed: the EmailSender parameter), then add the email channel")
     channels = [channel.model_dump(exclude_none=True) for channel in request.channels]
