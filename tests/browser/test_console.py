@@ -289,3 +289,98 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
 
 def musl_project_id(page) -> str:
     return page.url.split("#/project/")[1].split("?")[0]
+
+
+def test_email_settings_a_failed_test_and_narrow_windows(stack, tmp_path, browser):
+    """A member's Email page and a project's own mail setting, the admin's email channel,
+    members' table and "send the digest now" (delivered to a real SMTP server), a failed
+    test's badge and reason, and the console's pages at 1366 and 400 px without sideways
+    scrolling (screenshots: console-email*.png, console-failed*.png, console-*-400.png)."""
+    from playwright.sync_api import expect
+
+    from tests.support.mailbox import Mailbox
+
+    stack.pusher.push_image("acme/ui-mail", "1", [fixtures.alpine_310_base()])
+    with Mailbox() as box:
+        served = Served(tmp_path / "data", free_port(), extra=("--smtp-url", box.url, "--mail-from", "qw@acme.test"))
+        try:
+            token = (tmp_path / "data" / "admin-token").read_text().strip()
+            bearer = {"Authorization": f"Bearer {token}"}
+            integration = httpx.post(f"{served.url}/integrations", headers=bearer, json={
+                "kind": "quay", "url": f"http://{stack.host}", "username": ROBOT.username, "token": ROBOT.secret}).json()
+            job = httpx.post(f"{served.url}/imports", headers=bearer, json={
+                "integration_id": integration["id"], "images": [{"repository": "acme/ui-mail", "tag": "1"}]}).json()
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15_000)
+            page.goto(served.url + "/")
+            page.fill("#token", token)
+            page.click("#login-form button")
+            page.goto(f"{served.url}/#/imports/{job['id']}")
+            expect(page.locator("tr.log-entry")).to_contain_text("succeeded", timeout=60_000)
+            project_id = httpx.get(f"{served.url}/projects", headers=bearer).json()["repositories"][0]["projects"][0]["id"]
+
+            page.click("nav >> text=Email")
+            expect(page.locator("h1")).to_have_text("Email")
+            page.fill("#email-address", "admin@acme.test")
+            page.select_option("#email-level", "critical_high")
+            page.click("#email-form button[type=submit]")
+            expect(page.locator("#email-message")).to_have_text("Saved")
+            mine = httpx.get(f"{served.url}/me/notifications", headers=bearer).json()
+            assert (mine["email"], mine["level"], mine["weekly_digest"]) == ("admin@acme.test", "critical_high", True)
+            page.fill("#email-address", "not an address")
+            page.click("#email-form button[type=submit]")  # the browser holds it back: not an address
+            assert page.eval_on_selector("#email-address", "input => input.validity.valid") is False
+            assert httpx.get(f"{served.url}/me/notifications", headers=bearer).json()["email"] == "admin@acme.test"
+
+            page.goto(f"{served.url}/#/project/{project_id}")
+            page.select_option("#project-mail", "none")
+            expect(page.locator("#project-mail-message")).to_have_text("Saved")
+            assert httpx.get(f"{served.url}/me/notifications", headers=bearer).json()["projects"] == {project_id: "none"}
+            page.click("nav >> text=Email")
+            expect(page.locator("button.remove-override")).to_have_count(1)
+            page.click("button.remove-override")
+            expect(page.locator("button.remove-override")).to_have_count(0)
+            page.screenshot(path=str(ARTIFACTS / "console-email.png"), full_page=True)
+
+            page.click("nav >> text=Organisation")
+            page.fill("#channel-urls", "security@acme.test")
+            page.click("#channels-form button")
+            expect(page.locator("#organisation-message")).to_have_text("Channels saved")
+            assert httpx.get(f"{served.url}/organisation/channels", headers=bearer).json()["channels"] == [
+                {"type": "email", "to": "security@acme.test"}]
+            page.fill("#token-email", "ann@acme.test")
+            page.click("#create-token")
+            expect(page.locator("#new-token")).to_contain_text("qw_")
+            page.click("nav >> text=Email")
+            page.click("nav >> text=Organisation")
+            expect(page.locator("#members tbody tr")).to_have_count(2)  # the admin and ann
+            page.click("#send-digest")
+            expect(page.locator("#digest-message")).to_have_text("Digest sent to 2 member(s)")
+            assert sorted(str(m["To"]) for m in box.wait_for(2)) == ["admin@acme.test", "ann@acme.test"]
+
+            stack.pusher.delete_manifest("acme/ui-mail", "1")
+            httpx.post(f"{served.url}/projects/{project_id}/test", headers=bearer)
+            for _ in range(120):
+                if (httpx.get(f"{served.url}/projects/{project_id}", headers=bearer).json().get("last_test") or {}
+                        ).get("status") == "failed":
+                    break
+                page.wait_for_timeout(250)
+            page.goto(f"{served.url}/#/projects")
+            expect(page.locator(".badge.failed")).to_have_count(1)
+            page.screenshot(path=str(ARTIFACTS / "console-failed-list.png"), full_page=True)
+            page.goto(f"{served.url}/#/project/{project_id}")
+            expect(page.locator(".badge.failed")).to_have_text("TEST FAILED")
+            expect(page.locator(".card .error").first).to_contain_text("The last test failed at")
+            page.screenshot(path=str(ARTIFACTS / "console-failed-project.png"), full_page=True)
+
+            for name in ("projects", "organisation", "email", "imports", "advisories", "integrations"):
+                for width, height in ((1366, 768), (400, 800)):
+                    page.set_viewport_size({"width": width, "height": height})
+                    page.goto(f"{served.url}/#/{name}")
+                    expect(page.locator("h1")).to_be_visible()
+                    page.wait_for_timeout(200)
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    assert overflow <= 0, (name, width, overflow)
+                    page.screenshot(path=str(ARTIFACTS / f"console-{name}-{width}.png"), full_page=True)
+        finally:
+            assert served.stop() == 0

@@ -353,6 +353,10 @@ async function renderProject(id) {
         <button id="toggle-active" class="secondary">${project.active === false ? "Activate" : "Deactivate"}</button>
         <span class="muted">${project.active === false ? "Inactive: not re-tested and not notified." : "Active: re-tested on its schedule and when advisories change."}</span>
       </div>
+      <div class="toolbar"><div><label for="project-mail">Mail me about this project</label>
+        <select id="project-mail"><option value="">as on my Email page</option><option value="all">every new issue</option>
+          <option value="critical_high">critical and high only</option><option value="none">no mail</option></select></div>
+        <span id="project-mail-message" class="notice" role="status" aria-live="polite"></span></div>
       <div class="toolbar"><button id="delete-project" class="danger">Delete project</button>
         <span class="muted">Removes the project and its test history; the image stays in Quay.</span></div>
       <div id="settings-error" class="error" role="alert"></div>
@@ -378,6 +382,17 @@ async function renderProject(id) {
       setTimeout(poll, 1000);
     };
     setTimeout(poll, 1000);
+  };
+  const projectMail = document.getElementById("project-mail");
+  api("GET", "/me/notifications").then(mine => { projectMail.value = mine.projects[id] || ""; }).catch(() => {});
+  projectMail.onchange = async () => {
+    try {
+      const mine = await api("GET", "/me/notifications");
+      const projects = Object.fromEntries(Object.entries(mine.projects).filter(([key]) => key !== id));
+      if (projectMail.value) projects[id] = projectMail.value;
+      await api("PUT", "/me/notifications", { email: mine.email, level: mine.level, weekly_digest: mine.weekly_digest, projects });
+      document.getElementById("project-mail-message").textContent = "Saved";
+    } catch (error) { document.getElementById("settings-error").textContent = error.message; }
   };
   document.getElementById("toggle-active").onclick = async () => {
     try { await api("PATCH", `/projects/${id}`, { active: project.active === false }); await renderProject(id); }
@@ -735,9 +750,9 @@ async function renderImports(id) {
 async function renderOrganisation(message) {
   if (!state.admin) { location.hash = "#/projects"; return; }
   const ticket = routing;
-  const [channels, policy, integrations, baseSources] = await Promise.all([
+  const [channels, policy, integrations, baseSources, members] = await Promise.all([
     api("GET", "/organisation/channels"), api("GET", "/organisation/notification-policy"), api("GET", "/integrations"),
-    api("GET", "/organisation/base-images")]);
+    api("GET", "/organisation/base-images"), api("GET", "/organisation/members")]);
   const baseRepositories = Object.fromEntries(baseSources.sources.map(s => [s.integration_id, s.repositories]));
   if (stale(ticket)) return;
   main().innerHTML = `
@@ -753,8 +768,8 @@ async function renderOrganisation(message) {
       </form></div>
     <div class="card"><h2>Notification channels</h2>
       <form id="channels-form">
-        <label for="channel-urls">Webhook or Slack URLs, one per line (https)</label>
-        <textarea id="channel-urls" rows="3" class="wide-460">${esc(channels.channels.map(c => c.url).join("\n"))}</textarea>
+        <label for="channel-urls">Webhook or Slack URLs (https) and email addresses, one per line</label>
+        <textarea id="channel-urls" rows="3" class="wide-460">${esc(channels.channels.map(c => c.url || c.to).join("\n"))}</textarea>
         <div class="mt-8"><button type="submit">Save channels</button></div>
       </form></div>
     <div class="card"><h2>Base image sources</h2>
@@ -768,8 +783,17 @@ async function renderOrganisation(message) {
       </form></div>
     <div class="card"><h2>API tokens</h2>
       <div class="toolbar"><div><label for="token-role">Role</label><select id="token-role"><option>member</option><option>admin</option></select></div>
+        <div><label for="token-email">Their email (optional)</label><input id="token-email" type="email" placeholder="ann@example.com"></div>
         <button id="create-token" class="secondary">Create a token for a new team member</button></div>
       <div id="new-token" class="notice"></div></div>
+    <div class="card"><h2>Members' mail</h2>
+      <table id="members"><thead><tr><th scope="col">Address</th><th scope="col">Role</th><th scope="col">New issues</th>
+        <th scope="col">Weekly digest</th><th scope="col">Per-project settings</th></tr></thead><tbody>
+      ${members.members.filter(m => m.email).map(m => `<tr><td>${esc(m.email)}</td><td>${esc(m.role)}</td><td>${esc(MAIL_TEXT[m.level])}</td>
+        <td>${m.weekly_digest ? "yes" : "no"}</td><td>${Object.keys(m.projects).length}</td></tr>`).join("")
+        || '<tr><td colspan="5" class="muted">No member has given an address yet (each sets theirs on the Email page).</td></tr>'}</tbody></table>
+      <div class="toolbar mt-8"><button id="send-digest" class="secondary">Send the weekly digest now</button>
+        <span id="digest-message" class="notice" role="status" aria-live="polite"></span></div></div>
     <div class="card"><h2>Quay webhook URLs</h2>
       <table><thead><tr><th scope="col">Registry</th><th scope="col"></th></tr></thead><tbody>
       ${integrations.integrations.map(i => `<tr><td>${esc(i.url)} <span class="muted">${esc(i.username)}</span></td>
@@ -793,7 +817,8 @@ async function renderOrganisation(message) {
     event.preventDefault();
     const urls = document.getElementById("channel-urls").value.split("\n").map(u => u.trim()).filter(Boolean);
     try {
-      await api("PUT", "/organisation/channels", { channels: urls.map(url => ({ type: url.includes("hooks.slack.com") ? "slack" : "webhook", url })) });
+      await api("PUT", "/organisation/channels", { channels: urls.map(url => /^https?:\/\//.test(url)
+        ? { type: url.includes("hooks.slack.com") ? "slack" : "webhook", url } : { type: "email", to: url }) });
       await renderOrganisation("Channels saved");
     } catch (error) { failed(error); }
   };
@@ -807,8 +832,15 @@ async function renderOrganisation(message) {
   };
   document.getElementById("create-token").onclick = async () => {
     try {
-      const created = await api("POST", "/tokens", { role: document.getElementById("token-role").value });
+      const email = document.getElementById("token-email").value.trim();
+      const created = await api("POST", "/tokens", { role: document.getElementById("token-role").value, ...(email ? { email } : {}) });
       document.getElementById("new-token").textContent = `New ${created.role} token (shown once; hand it over now): ${created.token}`;
+    } catch (error) { failed(error); }
+  };
+  document.getElementById("send-digest").onclick = async () => {
+    try {
+      const sent = await api("POST", "/organisation/digest");
+      document.getElementById("digest-message").textContent = `Digest sent to ${sent.sent} member(s)`;
     } catch (error) { failed(error); }
   };
   document.querySelectorAll("button.rotate").forEach(b => b.onclick = async () => {
@@ -817,6 +849,47 @@ async function renderOrganisation(message) {
       document.getElementById("webhook-url").textContent = `New webhook URL (shown once; the old one stops working): ${rotated.webhook_url}`;
     } catch (error) { failed(error); }
   });
+}
+
+// ------------------------------------------------------------------ email (every member: their own mail)
+const MAIL_TEXT = { all: "every new issue", critical_high: "critical and high only", none: "no mail" };
+
+async function renderEmail(message) {
+  const ticket = routing;
+  const mine = await api("GET", "/me/notifications");
+  if (stale(ticket)) return;
+  const overrides = Object.entries(mine.projects);
+  main().innerHTML = `
+    <h1>Email</h1>
+    ${mine.mail_configured ? "" : '<div class="card notice">This server sends no mail yet (its operator starts it with --smtp-url); your choices are kept for when it does.</div>'}
+    <div class="w-560 card">
+      <form id="email-form">
+        <label for="email-address">Your address</label>
+        <input id="email-address" type="email" placeholder="you@example.com" value="${esc(mine.email || "")}">
+        <label for="email-level">Mail me when a test finds new issues</label>
+        <select id="email-level">${Object.entries(MAIL_TEXT).map(([value, text]) => `<option value="${value}">${esc(text)}</option>`).join("")}</select>
+        <div><label><input type="checkbox" id="email-digest" ${mine.weekly_digest ? "checked" : ""}> The weekly digest (Mondays): counts and their change, the most urgent fixes, failed tests</label></div>
+        <div class="mt-8"><button type="submit">Save</button></div>
+        <div id="email-message" class="notice" role="status" aria-live="polite">${esc(message || "")}</div>
+        <div id="email-error" class="error" role="alert"></div>
+      </form>
+    </div>
+    <div class="card"><h2>Per-project settings</h2>
+      <p class="muted">Set on a project's page ("Mail me about this project").</p>
+      <table><tbody>${overrides.map(([project, level]) => `<tr><td><a href="#/project/${esc(project)}">${esc(project)}</a></td>
+        <td>${esc(MAIL_TEXT[level])}</td><td><button class="secondary remove-override" data-id="${esc(project)}">Use my default</button></td></tr>`).join("")
+        || '<tr><td class="muted">None: every project follows the setting above.</td></tr>'}</tbody></table></div>`;
+  document.getElementById("email-level").value = mine.level;
+  const save = async projects => {
+    try {
+      await api("PUT", "/me/notifications", { email: document.getElementById("email-address").value.trim() || null,
+        level: document.getElementById("email-level").value, weekly_digest: document.getElementById("email-digest").checked, projects });
+      await renderEmail("Saved");
+    } catch (error) { document.getElementById("email-error").textContent = error.message; }
+  };
+  document.getElementById("email-form").onsubmit = event => { event.preventDefault(); save(mine.projects); };
+  document.querySelectorAll("button.remove-override").forEach(b => b.onclick = () =>
+    save(Object.fromEntries(overrides.filter(([project]) => project !== b.dataset.id))));
 }
 
 // ------------------------------------------------------------------ routing
@@ -835,6 +908,7 @@ async function route() {
     else if (page === "imports") await renderImports(id);
     else if (page === "advisories") await renderAdvisories();
     else if (page === "organisation") await renderOrganisation();
+    else if (page === "email") await renderEmail();
     else await renderProjects();
   } catch (error) {
     if (state.token) main().innerHTML = `<div class="card error">${esc(error.message)}</div>`;
