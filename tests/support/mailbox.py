@@ -22,7 +22,8 @@ from tests.support.tls_front import private_ca
 
 
 class _Keeper:
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder  # also written there, one .eml file per message (the demo's mailbox)
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.arrived = threading.Condition()
@@ -30,6 +31,9 @@ class _Keeper:
     async def handle_DATA(self, server, session, envelope) -> str:
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         with self.arrived:
+            if self.folder is not None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / f"{time.time_ns()}.eml").write_bytes(envelope.original_content or envelope.content)
             self.messages.append(parsed)  # type: ignore[arg-type]
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.arrived.notify_all()
@@ -39,8 +43,9 @@ class _Keeper:
 class Mailbox:
     """``url`` is what serve's ``--smtp-url`` takes; ``ca_file`` the CA's PEM with ``tls``."""
 
-    def __init__(self, tls: bool = False, credentials: tuple[str, str] | None = None) -> None:
-        self._keeper = _Keeper()
+    def __init__(self, tls: bool = False, credentials: tuple[str, str] | None = None,
+                 folder: Path | None = None) -> None:
+        self._keeper = _Keeper(folder)
         self.port = free_port()
         self.ca_file: Path | None = None
         self.logins: list[str] = []

@@ -60,7 +60,7 @@ class FrontStats:
 
 
 class QuayFront:
-    def __init__(self, upstream: str, tokens: TokenServer) -> None:
+    def __init__(self, upstream: str, tokens: TokenServer, port: int = 0) -> None:
         self.upstream = upstream.rstrip("/")
         self.tokens = tokens
         self.basic_users: dict[str, str] | None = None
@@ -76,7 +76,7 @@ class QuayFront:
         self._excess: dict[str, tuple[float, float]] = {}  # zone -> (excess, at)
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=60)
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._blob_server = ThreadingHTTPServer(("127.0.0.1", 0), self._blob_handler())
         self._blob_server.daemon_threads = True

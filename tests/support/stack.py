@@ -39,14 +39,15 @@ class RegistryStack:
 
 
 @contextmanager
-def running_stack(workdir: Path, realm_host: str = "127.0.0.1") -> Iterator[RegistryStack]:
+def running_stack(workdir: Path, realm_host: str = "127.0.0.1", port: int = 0) -> Iterator[RegistryStack]:
+    """``port``: where the Quay-like front listens (0: any free port)."""
     tokens = TokenServer(SigningKey.generate(), public_repositories={"public/base"}).start()
     tokens.realm_host = realm_host
     tokens.accounts[ROBOT.username] = Account(ROBOT.secret, {"acme/*": ["pull"]})
     tokens.accounts[OTHER_ROBOT.username] = Account(OTHER_ROBOT.secret, {"other/*": ["pull"]})
     tokens.accounts["admin"] = Account("admin-password", {"*": ["*"]})
     registry = RegistryProcess(workdir, tokens)
-    front = QuayFront(registry.url, tokens).start()
+    front = QuayFront(registry.url, tokens, port).start()
     pusher = ImagePusher(registry.url, tokens)
     try:
         yield RegistryStack(registry, tokens, front, pusher)
