@@ -243,6 +243,11 @@ def test_connect_select_import_and_read_a_project(stack, tmp_path, browser):
         expect(page.locator("#base-image")).to_contain_text("Built on acme/uibase:3.9.1")
         expect(page.locator("#base-image")).to_contain_text("detected by dockerfile")
         expect(page.locator("tr.base-row")).to_have_count(2)  # current and the minor 3.9.4
+        # The numbers agree: the image is its base plus a file, so all 7 findings are the base's,
+        # and the current tag's row (4 levels, other, total) adds up to the same 7.
+        expect(page.locator("#base-image")).to_contain_text("of this image's 7 open findings, 7 come from the base")
+        cells = [int(c) for c in page.locator("tr.base-row").first.locator("td").all_inner_texts()[1:7]]
+        assert sum(cells[:5]) == cells[5] == 7, cells
         expect(page.locator("#base-image")).to_contain_text("fewer critical/high")
         page.screenshot(path=str(ARTIFACTS / "console-base-image.png"), full_page=True)
         page.click("#toggle-active")
@@ -315,6 +320,7 @@ def test_email_settings_a_failed_test_and_narrow_windows(stack, tmp_path, browse
             page.goto(served.url + "/")
             page.fill("#token", token)
             page.click("#login-form button")
+            expect(page.locator("h1")).to_have_text("Projects")  # logged in (the login then routes to Projects)
             page.goto(f"{served.url}/#/imports/{job['id']}")
             expect(page.locator("tr.log-entry")).to_contain_text("succeeded", timeout=60_000)
             project_id = httpx.get(f"{served.url}/projects", headers=bearer).json()["repositories"][0]["projects"][0]["id"]

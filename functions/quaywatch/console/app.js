@@ -384,12 +384,15 @@ async function renderProject(id) {
     setTimeout(poll, 1000);
   };
   const projectMail = document.getElementById("project-mail");
-  api("GET", "/me/notifications").then(mine => { projectMail.value = mine.projects[id] || ""; }).catch(() => {});
+  let mailTouched = false;  // the stored setting, once read, must not undo a choice made meanwhile
+  api("GET", "/me/notifications").then(mine => { if (!mailTouched) projectMail.value = mine.projects[id] || ""; }).catch(() => {});
   projectMail.onchange = async () => {
+    mailTouched = true;
+    const chosen = projectMail.value;
     try {
       const mine = await api("GET", "/me/notifications");
       const projects = Object.fromEntries(Object.entries(mine.projects).filter(([key]) => key !== id));
-      if (projectMail.value) projects[id] = projectMail.value;
+      if (chosen) projects[id] = chosen;
       await api("PUT", "/me/notifications", { email: mine.email, level: mine.level, weekly_digest: mine.weekly_digest, projects });
       document.getElementById("project-mail-message").textContent = "Saved";
     } catch (error) { document.getElementById("settings-error").textContent = error.message; }
@@ -437,15 +440,20 @@ async function renderBaseImage(id, ticket) {
   try { data = await api("GET", `/projects/${id}/base-image`); }
   catch (error) { if (!stale(ticket)) box.innerHTML = `<span class="muted">${esc(error.message)}</span>`; return; }
   if (stale(ticket)) return;
+  // Every row adds up to its total: the issue levels, then "other" (negligible and unrated).
   const levels = LEVELS.issues;
+  const total = counts => LEVELS.levels.reduce((sum, l) => sum + (counts[l] || 0), 0);
   const row = (label, image, counts, note) => `<tr class="base-row"><th scope="row">${esc(label)}</th><td>${esc(image)}</td>
-    ${levels.map(l => `<td>${countBadge(l, counts[l] || 0)}</td>`).join("")}<td class="muted">${esc(note)}</td></tr>`;
+    ${levels.map(l => `<td>${countBadge(l, counts[l] || 0)}</td>`).join("")}
+    <td>${total(counts) - levels.reduce((sum, l) => sum + (counts[l] || 0), 0)}</td><td>${total(counts)}</td>
+    <td class="muted">${esc(note)}</td></tr>`;
   const base = data.base;
   box.innerHTML = `
     <div>Built on <strong>${esc(base.repository)}:${esc(base.tag)}</strong> <span class="muted">(detected by ${esc(base.detected_by)})</span>:
-      ${data.findings.base} of the findings come from the base image, ${data.findings.own} from the image's own layers.</div>
-    <table class="mt-8"><thead><tr><th scope="col"></th><th scope="col">Image</th>
-      ${levels.map(l => `<th scope="col">${l}</th>`).join("")}<th scope="col"></th></tr></thead><tbody>
+      of this image's ${data.findings.base + data.findings.own} open findings, ${data.findings.base} come from the base image's layers
+      and ${data.findings.own} from its own. The table counts each tag of the base image on its own.</div>
+    <table class="mt-8"><thead><tr><th scope="col"></th><th scope="col">Base image tag</th>
+      ${levels.map(l => `<th scope="col">${l}</th>`).join("")}<th scope="col">other</th><th scope="col">total</th><th scope="col"></th></tr></thead><tbody>
       ${row("current", `${base.repository}:${base.tag}`, base.issue_counts, "")}
       ${data.recommendations.map(r => row(r.kind, `${r.repository}:${r.tag}`, r.issue_counts,
         `${r.fewer.critical + r.fewer.high} fewer critical/high`)).join("")}
