@@ -329,7 +329,12 @@ class ObjectStore(Protocol):
 
 
 class MailFailed(QuaywatchError):
-    """The mail server could not be reached, refused our login or refused every message."""
+    """The mail server could not be reached, refused our login or refused every message;
+    ``permanent`` when it refused them for good (5xx for every recipient: do not retry)."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Mailer(Protocol):

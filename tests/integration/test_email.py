@@ -5,6 +5,7 @@ unsubscribe links (no login: a signed token), as a user sets them up with the CL
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -116,5 +117,23 @@ def test_an_email_channel_needs_a_mail_server(tmp_path):
         assert mixed.status_code in (400, 422)
         preferences = served.api("PUT", "/me/notifications", token, {"email": "me@acme.test", "projects": {"nope": "none"}})
         assert preferences.status_code == 404 and "project nope not found" in preferences.json()["error"]["message"]
+    finally:
+        served.stop()
+
+
+def test_mail_waits_out_a_mail_server_that_is_down(tmp_path):
+    """The mail server is down when the digest goes out: the mail stays queued and arrives
+    once the server is back (serve retries every few seconds); nothing fails meanwhile."""
+    box = Mailbox()
+    served = Served(tmp_path / "data", free_port(), extra=("--smtp-url", box.url, "--mail-from", "qw@acme.test"))
+    try:
+        token = (tmp_path / "data" / "admin-token").read_text().strip()
+        assert served.api("PUT", "/me/notifications", token, {"email": "admin@acme.test"}).status_code == 200
+        sent = served.api("POST", "/organisation/digest", token)
+        assert sent.status_code == 200 and sent.json()["sent"] == 1  # queued: the answer does not wait for mail
+        time.sleep(3)  # the first tries fail: nothing listens on the mail port yet
+        with box:
+            (digest,) = box.wait_for(1, timeout=60)
+        assert digest["To"] == "admin@acme.test" and "Weekly digest" in digest["Subject"]
     finally:
         served.stop()

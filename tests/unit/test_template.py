@@ -50,9 +50,10 @@ def test_sam_transform_produces_the_functions_and_event_sources(cloudformation: 
         "IntegrationsFunction", "ImagesFunction", "ImportsFunction", "ProjectsFunction", "ImportWorkerFunction",
         "RetestSchedulerFunction", "RetestWorkerFunction", "WebhookFunction", "AdvisorySyncFunction",
         "SyncWorkerFunction", "SyncSchedulerFunction", "NotificationsFunction", "DigestFunction",
+        "MailWorkerFunction",
     }
     mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert len(mappings) == 3
+    assert len(mappings) == 4
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
     schedules = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
     assert {s["Properties"]["ScheduleExpression"] for s in schedules} == {

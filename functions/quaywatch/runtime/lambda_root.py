@@ -77,6 +77,10 @@ class AwsServices(Services):
         return SqsWorkQueue(clients.client("sqs"), required("QUAYWATCH_SYNC_QUEUE_URL"))
 
     @cached_property
+    def mail_queue(self) -> SqsWorkQueue:
+        return SqsWorkQueue(clients.client("sqs"), required("QUAYWATCH_MAIL_QUEUE_URL"))
+
+    @cached_property
     def events(self) -> EventBridgeSnsPublisher:
         return EventBridgeSnsPublisher(clients.client("events"), required("QUAYWATCH_EVENT_BUS"),
                                        clients.client("sns"), required("QUAYWATCH_NOTIFICATION_TOPIC"))

@@ -58,6 +58,7 @@ class Services:
     import_queue: WorkQueue
     retest_queue: WorkQueue
     sync_queue: WorkQueue
+    mail_queue: WorkQueue
     events: EventPublisher
     objects: ObjectStore
     mailer: Mailer | None = None  # none: no mail server set up (email channels are refused)
@@ -88,11 +89,13 @@ class Services:
     def email_for(self, api_url: str | None) -> EmailNotifier | None:
         """Mail whose links go to ``api_url`` (an API function knows it from its request)."""
         from quaywatch.notifications.email.delivery import EmailNotifier, MailLinks
+        from quaywatch.notifications.email.outbox import MailOutbox
 
         if self.mailer is None or not api_url:
             return None
         links = MailLinks(api_url, self.settings.console_url)
-        return EmailNotifier(self.mailer, self.members, self.access.channels, self.unsubscribe_signer, links)
+        return EmailNotifier(MailOutbox(self.mail_queue), self.mailer.sender, self.members, self.access.channels,
+                             self.unsubscribe_signer, links)
 
     @cached_property
     def access(self) -> AccessStore:

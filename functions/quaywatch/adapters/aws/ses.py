@@ -13,6 +13,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from quaywatch.observability import logger
 from quaywatch.ports import MailFailed
 
+# What SES will refuse again however often it is asked (throttling and outages are retried).
+PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException", "NotFoundException"}
+
 
 class SesMailer:
     def __init__(self, client: Any, sender: str, configuration_set: str | None = None) -> None:
@@ -21,7 +24,7 @@ class SesMailer:
         self._configuration_set = configuration_set
 
     def send(self, messages: Sequence[EmailMessage]) -> int:
-        sent, last_error = 0, ""
+        sent, last_error, transient = 0, "", False
         for message in messages:
             arguments: dict[str, Any] = {"FromEmailAddress": self.sender,
                                          "Destination": {"ToAddresses": [message["To"]]},
@@ -33,7 +36,9 @@ class SesMailer:
                 sent += 1
             except (ClientError, BotoCoreError) as exc:
                 last_error = str(exc)
+                code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else ""
+                transient = transient or code not in PERMANENT
                 logger.warning("mail refused", extra={"service": "ses", "error": last_error})
         if messages and sent == 0:
-            raise MailFailed(f"Amazon SES sent none of {len(messages)} message(s): {last_error}")
+            raise MailFailed(f"Amazon SES sent none of {len(messages)} message(s): {last_error}", permanent=not transient)
         return sent

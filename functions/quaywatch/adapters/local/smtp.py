@@ -91,16 +91,24 @@ class SmtpMailer:
         return client
 
     def _deliver(self, client: smtplib.SMTP, messages: Sequence[EmailMessage]) -> int:
-        sent = 0
+        sent, transient = 0, False
         for message in messages:
             try:
                 client.send_message(message, from_addr=self.sender)
                 sent += 1
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+                transient = transient or not _permanent(exc)
                 logger.warning("mail refused", extra={"server": self.server.describe(), "error": _words(exc)})
         if sent == 0:
-            raise MailFailed(f"the mail server {self.server.describe()} refused every message")
+            raise MailFailed(f"the mail server {self.server.describe()} refused every message", permanent=not transient)
         return sent
+
+
+def _permanent(exc: smtplib.SMTPException) -> bool:
+    """A 5xx answer (for every recipient): the server will not take it later either."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
 
 
 def _loopback(host: str) -> bool:

@@ -3,8 +3,8 @@ the notification policy lets through; each member with an address gets what thei
 preferences ask for (all, critical and high, none; per project). One address gets one mail
 per test: a member's own preferences decide for an address that is also a channel.
 
-Mail is best effort like the other channels: a mail server that fails is logged and never
-fails the test that found the issues (the event on the bus and the project's page keep them).
+Mail is queued (``usecases/mail.py``): a mail server that fails delays mail, never fails the
+test that found the issues, and loses nothing the queue's retries and dead letters can keep.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Protocol
 from urllib.parse import quote
 
 from quaywatch.matching.models import Finding
@@ -22,12 +23,16 @@ from quaywatch.notifications.email.messages import (
     new_issues_mail,
 )
 from quaywatch.notifications.email.unsubscribe import Unsubscribe, UnsubscribeSigner
-from quaywatch.observability import logger
-from quaywatch.ports import Mailer, MailFailed
 from quaywatch.projects.records import Project
 from quaywatch.tenancy.members import Member, MemberStore
 
 ChannelsFor = Callable[[str], list[dict[str, str]]]
+
+
+class Outbox(Protocol):
+    """Where rendered mail goes to be sent (``usecases/mail.py``: the mail queue)."""
+
+    def send(self, messages: list[EmailMessage], org_id: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,10 @@ class MailLinks:
 
 
 class EmailNotifier:
-    def __init__(self, mailer: Mailer, members: MemberStore, channels_for: ChannelsFor, signer: UnsubscribeSigner,
-                 links: MailLinks) -> None:
-        self._mailer = mailer
+    def __init__(self, outbox: Outbox, sender: str, members: MemberStore, channels_for: ChannelsFor,
+                 signer: UnsubscribeSigner, links: MailLinks) -> None:
+        self._outbox = outbox
+        self._sender = sender
         self._members = members
         self._channels_for = channels_for
         self._signer = signer
@@ -92,23 +98,16 @@ class EmailNotifier:
         return self.send(messages, project.org_id)
 
     def send(self, messages: list[EmailMessage], org_id: str) -> int:
-        if not messages:
-            return 0
-        try:
-            sent = self._mailer.send(messages)
-        except MailFailed as exc:
-            logger.warning("mail not sent", extra={"org_id": org_id, "messages": len(messages), "error": str(exc)})
-            return 0
-        logger.info("mail sent", extra={"org_id": org_id, "messages": sent})
-        return sent
+        """Hand the messages to the outbox (the mail queue); how many it took."""
+        return self._outbox.send(messages, org_id) if messages else 0
 
     def member_envelope(self, org_id: str, member: Member, scope: str = "all") -> Envelope:
-        return Envelope(self._mailer.sender, member.email or "",
+        return Envelope(self._sender, member.email or "",
                         self._unsubscribe_url(Unsubscribe(org_id, scope, member.user_id)),  # type: ignore[arg-type]
                         self.links.preferences())
 
     def channel_envelope(self, org_id: str, address: str) -> Envelope:
-        return Envelope(self._mailer.sender, address, self._unsubscribe_url(Unsubscribe(org_id, "channel", address)),
+        return Envelope(self._sender, address, self._unsubscribe_url(Unsubscribe(org_id, "channel", address)),
                         reason="an admin of your quaywatch organisation added this address as a channel")
 
     def _channel_addresses(self, org_id: str) -> list[str]:

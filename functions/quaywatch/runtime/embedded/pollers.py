@@ -29,11 +29,12 @@ UseCase = Callable[[Any, str, int], Any]
 def use_cases() -> dict[str, UseCase]:
     """The use case behind each queue-driven function of template.yaml."""
     from quaywatch.usecases.imports import process_import_message
+    from quaywatch.usecases.mail import deliver_mail_message
     from quaywatch.usecases.retests import process_retest_queue_message
     from quaywatch.usecases.sync import process_sync_message
 
     return {"ImportWorkerFunction": process_import_message, "RetestWorkerFunction": process_retest_queue_message,
-            "SyncWorkerFunction": process_sync_message}
+            "SyncWorkerFunction": process_sync_message, "MailWorkerFunction": deliver_mail_message}
 
 
 @dataclass

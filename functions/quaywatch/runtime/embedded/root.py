@@ -39,7 +39,7 @@ class LocalServices(Services):
 
     def __init__(self, data_dir: Path, settings: RuntimeSettings, queues: dict[str, int] | None = None,
                  database_file: str = DATABASE_FILE, mailer: Mailer | None = None) -> None:
-        queues = queues or {"ImportQueue": 5, "RetestQueue": 5, "SyncQueue": 5}
+        queues = queues or {"ImportQueue": 5, "RetestQueue": 5, "SyncQueue": 5, "MailQueue": 5}
         self.settings = settings
         self.db = Database(data_dir / database_file)
         self.access_repository = SqliteAccessRepository(self.db)
@@ -56,6 +56,7 @@ class LocalServices(Services):
         self.import_queue = self.queues["ImportQueue"]
         self.retest_queue = self.queues["RetestQueue"]
         self.sync_queue = self.queues["SyncQueue"]
+        self.mail_queue = self.queues["MailQueue"]
         self.events = SqliteEventPublisher(self.db)
         self.objects = FileObjectStore(data_dir / "objects")
 
