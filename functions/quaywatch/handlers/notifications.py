@@ -52,22 +52,25 @@ def send_digest():
 
 @app.get("/unsubscribe")
 def unsubscribe_page(token: Annotated[str, Query(max_length=1024)] = ""):
-    try:
-        what = members.read_unsubscribe(services(), token)
-    except InvalidUnsubscribeToken as exc:
-        return _page(400, "Unsubscribe", str(exc))
-    return _page(200, "Unsubscribe", f"Stop {what.describe()}?",
-                 "<form method='post'><button type='submit'>Unsubscribe</button></form>")
+    return _unsubscribe(token, act=False)
 
 
 @app.post("/unsubscribe")
 def unsubscribe(token: Annotated[str, Query(max_length=1024)] = ""):
+    return _unsubscribe(token, act=True)
+
+
+def _unsubscribe(token: str, act: bool) -> Response:
+    """GET asks (a button), POST acts; a bad token is a 400 page either way."""
     try:
-        what = members.unsubscribe(services(), token)
+        what = (members.unsubscribe if act else members.read_unsubscribe)(services(), token)
     except InvalidUnsubscribeToken as exc:
         return _page(400, "Unsubscribe", str(exc))
-    return _page(200, "Unsubscribed", f"Done: you will get no more of {what.describe()}. "
-                 "Members can change this again in the console's Email page.")
+    if act:
+        return _page(200, "Unsubscribed", f"Done: you will get no more of {what.describe()}. "
+                     "Members can change this again in the console's Email page.")
+    return _page(200, "Unsubscribe", f"Stop {what.describe()}?",
+                 "<form method='post'><button type='submit'>Unsubscribe</button></form>")
 
 
 def _page(status: int, title: str, text: str, form: str = "") -> Response:

@@ -3,31 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from quaywatch.handlers.wiring import services
+from quaywatch.handlers.queue_worker import queue_worker
 from quaywatch.image.allocator import tune_for_layer_streaming
-from quaywatch.metrics import flushed
-from quaywatch.observability import logger, traced
 from quaywatch.usecases.retests import process_retest_queue_message
 
 tune_for_layer_streaming()  # once per cold start: this function streams layers
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
-def _record(record: SQSRecord) -> None:
-    process_retest_queue_message(services(), record.body, int(record.attributes.approximate_receive_count or 1))
-
-
-@traced  # X-Ray on Lambda (quaywatch.observability)
-@flushed  # CloudWatch metrics (quaywatch.metrics), flushed per invocation
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict, context: Any) -> dict:
-    return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)
+handler = queue_worker(process_retest_queue_message)
