@@ -303,7 +303,7 @@ def test_email_settings_a_failed_test_and_narrow_windows(stack, tmp_path, browse
     scrolling (screenshots: console-email*.png, console-failed*.png, console-*-400.png)."""
     from playwright.sync_api import expect
 
-    from tests.support.mailbox import Mailbox
+    from tests.support.mailbox import Mailbox, parts
 
     stack.pusher.push_image("acme/ui-mail", "1", [fixtures.alpine_310_base()])
     with Mailbox() as box:
@@ -363,6 +363,11 @@ def test_email_settings_a_failed_test_and_narrow_windows(stack, tmp_path, browse
             page.click("#send-digest")
             expect(page.locator("#digest-message")).to_have_text("Digest sent to 2 member(s)")
             assert sorted(str(m["To"]) for m in box.wait_for(2)) == ["admin@acme.test", "ann@acme.test"]
+            mail = browser.new_page(viewport={"width": 800, "height": 900})  # the digest as a mail client shows it
+            mail.set_content(parts(box.messages[0])[1])
+            expect(mail.locator("body")).to_contain_text("Weekly digest for")
+            mail.screenshot(path=str(ARTIFACTS / "mail-digest.png"), full_page=True)
+            mail.close()
 
             stack.pusher.delete_manifest("acme/ui-mail", "1")
             httpx.post(f"{served.url}/projects/{project_id}/test", headers=bearer)

@@ -118,3 +118,16 @@ def test_the_mail_worker_drops_what_it_cannot_send_and_refuses_what_is_not_mail(
     with pytest.raises(MalformedMailJob):
         deliver_mail_message(services, "not json", 1)
     assert deliver_mail_message(services, '{"raw": "U3ViamVjdDogeA0KDQp4"}', 1) == "dropped"  # no mail server
+
+
+def test_a_digest_asked_for_does_not_take_the_place_of_mondays(mailing, mailbox, admin):
+    from quaywatch.usecases.digest import send_digest_now
+
+    services = mailing
+    seed(services, admin.org_id)
+    services.members.update(admin.org_id, admin.user_id, {"email": "admin@acme.test"})
+    assert send_digest_now(services, admin, "http://qw.test")["sent"] == 1  # an admin tries it out on a Friday
+    monday = datetime.now(UTC) + timedelta(days=3)
+    assert send_digests(services, monday)["sent"] == 1 and send_digests(services, monday)["sent"] == 0
+    drain(services)
+    assert len(mailbox.messages) == 2

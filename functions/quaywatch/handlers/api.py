@@ -170,7 +170,7 @@ def _in_words(problem: dict[str, Any]) -> str:
     pattern = (problem.get("ctx") or {}).get("pattern")
     if problem.get("type") == "string_pattern_mismatch" and pattern in PATTERN_WORDS:
         return PATTERN_WORDS[pattern]
-    return str(problem.get("msg"))
+    return str(problem.get("msg")).removeprefix("Value error, ")  # our validators' own words, without pydantic's label
 
 
 def api_base_url(app: APIGatewayRestResolver) -> str:

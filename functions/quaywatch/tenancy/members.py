@@ -75,7 +75,8 @@ class Member(EmailPreferences):
 
     user_id: str
     role: str = "member"
-    last_digest: DigestMark | None = None
+    last_digest: DigestMark | None = None  # the last digest sent, scheduled or asked for
+    last_weekly_at: str | None = None  # when the Monday schedule last mailed them (a redelivery sends nothing)
 
     def level_for(self, project_id: str) -> EmailLevel:
         return self.projects.get(project_id, self.level)
@@ -88,7 +89,7 @@ class Member(EmailPreferences):
         return level == "all" or (level == "critical_high" and RANK.get(severity, 0) >= RANK["high"])
 
     def view(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"last_digest"})
+        return self.model_dump(mode="json", exclude={"last_digest", "last_weekly_at"})
 
 
 class MemberStore:

@@ -2,9 +2,10 @@
 with the organisation's open issues by severity and their change since the member's last
 digest, the most urgent findings that have a fix, and the projects whose last test failed.
 
-The schedule (Mondays, template.yaml's DigestFunction) may deliver twice; a member mailed in
-the last six days is skipped, so a redelivery sends nothing again. ``POST /organisation/digest``
-sends now (``force``), for admins who want to see it.
+The schedule (Mondays, template.yaml's DigestFunction) may deliver twice; a member the
+schedule mailed in the last six days is skipped, so a redelivery sends nothing again.
+``POST /organisation/digest`` sends now (``force``), for admins who want to see it, and does
+not take the place of Monday's.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ def _send_for(services: Services, notifier: EmailNotifier, org_id: str, now: dat
         org = org or _read(services, org_id)
         digest = _digest_for(services, org, member, notifier)
         if notifier.send([digest_mail(notifier.member_envelope(org_id, member, "digest"), digest)], org_id):
-            services.members.update(org_id, member.user_id, {"last_digest": DigestMark(
-                at=now.isoformat(timespec="seconds"), counts=digest.counts).model_dump()})
+            at = now.isoformat(timespec="seconds")
+            mark = {"last_digest": DigestMark(at=at, counts=digest.counts).model_dump()}
+            services.members.update(org_id, member.user_id, mark if force else {**mark, "last_weekly_at": at})
             sent += 1
     return {"sent": sent, "skipped": skipped}
 
@@ -129,10 +131,11 @@ def _projects(services: Services, org_id: str) -> Iterator[Project]:
 
 
 def _recent(member: Member, now: datetime) -> bool:
-    if member.last_digest is None:
+    """Mailed by the schedule within the week (a digest asked for by an admin does not count)."""
+    if member.last_weekly_at is None:
         return False
     try:
-        return now - datetime.fromisoformat(member.last_digest.at) < RESEND_AFTER
+        return now - datetime.fromisoformat(member.last_weekly_at) < RESEND_AFTER
     except ValueError:
         return False
 
