@@ -84,7 +84,10 @@ def routes() -> list[tuple[str, str]]:
 
 def assert_plain_error(response: httpx.Response, what: str) -> None:
     assert response.status_code < 500, (what, response.status_code, response.text[:300])
-    if response.status_code >= 400:
+    if response.headers.get("content-type", "").startswith("text/html"):  # a page for people: /unsubscribe
+        assert what.split()[1].startswith("/unsubscribe") and "<h1>" in response.text, (what, response.text[:300])
+        assert not LEAKS.search(response.text), (what, response.text[:300])
+    elif response.status_code >= 400:
         error = response.json()["error"]
         assert error["code"] and error["message"], what
         assert not LEAKS.search(response.text), (what, response.text[:300])
