@@ -3,8 +3,9 @@ the notification policy lets through; each member with an address gets what thei
 preferences ask for (all, critical and high, none; per project). One address gets one mail
 per test: a member's own preferences decide for an address that is also a channel.
 
-Mail is queued (``usecases/mail.py``): a mail server that fails delays mail, never fails the
-test that found the issues, and loses nothing the queue's retries and dead letters can keep.
+Mail is queued (``outbox.py``, sent by ``usecases/mail.py``): a mail server that fails delays
+mail, never fails the test that found the issues, and loses nothing the queue's retries and
+dead letters can keep.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ ChannelsFor = Callable[[str], list[dict[str, str]]]
 
 
 class Outbox(Protocol):
-    """Where rendered mail goes to be sent (``usecases/mail.py``: the mail queue)."""
+    """Where rendered mail goes to be sent (``outbox.MailOutbox``: the mail queue)."""
 
     def send(self, messages: list[EmailMessage], org_id: str) -> int: ...
 
