@@ -121,19 +121,26 @@ def test_an_email_channel_needs_a_mail_server(tmp_path):
         served.stop()
 
 
-def test_mail_waits_out_a_mail_server_that_is_down(tmp_path):
-    """The mail server is down when the digest goes out: the mail stays queued and arrives
-    once the server is back (serve retries every few seconds); nothing fails meanwhile."""
+def test_mail_waits_out_a_mail_server_that_is_down_and_a_killed_serve(tmp_path):
+    """The mail server is down when the digest goes out, and serve is then killed (SIGKILL):
+    the mail was queued in the database before the answer, so once serve is back and the
+    mail server too, it arrives; nothing failed meanwhile."""
     box = Mailbox()
-    served = Served(tmp_path / "data", free_port(), extra=("--smtp-url", box.url, "--mail-from", "qw@acme.test"))
-    try:
-        token = (tmp_path / "data" / "admin-token").read_text().strip()
-        assert served.api("PUT", "/me/notifications", token, {"email": "admin@acme.test"}).status_code == 200
-        sent = served.api("POST", "/organisation/digest", token)
-        assert sent.status_code == 200 and sent.json()["sent"] == 1  # queued: the answer does not wait for mail
-        time.sleep(3)  # the first tries fail: nothing listens on the mail port yet
-        with box:
+    extra = ("--smtp-url", box.url, "--mail-from", "qw@acme.test")
+    port = free_port()
+    served = Served(tmp_path / "data", port, extra=extra)
+    token = (tmp_path / "data" / "admin-token").read_text().strip()
+    assert served.api("PUT", "/me/notifications", token, {"email": "admin@acme.test"}).status_code == 200
+    sent = served.api("POST", "/organisation/digest", token)
+    assert sent.status_code == 200 and sent.json()["sent"] == 1  # queued: the answer does not wait for mail
+    time.sleep(2)  # the first tries fail: nothing listens on the mail port yet
+    served.kill()
+    with box:
+        again = Served(tmp_path / "data", port, extra=extra)
+        try:
             (digest,) = box.wait_for(1, timeout=60)
-        assert digest["To"] == "admin@acme.test" and "Weekly digest" in digest["Subject"]
-    finally:
-        served.stop()
+            assert digest["To"] == "admin@acme.test" and "Weekly digest" in digest["Subject"]
+            time.sleep(1)
+            assert len(box.messages) == 1  # once
+        finally:
+            again.stop()
