@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             _exploited(console, api, projects)
             _base_image_advice(console, api, projects, integration_id, stack.host)
             _mail(console, api, stack, projects, mailbox, data_dir)
-            console.print(f"\n[bold]console:[/bold] {started.url}/   [bold]admin token:[/bold] {token}")
+            console.print(f"\n[bold]console:[/bold] {started.url}/   [bold]admin token:[/bold] {token}", soft_wrap=True)
             console.print("the projects not opened yet are marked NEW in the console and the CLI")
             console.print("CLI (paste into a shell):\n"
                           f"  export QUAYWATCH_SERVER={started.url} QUAYWATCH_TOKEN={token}\n"
