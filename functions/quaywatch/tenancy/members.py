@@ -19,8 +19,6 @@ from quaywatch.matching.levels import RANK
 from quaywatch.ports import AccessRepository
 
 EmailLevel = Literal["all", "critical_high", "none"]
-LEVEL_WORDS: dict[str, str] = {"all": "every new issue", "critical_high": "new critical and high issues",
-                               "none": "no email"}
 MAX_PROJECT_OVERRIDES = 1000
 
 

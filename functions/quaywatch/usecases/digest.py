@@ -10,10 +10,9 @@ not take the place of Monday's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from quaywatch.errors import UsageError
 from quaywatch.matching.levels import LEVELS, RANK
@@ -43,11 +42,11 @@ class _Org:
 
 def send_digests(services: Services, now: datetime | None = None) -> dict[str, int]:
     """Every organisation's digests (the weekly schedule); nothing when no mail is set up."""
+    totals = {"organisations": 0, "sent": 0, "skipped": 0}
     notifier = services.email
     if notifier is None:
         logger.info("weekly digests: no mail server is set up")
-        return {"organisations": 0, "sent": 0, "skipped": 0}
-    totals = {"organisations": 0, "sent": 0, "skipped": 0}
+        return totals
     for org_id in services.access_repository.organisation_ids():
         totals["organisations"] += 1
         result = _send_for(services, notifier, org_id, now or datetime.now(UTC), force=False)
@@ -95,7 +94,8 @@ def _digest_for(services: Services, org: _Org, member: Member, notifier: EmailNo
                   links.console())
 
 
-def _urgent(services: Services, org: _Org, projects: list[Project], link: Any) -> list[UrgentFinding]:
+def _urgent(services: Services, org: _Org, projects: list[Project],
+            link: Callable[[str], str]) -> list[UrgentFinding]:
     """The most urgent fixable findings among the projects with the most critical and high
     issues (a bounded read, whatever the organisation's size)."""
     searched = sorted((p for p in projects if p.fixable_count),

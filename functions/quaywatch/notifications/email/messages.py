@@ -18,6 +18,7 @@ from email.utils import format_datetime, make_msgid
 
 from quaywatch.matching.levels import ISSUE_LEVELS, LEVELS
 from quaywatch.matching.models import Finding
+from quaywatch.outcome import count_issues
 
 MAX_FINDINGS_LISTED = 25
 # CRLF line ends as SMTP wants; headers folded only past RFC 5322's hard limit (Python folds a
@@ -68,7 +69,7 @@ class Digest:
 
 def new_issues_mail(envelope: Envelope, content: NewIssues) -> EmailMessage:
     findings = sorted(content.findings, key=urgency)
-    counts = _count(findings)
+    counts = count_issues(findings).by_severity  # new issues: none of them is ignored
     subject = f"[quaywatch] {len(findings)} new issue{'s' if len(findings) != 1 else ''} in {content.image}"
     worst = ", ".join(f"{counts[level]} {level}" for level in ISSUE_LEVELS if counts[level])
     if worst:
@@ -182,13 +183,6 @@ def urgency(finding: Finding) -> tuple[int, int, float]:
     """Most urgent first: known exploited, then severity, then EPSS."""
     rank = LEVELS.index(finding.severity) if finding.severity in LEVELS else len(LEVELS)
     return (0 if finding.kev else 1, rank, -(finding.epss.score if finding.epss else 0.0))
-
-
-def _count(findings: Sequence[Finding]) -> dict[str, int]:
-    counts = dict.fromkeys(LEVELS, 0)
-    for finding in findings:
-        counts[finding.severity if finding.severity in counts else "unknown"] += 1
-    return counts
 
 
 def _e(value: object) -> str:
