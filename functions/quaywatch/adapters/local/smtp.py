@@ -63,20 +63,23 @@ class SmtpMailer:
         if not messages:
             return 0
         try:
-            with self._connect() as client:
+            with self._open() as client:  # closed whatever fails after it opened: TLS, login, a message
+                self._secure_and_log_in(client)
                 return self._deliver(client, messages)
         except (OSError, smtplib.SMTPException) as exc:
             logger.warning("mail server failed", extra={"server": self.server.describe(), "error": _words(exc)})
             raise MailFailed(f"the mail server {self.server.describe()} failed: {_words(exc)}") from None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _open(self) -> smtplib.SMTP:
         server = self.server
         if server.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port, timeout=TIMEOUT_SECONDS,
-                                                    context=self._context)
-            encrypted = True
-        else:
-            client = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS)
+            return smtplib.SMTP_SSL(server.host, server.port, timeout=TIMEOUT_SECONDS, context=self._context)
+        return smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS)
+
+    def _secure_and_log_in(self, client: smtplib.SMTP) -> None:
+        server = self.server
+        encrypted = server.scheme == "smtps"
+        if not encrypted:
             client.ehlo()
             encrypted = client.has_extn("starttls")
             if encrypted:
@@ -84,11 +87,9 @@ class SmtpMailer:
                 client.ehlo()
         if server.username:
             if not encrypted and not _loopback(server.host):
-                client.close()
                 raise MailFailed(f"{server.describe()} offers no STARTTLS: the password would travel in clear "
                                  "(use smtps:// or a server that offers STARTTLS)")
             client.login(server.username, server.password or "")
-        return client
 
     def _deliver(self, client: smtplib.SMTP, messages: Sequence[EmailMessage]) -> int:
         sent, transient = 0, False
