@@ -93,8 +93,7 @@ class EmbeddedServer:
         settings = RuntimeSettings(
             allow_private_registries=self.allow_private_registries, work_dir=self.data_dir / "work",
             max_receives=max(queues.values()), fast_registry_retry=os.environ.get("QUAYWATCH_REGISTRY_RETRY") == "fast",
-            public_url=self.url_for_webhooks, console_url=self.url_for_webhooks,
-            mail_from=self.mailer.sender if self.mailer else None)
+            public_url=self.url_for_webhooks, console_url=self.url_for_webhooks)
         upgraded = upgrade_legacy_data_dir(self.data_dir, settings, queues)
         self.services = LocalServices(self.data_dir, settings, queues, mailer=self.mailer)
         wiring.install(self.services)
